@@ -1,0 +1,173 @@
+//! A batch of series in the Arrow list layout: one flat value buffer, one
+//! offset per row plus one (counted in time steps), and a channel count.
+//! Multivariate series are time-major: each step is `channels` consecutive
+//! values. Rows keep their own lengths.
+
+use std::borrow::Cow;
+
+use crate::error::{Result, VraeError};
+
+/// Series to train on or to embed, borrowed from a column where possible.
+#[derive(Clone, Debug)]
+pub struct SeriesBatch<'a> {
+    values: Cow<'a, [f32]>,
+    offsets: Cow<'a, [usize]>,
+    channels: usize,
+}
+
+impl<'a> SeriesBatch<'a> {
+    /// Wraps a flat value buffer. `offsets[r]..offsets[r + 1]` are row `r`'s
+    /// time steps; the values of step `s` are `values[s * channels..(s + 1) * channels]`.
+    /// `offsets` need not start at zero (a sliced Arrow array does not).
+    pub fn new(values: impl Into<Cow<'a, [f32]>>, offsets: impl Into<Cow<'a, [usize]>>, channels: usize) -> Result<Self> {
+        let (values, offsets) = (values.into(), offsets.into());
+        if channels == 0 {
+            return Err(VraeError::Layout("channels must be at least 1".into()));
+        }
+        if offsets.is_empty() {
+            return Err(VraeError::Layout("offsets need one entry per row plus one".into()));
+        }
+        if let Some(row) = offsets.windows(2).position(|w| w[1] < w[0]) {
+            return Err(VraeError::Layout(format!("offsets decrease at row {row}")));
+        }
+        let needed = offsets[offsets.len() - 1].checked_mul(channels);
+        if needed.is_none_or(|n| n > values.len()) {
+            return Err(VraeError::Layout(format!(
+                "offsets reach step {} of {} channels but there are only {} values",
+                offsets[offsets.len() - 1],
+                channels,
+                values.len()
+            )));
+        }
+        Ok(Self { values, offsets, channels })
+    }
+
+    /// Builds an owned batch from one flat, time-major slice per row.
+    pub fn from_rows<R: AsRef<[f32]>>(rows: &[R], channels: usize) -> Result<SeriesBatch<'static>> {
+        if channels == 0 {
+            return Err(VraeError::Layout("channels must be at least 1".into()));
+        }
+        let total: usize = rows.iter().map(|r| r.as_ref().len()).sum();
+        let mut values = Vec::with_capacity(total);
+        let mut offsets = Vec::with_capacity(rows.len() + 1);
+        offsets.push(0);
+        for (row, r) in rows.iter().enumerate() {
+            let r = r.as_ref();
+            if r.len() % channels != 0 {
+                return Err(VraeError::RaggedSteps { row, values: r.len(), channels });
+            }
+            values.extend_from_slice(r);
+            offsets.push(values.len() / channels);
+        }
+        SeriesBatch::new(values, offsets, channels)
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Values per time step.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Time steps of row `row`.
+    pub fn steps(&self, row: usize) -> usize {
+        self.offsets[row + 1] - self.offsets[row]
+    }
+
+    /// Row `row`'s values, time-major.
+    pub fn row(&self, row: usize) -> &[f32] {
+        &self.values[self.offsets[row] * self.channels..self.offsets[row + 1] * self.channels]
+    }
+
+    /// Time steps of every row.
+    pub fn lengths(&self) -> impl Iterator<Item = usize> + '_ {
+        self.offsets.windows(2).map(|w| w[1] - w[0])
+    }
+
+    /// Total time steps over all rows.
+    pub fn total_steps(&self) -> usize {
+        self.offsets[self.offsets.len() - 1] - self.offsets[0]
+    }
+
+    /// The longest row, in steps (0 for an empty batch).
+    pub fn max_steps(&self) -> usize {
+        self.lengths().max().unwrap_or(0)
+    }
+
+    /// Checks every row: not empty, not longer than `max_length`, all values finite.
+    /// The error names the first bad row.
+    pub fn validate(&self, max_length: usize) -> Result<()> {
+        for row in 0..self.len() {
+            let steps = self.steps(row);
+            if steps == 0 {
+                return Err(VraeError::EmptySeries { row });
+            }
+            if steps > max_length {
+                return Err(VraeError::SeriesTooLong { row, length: steps, max: max_length });
+            }
+            if let Some(pos) = self.row(row).iter().position(|v| !v.is_finite()) {
+                return Err(VraeError::NonFinite {
+                    row,
+                    step: pos / self.channels,
+                    channel: pos % self.channels,
+                    value: self.row(row)[pos],
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Rows ordered longest first (ties by row number), the order the fused
+    /// layers need.
+    pub(crate) fn rows_longest_first(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.sort_by_key(|&r| std::cmp::Reverse(self.steps(r)));
+        order
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_and_lengths_follow_the_offsets() {
+        let values: Vec<f32> = (0..12).map(|v| v as f32).collect();
+        let batch = SeriesBatch::new(&values[..], vec![1, 3, 3, 6], 2).unwrap();
+        assert_eq!(batch.len(), 3);
+        assert_eq!(batch.row(0), &[2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(batch.steps(1), 0);
+        assert_eq!(batch.lengths().collect::<Vec<_>>(), vec![2, 0, 3]);
+        assert_eq!(batch.total_steps(), 5);
+        assert_eq!(batch.rows_longest_first(), vec![2, 0, 1]);
+    }
+
+    #[test]
+    fn bad_layouts_are_refused() {
+        assert!(SeriesBatch::new(vec![0.0; 4], vec![0, 3, 2], 1).is_err());
+        assert!(SeriesBatch::new(vec![0.0; 4], vec![0, 3], 2).is_err());
+        assert!(SeriesBatch::new(vec![0.0; 4], vec![0, 4], 0).is_err());
+        assert!(SeriesBatch::new(vec![0.0; 4], Vec::<usize>::new(), 1).is_err());
+        let err = SeriesBatch::from_rows(&[vec![1.0, 2.0], vec![1.0, 2.0, 3.0]], 2).unwrap_err();
+        assert!(matches!(err, VraeError::RaggedSteps { row: 1, .. }));
+    }
+
+    #[test]
+    fn validation_names_the_row() {
+        let b = SeriesBatch::from_rows(&[vec![1.0], vec![]], 1).unwrap();
+        assert!(matches!(b.validate(10), Err(VraeError::EmptySeries { row: 1 })));
+        let b = SeriesBatch::from_rows(&[vec![1.0, 2.0], vec![1.0, f32::NAN, 2.0, 3.0]], 2).unwrap();
+        let err = b.validate(10).unwrap_err();
+        assert!(matches!(err, VraeError::NonFinite { row: 1, step: 0, channel: 1, .. }), "{err}");
+        let b = SeriesBatch::from_rows(&[vec![1.0; 5]], 1).unwrap();
+        assert!(matches!(b.validate(4), Err(VraeError::SeriesTooLong { row: 0, length: 5, max: 4 })));
+    }
+}

@@ -1,0 +1,106 @@
+//! The one error type of the core. Every variant says what went wrong and,
+//! where a row of the input is to blame, which row.
+
+use thiserror::Error;
+
+/// Everything that can go wrong in vrae's core.
+#[derive(Debug, Error)]
+pub enum VraeError {
+    /// A series with no time steps.
+    #[error("row {row}: empty series (a series needs at least one time step)")]
+    EmptySeries { row: usize },
+
+    /// A NaN or infinite value.
+    #[error("row {row}: non-finite value {value} at step {step}, channel {channel}")]
+    NonFinite { row: usize, step: usize, channel: usize, value: f32 },
+
+    /// A series whose value count is not a multiple of the channel count.
+    #[error("row {row}: {values} values is not a whole number of steps of {channels} channels")]
+    RaggedSteps { row: usize, values: usize, channels: usize },
+
+    /// A batch with a channel count different from the model's.
+    #[error("the series have {found} channels but the model was trained on {expected}")]
+    ChannelMismatch { expected: usize, found: usize },
+
+    /// A series longer than the configured maximum.
+    #[error("row {row}: series of {length} steps is longer than max_length = {max}")]
+    SeriesTooLong { row: usize, length: usize, max: usize },
+
+    /// Offsets or values that do not describe a valid batch.
+    #[error("invalid series layout: {0}")]
+    Layout(String),
+
+    /// An operation that needs at least one series got none.
+    #[error("{0} needs at least one series, got an empty batch")]
+    EmptyBatch(&'static str),
+
+    /// An option name that does not exist.
+    #[error("unknown option `{key}`; valid options are: {valid}")]
+    UnknownOption { key: String, valid: String },
+
+    /// An option with a value of the wrong type or out of range.
+    #[error("option `{key}`: {message}")]
+    InvalidOption { key: String, message: String },
+
+    /// Options that are not a JSON object.
+    #[error("options must be a JSON object of option names to values: {0}")]
+    OptionsNotAnObject(String),
+
+    /// Asking a model for clusters it was not trained with.
+    #[error("this model has no clusters: train it with the option `clusters` (e.g. {{\"clusters\": 5}})")]
+    NoClusters,
+
+    /// A device that this build cannot use.
+    #[error("device `{0}` is not available: {1}")]
+    DeviceUnavailable(String, String),
+
+    /// A model file or byte string that cannot be read.
+    #[error("invalid model: {0}")]
+    Artifact(#[from] ArtifactError),
+
+    /// Reading or writing a file.
+    #[error("{path}: {source}")]
+    Io { path: String, #[source] source: std::io::Error },
+
+    /// k-means failed.
+    #[error("k-means: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
+
+    /// PCA failed.
+    #[error("PCA: {0}")]
+    Pca(#[from] crate::pca::PcaError),
+
+    /// Training diverged.
+    #[error("training diverged at epoch {epoch}: the loss became {loss}; lower learning_rate or keep clip on")]
+    Diverged { epoch: usize, loss: f64 },
+
+    /// An error inside the tensor library.
+    #[error("compute error: {0}")]
+    Compute(#[from] candle_core::Error),
+}
+
+/// Why a model artifact could not be loaded.
+#[derive(Debug, Error)]
+pub enum ArtifactError {
+    /// Not a safetensors byte string at all (truncated or corrupt).
+    #[error("not a readable safetensors model (truncated or corrupt): {0}")]
+    Unreadable(String),
+    /// A safetensors file, but not a vrae model.
+    #[error("a safetensors file, but not a vrae model (no `format: vrae` metadata)")]
+    Foreign,
+    /// A model written by a newer vrae.
+    #[error("model format version {found} is newer than this vrae supports ({supported}); upgrade vrae")]
+    NewerVersion { found: u32, supported: u32 },
+    /// Metadata that cannot be parsed.
+    #[error("metadata `{key}` is invalid: {message}")]
+    BadMetadata { key: String, message: String },
+    /// A tensor the config says must be there is missing.
+    #[error("tensor `{0}` is missing")]
+    MissingTensor(String),
+    /// A tensor with the wrong shape or type.
+    #[error("tensor `{name}` has shape {found:?}, expected {expected:?}")]
+    BadTensor { name: String, found: Vec<usize>, expected: Vec<usize> },
+}
+
+/// Shorthand for results of the core.
+pub type Result<T, E = VraeError> = std::result::Result<T, E>;

@@ -1,0 +1,637 @@
+//! The fused recurrent layer: one Candle custom op runs a whole LSTM or GRU
+//! layer over a whole (variable-length) batch, forward and backward.
+//!
+//! Why fused: at hidden size 90 and batch 32 a step-by-step graph spends its
+//! time on per-op overhead, not arithmetic. Here the input projection of all
+//! steps is one matrix product, each step is one small product plus one gate
+//! update loop, and backpropagation through time is written by hand.
+//!
+//! Layout: inputs and sequence outputs are time-major, `[steps, batch, _]`.
+//! Rows must be sorted by length, longest first, so that the rows still
+//! running at step `t` are always a prefix of the batch and each step's
+//! product shrinks as short series end (no padding is computed or enters a
+//! gradient). The batch is cut into fixed-size row chunks that run their
+//! recurrences independently on the rayon pool; chunk sizes depend only on
+//! the batch size, so results are bit-identical whatever the thread count.
+
+use std::sync::{Arc, Mutex};
+
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor};
+use rayon::prelude::*;
+
+use super::activations::{sigmoid, sigmoid_in_place, tanh, tanh_in_place};
+use super::matmul::{matmul, MatRef};
+use super::{Block, LayerOutput, LayerSpec};
+
+type CResult<T> = candle_core::Result<T>;
+
+fn op_error(message: impl Into<String>) -> candle_core::Error {
+    candle_core::Error::Msg(format!("fused recurrent layer: {}", message.into()))
+}
+
+/// Runs one recurrent layer over a time-major batch.
+///
+/// * `x`: `[steps, batch, spec.input]` f32 (zero-sized last dim when `input == 0`).
+/// * `w`: packed weights `[spec.packed_rows(), spec.gate_width()]`.
+/// * `h0`: initial hidden state `[batch, hidden]` (LSTM cell state starts at zero).
+/// * `lengths`: each row's true length, non-increasing, each in `1..=steps`.
+/// * `train`: keep the activations for the backward pass and register the op
+///   with autograd; inference skips both.
+pub fn recurrent_layer(
+    x: &Tensor,
+    w: &Tensor,
+    h0: &Tensor,
+    spec: LayerSpec,
+    lengths: &Arc<[usize]>,
+    output: LayerOutput,
+    train: bool,
+) -> CResult<Tensor> {
+    let (steps, batch, input) = x.dims3()?;
+    if input != spec.input {
+        return Err(op_error(format!("input has {input} values per step, layer expects {}", spec.input)));
+    }
+    check_lengths(lengths, steps, batch)?;
+    let op = FusedLayer {
+        spec,
+        steps,
+        batch,
+        lengths: lengths.clone(),
+        output,
+        save: train,
+        saved: Mutex::new(None),
+    };
+    let (x, w, h0) = (x.contiguous()?, w.contiguous()?, h0.contiguous()?);
+    if train {
+        x.apply_op3(&w, &h0, op)
+    } else {
+        x.apply_op3_no_bwd(&w, &h0, &op)
+    }
+}
+
+fn check_lengths(lengths: &[usize], steps: usize, batch: usize) -> CResult<()> {
+    if lengths.len() != batch {
+        return Err(op_error(format!("{} lengths for a batch of {batch}", lengths.len())));
+    }
+    for (row, pair) in lengths.windows(2).enumerate() {
+        if pair[1] > pair[0] {
+            return Err(op_error(format!("lengths must be sorted longest first (row {})", row + 1)));
+        }
+    }
+    if let Some(&bad) = lengths.iter().find(|&&l| l == 0 || l > steps) {
+        return Err(op_error(format!("length {bad} outside 1..={steps}")));
+    }
+    Ok(())
+}
+
+/// Rows per independent chunk. Small enough that a 32-row training batch
+/// splits across two cores, large enough that each step's product is not
+/// dominated by call overhead.
+fn chunk_rows(batch: usize) -> usize {
+    if batch <= 256 {
+        16
+    } else {
+        32
+    }
+}
+
+fn chunks(batch: usize) -> Vec<(usize, usize)> {
+    let size = chunk_rows(batch);
+    (0..batch).step_by(size).map(|start| (start, size.min(batch - start))).collect()
+}
+
+struct FusedLayer {
+    spec: LayerSpec,
+    steps: usize,
+    batch: usize,
+    lengths: Arc<[usize]>,
+    output: LayerOutput,
+    save: bool,
+    saved: Mutex<Option<Vec<ChunkState>>>,
+}
+
+/// Everything the backward pass needs from one chunk's forward pass.
+/// Per-step buffers are `[steps][rows][width]`.
+struct ChunkState {
+    start: usize,
+    rows: usize,
+    /// Rows still running at each step (a prefix of the chunk).
+    active: Vec<usize>,
+    /// The chunk's inputs, `[steps][rows][input]`.
+    x: Vec<f32>,
+    /// The chunk's initial hidden state, `[rows][hidden]`.
+    h0: Vec<f32>,
+    /// Activated gates: LSTM i, f, g, o; GRU r, z, n.
+    gates: Vec<f32>,
+    /// LSTM: cell state c_t. GRU: unused.
+    cells: Vec<f32>,
+    /// LSTM: tanh(c_t). GRU: the recurrent part of the candidate, W_hn h + b_hn.
+    aux: Vec<f32>,
+    /// Hidden state h_t (zero past a row's length).
+    hs: Vec<f32>,
+}
+
+/// Gradients one chunk contributes.
+struct ChunkGrads {
+    start: usize,
+    rows: usize,
+    dw: Vec<f32>,
+    dx: Vec<f32>,
+    dh0: Vec<f32>,
+}
+
+fn contiguous_f32<'a>(s: &'a CpuStorage, l: &Layout, dims: &[usize], what: &str) -> CResult<&'a [f32]> {
+    if l.dims() != dims {
+        return Err(op_error(format!("{what} has shape {:?}, expected {dims:?}", l.dims())));
+    }
+    let (start, end) = l
+        .contiguous_offsets()
+        .ok_or_else(|| op_error(format!("{what} is not contiguous")))?;
+    match s {
+        CpuStorage::F32(values) => Ok(&values[start..end]),
+        other => Err(op_error(format!("{what} must be f32, got {:?}", other.dtype()))),
+    }
+}
+
+fn tensor_f32(t: &Tensor, dims: &[usize], what: &str) -> CResult<Vec<f32>> {
+    if t.dims() != dims {
+        return Err(op_error(format!("{what} has shape {:?}, expected {dims:?}", t.dims())));
+    }
+    if t.dtype() != DType::F32 {
+        return Err(op_error(format!("{what} must be f32")));
+    }
+    t.flatten_all()?.to_vec1::<f32>()
+}
+
+fn gemm_failed() -> candle_core::Error {
+    op_error("internal shape error in a matrix product")
+}
+
+impl CustomOp3 for FusedLayer {
+    fn name(&self) -> &'static str {
+        "vrae-fused-recurrent-layer"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> CResult<(CpuStorage, Shape)> {
+        let spec = self.spec;
+        let (t, b, h) = (self.steps, self.batch, spec.hidden);
+        let x = contiguous_f32(s1, l1, &[t, b, spec.input], "input")?;
+        let w = contiguous_f32(s2, l2, &[spec.packed_rows(), spec.gate_width()], "weights")?;
+        let h0 = contiguous_f32(s3, l3, &[b, h], "initial state")?;
+        let states: Vec<ChunkState> = chunks(b)
+            .into_par_iter()
+            .map(|(start, rows)| self.forward_chunk(x, w, h0, start, rows))
+            .collect::<CResult<_>>()?;
+        let (values, shape) = match self.output {
+            LayerOutput::Sequence => {
+                let mut out = vec![0.0f32; t * b * h];
+                for st in &states {
+                    let block = st.rows * h;
+                    for step in 0..t {
+                        let dst = (step * b + st.start) * h;
+                        out[dst..dst + block].copy_from_slice(&st.hs[step * block..(step + 1) * block]);
+                    }
+                }
+                (out, Shape::from((t, b, h)))
+            }
+            LayerOutput::LastState => {
+                let mut out = vec![0.0f32; b * h];
+                for st in &states {
+                    for j in 0..st.rows {
+                        let last = self.lengths[st.start + j] - 1;
+                        let src = (last * st.rows + j) * h;
+                        let dst = (st.start + j) * h;
+                        out[dst..dst + h].copy_from_slice(&st.hs[src..src + h]);
+                    }
+                }
+                (out, Shape::from((b, h)))
+            }
+        };
+        if self.save {
+            *self.saved.lock().map_err(|_| op_error("state lock poisoned"))? = Some(states);
+        }
+        Ok((CpuStorage::F32(values), shape))
+    }
+
+    fn bwd(
+        &self,
+        _x: &Tensor,
+        w: &Tensor,
+        h0: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> CResult<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let spec = self.spec;
+        let (t, b, h, i) = (self.steps, self.batch, spec.hidden, spec.input);
+        let wv = tensor_f32(w, &[spec.packed_rows(), spec.gate_width()], "weights")?;
+        let grad_dims: Vec<usize> = match self.output {
+            LayerOutput::Sequence => vec![t, b, h],
+            LayerOutput::LastState => vec![b, h],
+        };
+        let gv = tensor_f32(grad, &grad_dims, "output gradient")?;
+        let guard = self.saved.lock().map_err(|_| op_error("state lock poisoned"))?;
+        let states = guard
+            .as_ref()
+            .ok_or_else(|| op_error("backward without a training forward pass"))?;
+        let grads: Vec<ChunkGrads> = states
+            .par_iter()
+            .map(|st| self.backward_chunk(&wv, &gv, st))
+            .collect::<CResult<_>>()?;
+        drop(guard);
+
+        // Sum the chunks' weight gradients in chunk order: deterministic.
+        let mut dw = vec![0.0f32; spec.packed_rows() * spec.gate_width()];
+        let mut dx = vec![0.0f32; t * b * i];
+        let mut dh0 = vec![0.0f32; b * h];
+        for g in &grads {
+            for (acc, v) in dw.iter_mut().zip(&g.dw) {
+                *acc += v;
+            }
+            let block = g.rows * i;
+            for step in 0..t {
+                let dst = (step * b + g.start) * i;
+                dx[dst..dst + block].copy_from_slice(&g.dx[step * block..(step + 1) * block]);
+            }
+            dh0[g.start * h..(g.start + g.rows) * h].copy_from_slice(&g.dh0);
+        }
+        let device = w.device();
+        let dx = Tensor::from_vec(dx, (t, b, i), device)?;
+        let dw = Tensor::from_vec(dw, (spec.packed_rows(), spec.gate_width()), device)?;
+        let dh0 = Tensor::from_vec(dh0, h0.dims(), device)?;
+        Ok((Some(dx), Some(dw), Some(dh0)))
+    }
+}
+
+/// Runs `body` compiled for AVX2+FMA when the CPU has them, else generic.
+/// The gate loops are plain slices loops; with these features enabled the
+/// compiler turns them into 8-wide FMA code.
+macro_rules! dispatch_simd {
+    ($generic:ident, $avx:ident, ($($arg:ident : $ty:ty),*) -> $ret:ty, $body:block) => {
+        #[inline(always)]
+        fn $generic($($arg: $ty),*) -> $ret $body
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn $avx($($arg: $ty),*) -> $ret {
+            $generic($($arg),*)
+        }
+    };
+}
+
+fn has_avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+macro_rules! call_simd {
+    ($generic:ident, $avx:ident, $($arg:expr),*) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            if has_avx2_fma() {
+                // SAFETY: the CPU reports AVX2 and FMA.
+                unsafe { $avx($($arg),*) }
+            } else {
+                $generic($($arg),*)
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            $generic($($arg),*)
+        }
+    }};
+}
+
+dispatch_simd!(lstm_cell_forward, lstm_cell_forward_avx,
+    (gates: &mut [f32], c_prev: Option<&[f32]>, c: &mut [f32], tc: &mut [f32], h_out: &mut [f32], hidden: usize) -> (),
+{
+    let (ifg, o) = gates.split_at_mut(3 * hidden);
+    let (if_, g) = ifg.split_at_mut(2 * hidden);
+    sigmoid_in_place(if_);
+    tanh_in_place(g);
+    sigmoid_in_place(o);
+    let (ig, fg) = if_.split_at(hidden);
+    for k in 0..hidden {
+        let cp = match c_prev {
+            Some(cp) => cp[k],
+            None => 0.0,
+        };
+        let cv = fg[k] * cp + ig[k] * g[k];
+        let t = tanh(cv);
+        c[k] = cv;
+        tc[k] = t;
+        h_out[k] = o[k] * t;
+    }
+});
+
+dispatch_simd!(gru_cell_forward, gru_cell_forward_avx,
+    (gates: &mut [f32], hp: &[f32], h_prev: &[f32], hn_out: &mut [f32], h_out: &mut [f32], hidden: usize) -> (),
+{
+    let (rz, n) = gates.split_at_mut(2 * hidden);
+    for k in 0..2 * hidden {
+        rz[k] = sigmoid(rz[k] + hp[k]);
+    }
+    let (r, z) = rz.split_at(hidden);
+    let hpn = &hp[2 * hidden..3 * hidden];
+    for k in 0..hidden {
+        let nv = tanh(n[k] + r[k] * hpn[k]);
+        n[k] = nv;
+        hn_out[k] = hpn[k];
+        h_out[k] = (1.0 - z[k]) * nv + z[k] * h_prev[k];
+    }
+});
+
+dispatch_simd!(lstm_cell_backward, lstm_cell_backward_avx,
+    (gates: &[f32], tc: &[f32], c_prev: Option<&[f32]>, dh: &[f32], dc: &mut [f32], dg: &mut [f32], hidden: usize) -> (),
+{
+    let (ig, rest) = gates.split_at(hidden);
+    let (fg, rest) = rest.split_at(hidden);
+    let (gg, og) = rest.split_at(hidden);
+    let (di, rest) = dg.split_at_mut(hidden);
+    let (df, rest) = rest.split_at_mut(hidden);
+    let (dgg, dout) = rest.split_at_mut(hidden);
+    for k in 0..hidden {
+        let cp = match c_prev {
+            Some(cp) => cp[k],
+            None => 0.0,
+        };
+        let (i, f, g, o, t) = (ig[k], fg[k], gg[k], og[k], tc[k]);
+        let dhv = dh[k];
+        let dcv = dc[k] + dhv * o * (1.0 - t * t);
+        dout[k] = dhv * t * o * (1.0 - o);
+        di[k] = dcv * g * i * (1.0 - i);
+        df[k] = dcv * cp * f * (1.0 - f);
+        dgg[k] = dcv * i * (1.0 - g * g);
+        dc[k] = dcv * f;
+    }
+});
+
+dispatch_simd!(gru_cell_backward, gru_cell_backward_avx,
+    (gates: &[f32], hn: &[f32], h_prev: &[f32], dh: &mut [f32], dxp: &mut [f32], dhp: &mut [f32], hidden: usize) -> (),
+{
+    let (r, rest) = gates.split_at(hidden);
+    let (z, n) = rest.split_at(hidden);
+    let (dxr, rest) = dxp.split_at_mut(hidden);
+    let (dxz, dxn) = rest.split_at_mut(hidden);
+    let (dhr, rest) = dhp.split_at_mut(hidden);
+    let (dhz, dhn) = rest.split_at_mut(hidden);
+    for k in 0..hidden {
+        let dhv = dh[k];
+        let dn = dhv * (1.0 - z[k]);
+        let dz = dhv * (h_prev[k] - n[k]);
+        let dan = dn * (1.0 - n[k] * n[k]);
+        let dar = dan * hn[k] * r[k] * (1.0 - r[k]);
+        let daz = dz * z[k] * (1.0 - z[k]);
+        dxr[k] = dar;
+        dxz[k] = daz;
+        dxn[k] = dan;
+        dhr[k] = dar;
+        dhz[k] = daz;
+        dhn[k] = dan * r[k];
+        dh[k] = dhv * z[k];
+    }
+});
+
+/// Adds the same row vector to every row of a `[rows][width]` buffer.
+fn add_row_bias(buf: &mut [f32], bias: &[f32]) {
+    for row in buf.chunks_exact_mut(bias.len()) {
+        for (v, b) in row.iter_mut().zip(bias) {
+            *v += b;
+        }
+    }
+}
+
+/// Column sums of a `[rows][width]` buffer, added into `out`.
+fn add_column_sums(out: &mut [f32], buf: &[f32]) {
+    for row in buf.chunks_exact(out.len()) {
+        for (o, v) in out.iter_mut().zip(row) {
+            *o += v;
+        }
+    }
+}
+
+impl FusedLayer {
+    fn forward_chunk(&self, x: &[f32], w: &[f32], h0: &[f32], start: usize, rows: usize) -> CResult<ChunkState> {
+        let spec = self.spec;
+        let (t_max, b, h, i, gw) = (self.steps, self.batch, spec.hidden, spec.input, spec.gate_width());
+        let n = rows;
+        let lengths = &self.lengths[start..start + n];
+        let active: Vec<usize> = (0..t_max).map(|t| lengths.iter().filter(|&&l| l > t).count()).collect();
+
+        // The chunk's inputs, made contiguous so that the input projection of
+        // every step is a single product.
+        let mut xc = vec![0.0f32; t_max * n * i];
+        for t in 0..t_max {
+            let src = (t * b + start) * i;
+            xc[t * n * i..(t + 1) * n * i].copy_from_slice(&x[src..src + n * i]);
+        }
+        let w_ih_t = MatRef::rows(&w[..i * gw], i, gw, gw);
+        let w_hh_t = MatRef::rows(&w[i * gw..(i + h) * gw], h, gw, gw);
+        let b_ih = &w[(i + h) * gw..(i + h + 1) * gw];
+        let b_hh = &w[(i + h + 1) * gw..(i + h + 2) * gw];
+
+        let mut gates = vec![0.0f32; t_max * n * gw];
+        if !matmul(&mut gates, gw, false, MatRef::rows(&xc, t_max * n, i, i), w_ih_t) {
+            return Err(gemm_failed());
+        }
+        add_row_bias(&mut gates, b_ih);
+        if spec.block == Block::Lstm {
+            // b_hh enters every LSTM gate the same way as b_ih.
+            add_row_bias(&mut gates, b_hh);
+        }
+        let h0c = h0[start * h..(start + n) * h].to_vec();
+        let mut cells = if spec.block == Block::Lstm { vec![0.0f32; t_max * n * h] } else { Vec::new() };
+        let mut aux = vec![0.0f32; t_max * n * h];
+        let mut hs = vec![0.0f32; t_max * n * h];
+        let mut hp = if spec.block == Block::Gru { vec![0.0f32; n * gw] } else { Vec::new() };
+
+        for t in 0..t_max {
+            let a = active[t];
+            if a == 0 {
+                break;
+            }
+            let (hs_past, hs_now) = hs.split_at_mut(t * n * h);
+            let h_prev: &[f32] = if t == 0 { &h0c[..a * h] } else { &hs_past[(t - 1) * n * h..(t - 1) * n * h + a * h] };
+            let g_t = &mut gates[t * n * gw..t * n * gw + a * gw];
+            match spec.block {
+                Block::Lstm => {
+                    if !matmul(g_t, gw, true, MatRef::rows(h_prev, a, h, h), w_hh_t) {
+                        return Err(gemm_failed());
+                    }
+                    let (c_past, c_now) = cells.split_at_mut(t * n * h);
+                    for j in 0..a {
+                        let c_prev = if t == 0 { None } else { Some(&c_past[((t - 1) * n + j) * h..((t - 1) * n + j + 1) * h]) };
+                        call_simd!(
+                            lstm_cell_forward,
+                            lstm_cell_forward_avx,
+                            &mut g_t[j * gw..(j + 1) * gw],
+                            c_prev,
+                            &mut c_now[j * h..(j + 1) * h],
+                            &mut aux[(t * n + j) * h..(t * n + j + 1) * h],
+                            &mut hs_now[j * h..(j + 1) * h],
+                            h
+                        );
+                    }
+                }
+                Block::Gru => {
+                    let hp_t = &mut hp[..a * gw];
+                    for row in hp_t.chunks_exact_mut(gw) {
+                        row.copy_from_slice(b_hh);
+                    }
+                    if !matmul(hp_t, gw, true, MatRef::rows(h_prev, a, h, h), w_hh_t) {
+                        return Err(gemm_failed());
+                    }
+                    for j in 0..a {
+                        call_simd!(
+                            gru_cell_forward,
+                            gru_cell_forward_avx,
+                            &mut g_t[j * gw..(j + 1) * gw],
+                            &hp_t[j * gw..(j + 1) * gw],
+                            &h_prev[j * h..(j + 1) * h],
+                            &mut aux[(t * n + j) * h..(t * n + j + 1) * h],
+                            &mut hs_now[j * h..(j + 1) * h],
+                            h
+                        );
+                    }
+                }
+            }
+        }
+        let keep = self.save;
+        Ok(ChunkState {
+            start,
+            rows: n,
+            active,
+            x: if keep { xc } else { Vec::new() },
+            h0: h0c,
+            gates: if keep { gates } else { Vec::new() },
+            cells: if keep { cells } else { Vec::new() },
+            aux: if keep { aux } else { Vec::new() },
+            hs,
+        })
+    }
+
+    fn backward_chunk(&self, w: &[f32], grad: &[f32], st: &ChunkState) -> CResult<ChunkGrads> {
+        let spec = self.spec;
+        let (t_max, b, h, i, gw) = (self.steps, self.batch, spec.hidden, spec.input, spec.gate_width());
+        let n = st.rows;
+        let lengths = &self.lengths[st.start..st.start + n];
+        // W_hh and W_ih in their (gates x in) orientation, read through the packed transpose.
+        let w_hh = MatRef::transposed(&w[i * gw..(i + h) * gw], gw, h, gw);
+        let w_ih = MatRef::transposed(&w[..i * gw], gw, i, gw);
+
+        let mut dh = vec![0.0f32; n * h];
+        let mut dc = if spec.block == Block::Lstm { vec![0.0f32; n * h] } else { Vec::new() };
+        // Gradients of the gate pre-activations on the input side and on the
+        // recurrent side; they only differ for the GRU (r scales W_hn h + b_hn).
+        let mut dxp = vec![0.0f32; t_max * n * gw];
+        let mut dhp = if spec.block == Block::Gru { vec![0.0f32; t_max * n * gw] } else { Vec::new() };
+
+        for t in (0..t_max).rev() {
+            let a = st.active[t];
+            if a == 0 {
+                continue;
+            }
+            match self.output {
+                LayerOutput::Sequence => {
+                    let src = (t * b + st.start) * h;
+                    for (d, g) in dh[..a * h].iter_mut().zip(&grad[src..src + a * h]) {
+                        *d += g;
+                    }
+                }
+                LayerOutput::LastState => {
+                    for j in 0..a {
+                        if lengths[j] == t + 1 {
+                            let src = (st.start + j) * h;
+                            for (d, g) in dh[j * h..(j + 1) * h].iter_mut().zip(&grad[src..src + h]) {
+                                *d += g;
+                            }
+                        }
+                    }
+                }
+            }
+            let base = t * n;
+            match spec.block {
+                Block::Lstm => {
+                    for j in 0..a {
+                        let c_prev = if t == 0 { None } else { Some(&st.cells[((t - 1) * n + j) * h..((t - 1) * n + j + 1) * h]) };
+                        call_simd!(
+                            lstm_cell_backward,
+                            lstm_cell_backward_avx,
+                            &st.gates[(base + j) * gw..(base + j + 1) * gw],
+                            &st.aux[(base + j) * h..(base + j + 1) * h],
+                            c_prev,
+                            &dh[j * h..(j + 1) * h],
+                            &mut dc[j * h..(j + 1) * h],
+                            &mut dxp[(base + j) * gw..(base + j + 1) * gw],
+                            h
+                        );
+                    }
+                    let dg_t = &dxp[base * gw..(base + a) * gw];
+                    if !matmul(&mut dh[..a * h], h, false, MatRef::rows(dg_t, a, gw, gw), w_hh) {
+                        return Err(gemm_failed());
+                    }
+                }
+                Block::Gru => {
+                    for j in 0..a {
+                        let h_prev = if t == 0 { &st.h0[j * h..(j + 1) * h] } else { &st.hs[((t - 1) * n + j) * h..((t - 1) * n + j + 1) * h] };
+                        call_simd!(
+                            gru_cell_backward,
+                            gru_cell_backward_avx,
+                            &st.gates[(base + j) * gw..(base + j + 1) * gw],
+                            &st.aux[(base + j) * h..(base + j + 1) * h],
+                            h_prev,
+                            &mut dh[j * h..(j + 1) * h],
+                            &mut dxp[(base + j) * gw..(base + j + 1) * gw],
+                            &mut dhp[(base + j) * gw..(base + j + 1) * gw],
+                            h
+                        );
+                    }
+                    let dg_t = &dhp[base * gw..(base + a) * gw];
+                    if !matmul(&mut dh[..a * h], h, true, MatRef::rows(dg_t, a, gw, gw), w_hh) {
+                        return Err(gemm_failed());
+                    }
+                }
+            }
+        }
+
+        // Weight gradients for all steps at once: (inputs)^T @ (gate grads).
+        let dhp: &[f32] = if spec.block == Block::Gru { &dhp } else { &dxp };
+        let mut dw = vec![0.0f32; spec.packed_rows() * gw];
+        let (dw_ih, rest) = dw.split_at_mut(i * gw);
+        let (dw_hh, rest) = rest.split_at_mut(h * gw);
+        let (db_ih, db_hh) = rest.split_at_mut(gw);
+        let rows_all = t_max * n;
+        let ok = matmul(dw_ih, gw, false, MatRef::transposed(&st.x, i, rows_all, i), MatRef::rows(&dxp, rows_all, gw, gw))
+            && matmul(dw_hh, gw, false, MatRef::transposed(&st.h0, h, n, h), MatRef::rows(&dhp[..n * gw], n, gw, gw))
+            && matmul(
+                dw_hh,
+                gw,
+                true,
+                MatRef::transposed(&st.hs[..(t_max - 1) * n * h], h, (t_max - 1) * n, h),
+                MatRef::rows(&dhp[n * gw..], (t_max - 1) * n, gw, gw),
+            );
+        if !ok {
+            return Err(gemm_failed());
+        }
+        add_column_sums(db_ih, &dxp);
+        add_column_sums(db_hh, dhp);
+        let mut dx = vec![0.0f32; rows_all * i];
+        if !matmul(&mut dx, i, false, MatRef::rows(&dxp, rows_all, gw, gw), w_ih) {
+            return Err(gemm_failed());
+        }
+        Ok(ChunkGrads { start: st.start, rows: n, dw, dx, dh0: dh })
+    }
+}

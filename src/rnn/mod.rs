@@ -1,0 +1,70 @@
+//! Recurrent layers: the fused whole-sequence LSTM/GRU op used for training
+//! and inference, and the step-by-step reference it is tested against.
+//!
+//! A layer's parameters live in one packed matrix of shape
+//! `[input + hidden + 2, gates * hidden]`: the rows are `W_ih^T`, `W_hh^T`,
+//! `b_ih` and `b_hh` (PyTorch's gate order: LSTM i, f, g, o; GRU r, z, n).
+//! Packing keeps a layer to three tensor arguments (input, weights, initial
+//! state), which is what a Candle custom op can differentiate.
+
+mod activations;
+mod fused;
+mod matmul;
+mod reference;
+
+pub use fused::recurrent_layer;
+pub use reference::reference_layer;
+
+use serde::{Deserialize, Serialize};
+
+/// Which recurrent cell a layer uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Block {
+    /// Long short-term memory (PyTorch `nn.LSTM` equations).
+    Lstm,
+    /// Gated recurrent unit (PyTorch `nn.GRU` equations).
+    Gru,
+}
+
+impl Block {
+    /// Number of gates, i.e. blocks of `hidden` columns in the packed weights.
+    pub fn gates(self) -> usize {
+        match self {
+            Block::Lstm => 4,
+            Block::Gru => 3,
+        }
+    }
+}
+
+/// The shape of one recurrent layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayerSpec {
+    /// The recurrent cell.
+    pub block: Block,
+    /// Values per time step going in (0: the layer sees no input, only biases).
+    pub input: usize,
+    /// Hidden state size.
+    pub hidden: usize,
+}
+
+impl LayerSpec {
+    /// Columns of the packed weight matrix (`gates * hidden`).
+    pub fn gate_width(&self) -> usize {
+        self.block.gates() * self.hidden
+    }
+
+    /// Rows of the packed weight matrix (`input + hidden + 2`).
+    pub fn packed_rows(&self) -> usize {
+        self.input + self.hidden + 2
+    }
+}
+
+/// What a layer returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerOutput {
+    /// Every step's hidden state, `[steps, batch, hidden]`, zero past a row's length.
+    Sequence,
+    /// Each row's hidden state at its own last step, `[batch, hidden]`.
+    LastState,
+}

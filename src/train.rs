@@ -1,0 +1,265 @@
+//! Training: the loss, the optimisers with global-norm clipping, and the
+//! epoch loop with progress reporting and early stopping.
+
+use std::time::Instant;
+
+use candle_core::backprop::GradStore;
+use candle_core::{Device, Tensor, Var};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::batch::SeriesBatch;
+use crate::config::{LossReduction, OptimizerKind, ReconstructionLoss, VraeConfig};
+use crate::error::{Result, VraeError};
+use crate::network::{decode, encode, Dropout, NetShape, Padded, Weights};
+use crate::scaling::Scaler;
+
+/// Loss terms of one epoch, each the mean over its batches.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochStats {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// The optimised objective: reconstruction + kl_weight x KL.
+    pub loss: f64,
+    /// Reconstruction term.
+    pub reconstruction: f64,
+    /// KL term (before weighting).
+    pub kl: f64,
+    /// KL weight used in this epoch (differs from the option during warm-up).
+    pub kl_weight: f64,
+    /// Wall time of the epoch.
+    pub seconds: f64,
+}
+
+/// What the training loop reports as it goes.
+#[derive(Clone, Debug)]
+pub enum Progress<'a> {
+    /// Training starts: rows, epochs and optimisation steps per epoch.
+    Started { rows: usize, epochs: usize, batches_per_epoch: usize },
+    /// One optimisation step finished (1-based numbers).
+    Batch { epoch: usize, batch: usize, batches: usize },
+    /// One epoch finished.
+    Epoch(&'a EpochStats),
+    /// Training finished; latents, PCA and k-means are being computed.
+    Finishing,
+}
+
+/// The trained network with what training learned besides weights.
+pub(crate) struct Trained {
+    pub weights: Weights,
+    pub scaler: Scaler,
+    pub epochs: Vec<EpochStats>,
+    pub stopped_early: bool,
+}
+
+/// Loss terms of one batch as tensors (scalars).
+struct LossTerms {
+    total: Tensor,
+    reconstruction: Tensor,
+    kl: Tensor,
+}
+
+fn batch_loss(config: &VraeConfig, w: &Weights, p: &Padded, kl_weight: f64, rng: &mut StdRng) -> Result<LossTerms> {
+    let mut dropout = Dropout { rate: config.dropout as f32, rng };
+    let (mean, logvar) = encode(w, p, Some(&mut dropout))?;
+    // Reparameterisation: z = mean + exp(logvar / 2) * eps.
+    let eps: Vec<f32> = (0..mean.elem_count()).map(|_| dropout.rng.sample(rand_distr::StandardNormal)).collect();
+    let eps = Tensor::from_vec(eps, mean.shape(), mean.device())?;
+    let z = (&mean + (logvar.affine(0.5, 0.0)?.exp()? * eps)?)?;
+    let y = decode(w, &z, p, Some(&mut dropout))?;
+
+    // Padding is zero in both x and (after the mask) in y: it adds nothing.
+    let diff = (y - &p.x)?.broadcast_mul(&p.mask)?;
+    let elementwise = match config.loss {
+        ReconstructionLoss::Mse => diff.sqr()?,
+        ReconstructionLoss::SmoothL1 => {
+            // Huber with threshold 1: 0.5 m^2 + (|d| - m), m = min(|d|, 1).
+            let a = diff.abs()?;
+            let m = a.clamp(0f32, 1f32)?;
+            ((m.sqr()? * 0.5)? + (a - m)?)?
+        }
+    };
+    let recon_sum = elementwise.sum_all()?;
+    let kl_terms = ((logvar.affine(1.0, 1.0)? - mean.sqr()?)? - logvar.exp()?)?;
+    let rows = p.batch() as f64;
+    let (reconstruction, kl) = match config.reduction {
+        LossReduction::Original => (recon_sum, (kl_terms.mean_all()? * -0.5)?),
+        LossReduction::PerSeries => ((recon_sum / rows)?, (kl_terms.sum_all()? * (-0.5 / rows))?),
+    };
+    let total = (&reconstruction + (&kl * kl_weight)?)?;
+    Ok(LossTerms { total, reconstruction, kl })
+}
+
+/// Adam or SGD over a fixed list of variables, with optional clipping of
+/// the gradients' global norm (PyTorch's `clip_grad_norm_` rule).
+struct Optimizer {
+    kind: OptimizerKind,
+    lr: f64,
+    momentum: f64,
+    max_norm: Option<f64>,
+    step: i32,
+    /// Adam: first and second moments. SGD: momentum buffer in `.0`.
+    state: Vec<(Tensor, Tensor)>,
+}
+
+const ADAM_BETA1: f64 = 0.9;
+const ADAM_BETA2: f64 = 0.999;
+const ADAM_EPS: f64 = 1e-8;
+
+impl Optimizer {
+    fn new(config: &VraeConfig, vars: &[Var]) -> Result<Self> {
+        let state = vars
+            .iter()
+            .map(|v| Ok((v.zeros_like()?, v.zeros_like()?)))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Self {
+            kind: config.optimizer,
+            lr: config.learning_rate,
+            momentum: config.momentum,
+            max_norm: config.clip.then_some(config.max_grad_norm),
+            step: 0,
+            state,
+        })
+    }
+
+    fn step(&mut self, vars: &[Var], grads: &GradStore) -> Result<()> {
+        let grads: Vec<Tensor> = vars
+            .iter()
+            .map(|v| match grads.get(v) {
+                Some(g) => Ok(g.clone()),
+                None => v.zeros_like(),
+            })
+            .collect::<candle_core::Result<_>>()?;
+        let mut scale = 1.0;
+        if let Some(max_norm) = self.max_norm {
+            let mut sq = 0.0f64;
+            for g in &grads {
+                sq += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;
+            }
+            let norm = sq.sqrt();
+            let coef = max_norm / (norm + 1e-6);
+            if coef < 1.0 {
+                scale = coef;
+            }
+        }
+        self.step += 1;
+        for ((var, g), (m, v)) in vars.iter().zip(grads).zip(self.state.iter_mut()) {
+            let g = if scale != 1.0 { g.affine(scale, 0.0)? } else { g };
+            match self.kind {
+                OptimizerKind::Adam => {
+                    *m = ((&*m * ADAM_BETA1)? + (&g * (1.0 - ADAM_BETA1))?)?;
+                    *v = ((&*v * ADAM_BETA2)? + (g.sqr()? * (1.0 - ADAM_BETA2))?)?;
+                    let bc1 = 1.0 - ADAM_BETA1.powi(self.step);
+                    let bc2 = 1.0 - ADAM_BETA2.powi(self.step);
+                    let denom = ((v.sqrt()? / bc2.sqrt())? + ADAM_EPS)?;
+                    let update = ((&*m / denom)? * (self.lr / bc1))?;
+                    var.set(&(var.as_tensor() - update)?)?;
+                }
+                OptimizerKind::Sgd => {
+                    let direction = if self.momentum > 0.0 {
+                        *m = if self.step == 1 { g.clone() } else { ((&*m * self.momentum)? + &g)? };
+                        m.clone()
+                    } else {
+                        g
+                    };
+                    var.set(&(var.as_tensor() - (direction * self.lr)?)?)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn kl_weight_at(config: &VraeConfig, epoch: usize) -> f64 {
+    if config.kl_warmup_epochs == 0 {
+        config.kl_weight
+    } else {
+        config.kl_weight * ((epoch + 1) as f64 / config.kl_warmup_epochs as f64).min(1.0)
+    }
+}
+
+/// Runs the training loop on a validated batch.
+pub(crate) fn train(
+    batch: &SeriesBatch,
+    config: &VraeConfig,
+    device: &Device,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Trained> {
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let scaler = Scaler::fit(config.scaling, batch);
+    let shape = NetShape::new(config, batch.channels(), batch.max_steps());
+    let init = Weights::init(shape, &mut rng, device)?;
+    let vars: Vec<Var> = init.tensors().into_iter().map(Var::from_tensor).collect::<candle_core::Result<_>>()?;
+    let weights = Weights::from_ordered(shape, vars.iter().map(|v| v.as_tensor().clone()).collect());
+    let mut optimizer = Optimizer::new(config, &vars)?;
+
+    let rows = batch.len();
+    let batches = rows.div_ceil(config.batch_size);
+    progress(Progress::Started { rows, epochs: config.epochs, batches_per_epoch: batches });
+    let mut order: Vec<usize> = (0..rows).collect();
+    let mut epochs = Vec::with_capacity(config.epochs);
+    let (mut best, mut since_best, mut stopped_early) = (f64::INFINITY, 0usize, false);
+    for epoch in 0..config.epochs {
+        let started = Instant::now();
+        let kl_weight = kl_weight_at(config, epoch);
+        order.shuffle(&mut rng);
+        let (mut sum_loss, mut sum_recon, mut sum_kl) = (0.0, 0.0, 0.0);
+        for (b, chunk) in order.chunks(config.batch_size).enumerate() {
+            let mut rows_sorted = chunk.to_vec();
+            rows_sorted.sort_by_key(|&r| std::cmp::Reverse(batch.steps(r)));
+            let padded = Padded::build(batch, &rows_sorted, &scaler, device)?;
+            let terms = batch_loss(config, &weights, &padded, kl_weight, &mut rng)?;
+            let loss = terms.total.to_scalar::<f32>()? as f64;
+            if !loss.is_finite() {
+                return Err(VraeError::Diverged { epoch: epoch + 1, loss });
+            }
+            let grads = terms.total.backward()?;
+            optimizer.step(&vars, &grads)?;
+            sum_loss += loss;
+            sum_recon += terms.reconstruction.to_scalar::<f32>()? as f64;
+            sum_kl += terms.kl.to_scalar::<f32>()? as f64;
+            progress(Progress::Batch { epoch: epoch + 1, batch: b + 1, batches });
+        }
+        let n = batches as f64;
+        let stats = EpochStats {
+            epoch: epoch + 1,
+            loss: sum_loss / n,
+            reconstruction: sum_recon / n,
+            kl: sum_kl / n,
+            kl_weight,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        progress(Progress::Epoch(&stats));
+        let loss = stats.loss;
+        epochs.push(stats);
+        if let Some(patience) = config.early_stopping_patience {
+            if loss < best - config.early_stopping_min_delta {
+                best = loss;
+                since_best = 0;
+            } else {
+                since_best += 1;
+                if since_best >= patience {
+                    stopped_early = true;
+                    break;
+                }
+            }
+        }
+    }
+    let trained = vars.iter().map(|v| v.as_detached_tensor()).collect();
+    Ok(Trained { weights: Weights::from_ordered(shape, trained), scaler, epochs, stopped_early })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kl_warmup_ramps_linearly_then_holds() {
+        let c = VraeConfig { kl_weight: 2.0, kl_warmup_epochs: 4, ..Default::default() };
+        let w: Vec<f64> = (0..6).map(|e| kl_weight_at(&c, e)).collect();
+        assert_eq!(w, vec![0.5, 1.0, 1.5, 2.0, 2.0, 2.0]);
+        assert_eq!(kl_weight_at(&VraeConfig::default(), 0), 1.0);
+    }
+}
