@@ -80,10 +80,15 @@ fn main() -> Result<(), Box<dyn Error>> {
             bar.inc(1);
         }
         Progress::Epoch(e) => {
-            bar.println(format!(
+            let line = format!(
                 "epoch {:>3}  loss {:>10.4}  reconstruction {:>10.4}  kl {:>8.5}  ({:.1}s)",
                 e.epoch, e.loss, e.reconstruction, e.kl, e.seconds
-            ));
+            );
+            if bar.is_hidden() {
+                println!("{line}");
+            } else {
+                bar.println(line);
+            }
             bar.set_message(format!("loss {:.3}", e.loss));
         }
         Progress::Finishing => bar.set_message("k-means and PCA"),

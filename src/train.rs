@@ -128,7 +128,10 @@ impl Optimizer {
         let grads: Vec<Tensor> = vars
             .iter()
             .map(|v| match grads.get(v) {
-                Some(g) => Ok(g.clone()),
+                // Candle leaves the gradients of variables attached to the
+                // graph that computed them; an optimiser state built from
+                // them would keep every batch's graph alive.
+                Some(g) => Ok(g.detach()),
                 None => v.zeros_like(),
             })
             .collect::<candle_core::Result<_>>()?;

@@ -17,12 +17,6 @@ pub struct LabelledSeries {
     pub labels: Vec<String>,
 }
 
-impl LabelledSeries {
-    pub fn rows(&self) -> usize {
-        self.labels.len()
-    }
-}
-
 /// Reads and concatenates the files; all must have the same channel count.
 pub fn read_files(paths: &[std::path::PathBuf]) -> Result<LabelledSeries, Box<dyn Error>> {
     let mut out = LabelledSeries { values: Vec::new(), offsets: vec![0], channels: 0, labels: Vec::new() };

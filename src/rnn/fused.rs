@@ -21,7 +21,8 @@ use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::activations::{sigmoid, sigmoid_in_place, tanh, tanh_in_place};
-use super::matmul::{matmul, MatRef};
+use super::matmul::{matmul, matmul_rowmajor, MatRef};
+use super::pool;
 use super::{Block, LayerOutput, LayerSpec};
 
 type CResult<T> = candle_core::Result<T>;
@@ -129,6 +130,14 @@ struct ChunkState {
     aux: Vec<f32>,
     /// Hidden state h_t (zero past a row's length).
     hs: Vec<f32>,
+}
+
+impl Drop for ChunkState {
+    fn drop(&mut self) {
+        for buf in [&mut self.x, &mut self.gates, &mut self.cells, &mut self.aux, &mut self.hs] {
+            pool::recycle(std::mem::take(buf));
+        }
+    }
 }
 
 /// Gradients one chunk contributes.
@@ -241,9 +250,16 @@ impl CustomOp3 for FusedLayer {
         let states = guard
             .as_ref()
             .ok_or_else(|| op_error("backward without a training forward pass"))?;
+        let gw = spec.gate_width();
+        let mut w_hh = vec![0.0f32; gw * h];
+        for k in 0..h {
+            for g in 0..gw {
+                w_hh[g * h + k] = wv[(i + k) * gw + g];
+            }
+        }
         let grads: Vec<ChunkGrads> = states
             .par_iter()
-            .map(|st| self.backward_chunk(&wv, &gv, st))
+            .map(|st| self.backward_chunk(&wv, &w_hh, &gv, st))
             .collect::<CResult<_>>()?;
         drop(guard);
 
@@ -433,7 +449,7 @@ impl FusedLayer {
 
         // The chunk's inputs, made contiguous so that the input projection of
         // every step is a single product.
-        let mut xc = vec![0.0f32; t_max * n * i];
+        let mut xc = pool::zeroed(t_max * n * i);
         for t in 0..t_max {
             let src = (t * b + start) * i;
             xc[t * n * i..(t + 1) * n * i].copy_from_slice(&x[src..src + n * i]);
@@ -443,7 +459,7 @@ impl FusedLayer {
         let b_ih = &w[(i + h) * gw..(i + h + 1) * gw];
         let b_hh = &w[(i + h + 1) * gw..(i + h + 2) * gw];
 
-        let mut gates = vec![0.0f32; t_max * n * gw];
+        let mut gates = pool::zeroed(t_max * n * gw);
         if !matmul(&mut gates, gw, false, MatRef::rows(&xc, t_max * n, i, i), w_ih_t) {
             return Err(gemm_failed());
         }
@@ -453,10 +469,10 @@ impl FusedLayer {
             add_row_bias(&mut gates, b_hh);
         }
         let h0c = h0[start * h..(start + n) * h].to_vec();
-        let mut cells = if spec.block == Block::Lstm { vec![0.0f32; t_max * n * h] } else { Vec::new() };
-        let mut aux = vec![0.0f32; t_max * n * h];
-        let mut hs = vec![0.0f32; t_max * n * h];
-        let mut hp = if spec.block == Block::Gru { vec![0.0f32; n * gw] } else { Vec::new() };
+        let mut cells = if spec.block == Block::Lstm { pool::zeroed(t_max * n * h) } else { Vec::new() };
+        let mut aux = pool::zeroed(t_max * n * h);
+        let mut hs = pool::zeroed(t_max * n * h);
+        let mut hp = if spec.block == Block::Gru { pool::zeroed(n * gw) } else { Vec::new() };
 
         for t in 0..t_max {
             let a = active[t];
@@ -468,7 +484,7 @@ impl FusedLayer {
             let g_t = &mut gates[t * n * gw..t * n * gw + a * gw];
             match spec.block {
                 Block::Lstm => {
-                    if !matmul(g_t, gw, true, MatRef::rows(h_prev, a, h, h), w_hh_t) {
+                    if !matmul_rowmajor(g_t, gw, true, h_prev, h, w_hh_t.data, gw, (a, h, gw)) {
                         return Err(gemm_failed());
                     }
                     let (c_past, c_now) = cells.split_at_mut(t * n * h);
@@ -491,7 +507,7 @@ impl FusedLayer {
                     for row in hp_t.chunks_exact_mut(gw) {
                         row.copy_from_slice(b_hh);
                     }
-                    if !matmul(hp_t, gw, true, MatRef::rows(h_prev, a, h, h), w_hh_t) {
+                    if !matmul_rowmajor(hp_t, gw, true, h_prev, h, w_hh_t.data, gw, (a, h, gw)) {
                         return Err(gemm_failed());
                     }
                     for j in 0..a {
@@ -509,35 +525,33 @@ impl FusedLayer {
                 }
             }
         }
-        let keep = self.save;
-        Ok(ChunkState {
-            start,
-            rows: n,
-            active,
-            x: if keep { xc } else { Vec::new() },
-            h0: h0c,
-            gates: if keep { gates } else { Vec::new() },
-            cells: if keep { cells } else { Vec::new() },
-            aux: if keep { aux } else { Vec::new() },
-            hs,
-        })
+        pool::recycle(hp);
+        let mut state = ChunkState { start, rows: n, active, x: xc, h0: h0c, gates, cells, aux, hs };
+        if !self.save {
+            // Inference: only the hidden states are read back.
+            for buf in [&mut state.x, &mut state.gates, &mut state.cells, &mut state.aux] {
+                pool::recycle(std::mem::take(buf));
+            }
+        }
+        Ok(state)
     }
 
-    fn backward_chunk(&self, w: &[f32], grad: &[f32], st: &ChunkState) -> CResult<ChunkGrads> {
+    /// `w_hh` is `W_hh` row-major, `[gate_width, hidden]` (the transpose of
+    /// its packed block), so that each step's product streams it in order.
+    fn backward_chunk(&self, w: &[f32], w_hh: &[f32], grad: &[f32], st: &ChunkState) -> CResult<ChunkGrads> {
         let spec = self.spec;
         let (t_max, b, h, i, gw) = (self.steps, self.batch, spec.hidden, spec.input, spec.gate_width());
         let n = st.rows;
         let lengths = &self.lengths[st.start..st.start + n];
         // W_hh and W_ih in their (gates x in) orientation, read through the packed transpose.
-        let w_hh = MatRef::transposed(&w[i * gw..(i + h) * gw], gw, h, gw);
         let w_ih = MatRef::transposed(&w[..i * gw], gw, i, gw);
 
         let mut dh = vec![0.0f32; n * h];
         let mut dc = if spec.block == Block::Lstm { vec![0.0f32; n * h] } else { Vec::new() };
         // Gradients of the gate pre-activations on the input side and on the
         // recurrent side; they only differ for the GRU (r scales W_hn h + b_hn).
-        let mut dxp = vec![0.0f32; t_max * n * gw];
-        let mut dhp = if spec.block == Block::Gru { vec![0.0f32; t_max * n * gw] } else { Vec::new() };
+        let mut dxp = pool::zeroed(t_max * n * gw);
+        let mut dhp = if spec.block == Block::Gru { pool::zeroed(t_max * n * gw) } else { Vec::new() };
 
         for t in (0..t_max).rev() {
             let a = st.active[t];
@@ -580,7 +594,7 @@ impl FusedLayer {
                         );
                     }
                     let dg_t = &dxp[base * gw..(base + a) * gw];
-                    if !matmul(&mut dh[..a * h], h, false, MatRef::rows(dg_t, a, gw, gw), w_hh) {
+                    if !matmul_rowmajor(&mut dh[..a * h], h, false, dg_t, gw, w_hh, h, (a, gw, h)) {
                         return Err(gemm_failed());
                     }
                 }
@@ -600,7 +614,7 @@ impl FusedLayer {
                         );
                     }
                     let dg_t = &dhp[base * gw..(base + a) * gw];
-                    if !matmul(&mut dh[..a * h], h, true, MatRef::rows(dg_t, a, gw, gw), w_hh) {
+                    if !matmul_rowmajor(&mut dh[..a * h], h, true, dg_t, gw, w_hh, h, (a, gw, h)) {
                         return Err(gemm_failed());
                     }
                 }
@@ -608,30 +622,32 @@ impl FusedLayer {
         }
 
         // Weight gradients for all steps at once: (inputs)^T @ (gate grads).
-        let dhp: &[f32] = if spec.block == Block::Gru { &dhp } else { &dxp };
+        let dhp_ref: &[f32] = if spec.block == Block::Gru { &dhp } else { &dxp };
         let mut dw = vec![0.0f32; spec.packed_rows() * gw];
         let (dw_ih, rest) = dw.split_at_mut(i * gw);
         let (dw_hh, rest) = rest.split_at_mut(h * gw);
         let (db_ih, db_hh) = rest.split_at_mut(gw);
         let rows_all = t_max * n;
         let ok = matmul(dw_ih, gw, false, MatRef::transposed(&st.x, i, rows_all, i), MatRef::rows(&dxp, rows_all, gw, gw))
-            && matmul(dw_hh, gw, false, MatRef::transposed(&st.h0, h, n, h), MatRef::rows(&dhp[..n * gw], n, gw, gw))
+            && matmul(dw_hh, gw, false, MatRef::transposed(&st.h0, h, n, h), MatRef::rows(&dhp_ref[..n * gw], n, gw, gw))
             && matmul(
                 dw_hh,
                 gw,
                 true,
                 MatRef::transposed(&st.hs[..(t_max - 1) * n * h], h, (t_max - 1) * n, h),
-                MatRef::rows(&dhp[n * gw..], (t_max - 1) * n, gw, gw),
+                MatRef::rows(&dhp_ref[n * gw..], (t_max - 1) * n, gw, gw),
             );
         if !ok {
             return Err(gemm_failed());
         }
         add_column_sums(db_ih, &dxp);
-        add_column_sums(db_hh, dhp);
+        add_column_sums(db_hh, dhp_ref);
         let mut dx = vec![0.0f32; rows_all * i];
         if !matmul(&mut dx, i, false, MatRef::rows(&dxp, rows_all, gw, gw), w_ih) {
             return Err(gemm_failed());
         }
+        pool::recycle(dxp);
+        pool::recycle(dhp);
         Ok(ChunkGrads { start: st.start, rows: n, dw, dx, dh0: dh })
     }
 }

@@ -134,3 +134,180 @@ mod tests {
         assert!(!matmul(&mut dst, 2, false, MatRef::rows(&a, 2, 3, 3), MatRef::rows(&a, 3, 2, 2)));
     }
 }
+
+/// `dst[m x n] = (accumulate ? dst : 0) + a[m x k] @ b[k x n]` for the small
+/// per-step products of the recurrence, where `a` and `b` are row-major
+/// (rows `lda` and `ldb` apart).
+///
+/// The `gemm` crate re-packs `b` (the recurrent weights) on every call; in a
+/// 140-step recurrence that packing cost as much as the arithmetic. `b` is
+/// already row-major here, so an AVX2 kernel can stream it as it is: each
+/// 16-column panel of `b` stays in L1 while every row block of `a` passes
+/// over it. Falls back to `gemm` without AVX2/FMA.
+#[must_use]
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_rowmajor(
+    dst: &mut [f32],
+    ldd: usize,
+    accumulate: bool,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    (m, k, n): (usize, usize, usize),
+) -> bool {
+    if m == 0 || n == 0 {
+        return true;
+    }
+    let fits = (m - 1) * ldd + n <= dst.len()
+        && (k == 0 || ((m - 1) * lda + k <= a.len() && (k - 1) * ldb + n <= b.len()))
+        && n <= ldd
+        && k <= lda
+        && n <= ldb;
+    if !fits {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if k > 0 && std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has AVX2+FMA and every view was bounds-checked above.
+            unsafe { avx::matmul(dst, ldd, accumulate, a, lda, b, ldb, m, k, n) };
+            return true;
+        }
+    }
+    matmul(dst, ldd, accumulate, MatRef::rows(a, m, k, lda), MatRef::rows(b, k, n, ldb))
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx {
+    use std::arch::x86_64::*;
+
+    const ROWS: usize = 6;
+
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn matmul(dst: &mut [f32], ldd: usize, acc: bool, a: &[f32], lda: usize, b: &[f32], ldb: usize, m: usize, k: usize, n: usize) {
+        let (ap, bp, dp) = (a.as_ptr(), b.as_ptr(), dst.as_mut_ptr());
+        let mut col = 0;
+        while col + 16 <= n {
+            let mut row = 0;
+            while row < m {
+                let r = ROWS.min(m - row);
+                let (a0, d0) = (ap.add(row * lda), dp.add(row * ldd + col));
+                match r {
+                    6 => panel16::<6>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
+                    5 => panel16::<5>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
+                    4 => panel16::<4>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
+                    3 => panel16::<3>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
+                    2 => panel16::<2>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
+                    _ => panel16::<1>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
+                }
+                row += r;
+            }
+            col += 16;
+        }
+        if col + 8 <= n {
+            let mut row = 0;
+            while row < m {
+                let r = ROWS.min(m - row);
+                let (a0, d0) = (ap.add(row * lda), dp.add(row * ldd + col));
+                match r {
+                    6 => panel8::<6>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
+                    5 => panel8::<5>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
+                    4 => panel8::<4>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
+                    3 => panel8::<3>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
+                    2 => panel8::<2>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
+                    _ => panel8::<1>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
+                }
+                row += r;
+            }
+            col += 8;
+        }
+        // Remaining columns (fewer than 8): plain loops.
+        for row in 0..m {
+            for c in col..n {
+                let mut s = if acc { *dp.add(row * ldd + c) } else { 0.0 };
+                for p in 0..k {
+                    s += *ap.add(row * lda + p) * *bp.add(p * ldb + c);
+                }
+                *dp.add(row * ldd + c) = s;
+            }
+        }
+    }
+
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn panel16<const R: usize>(a: *const f32, lda: usize, b: *const f32, ldb: usize, k: usize, d: *mut f32, ldd: usize, acc: bool) {
+        let mut c0 = [_mm256_setzero_ps(); R];
+        let mut c1 = [_mm256_setzero_ps(); R];
+        if acc {
+            for r in 0..R {
+                c0[r] = _mm256_loadu_ps(d.add(r * ldd));
+                c1[r] = _mm256_loadu_ps(d.add(r * ldd + 8));
+            }
+        }
+        for p in 0..k {
+            let b0 = _mm256_loadu_ps(b.add(p * ldb));
+            let b1 = _mm256_loadu_ps(b.add(p * ldb + 8));
+            for r in 0..R {
+                let av = _mm256_set1_ps(*a.add(r * lda + p));
+                c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
+                c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
+            }
+        }
+        for r in 0..R {
+            _mm256_storeu_ps(d.add(r * ldd), c0[r]);
+            _mm256_storeu_ps(d.add(r * ldd + 8), c1[r]);
+        }
+    }
+
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn panel8<const R: usize>(a: *const f32, lda: usize, b: *const f32, ldb: usize, k: usize, d: *mut f32, ldd: usize, acc: bool) {
+        let mut c0 = [_mm256_setzero_ps(); R];
+        if acc {
+            for r in 0..R {
+                c0[r] = _mm256_loadu_ps(d.add(r * ldd));
+            }
+        }
+        for p in 0..k {
+            let b0 = _mm256_loadu_ps(b.add(p * ldb));
+            for r in 0..R {
+                let av = _mm256_set1_ps(*a.add(r * lda + p));
+                c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
+            }
+        }
+        for r in 0..R {
+            _mm256_storeu_ps(d.add(r * ldd), c0[r]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod rowmajor_tests {
+    use super::*;
+
+    #[test]
+    fn rowmajor_kernel_matches_naive_on_awkward_shapes() {
+        for &(m, k, n) in &[(1, 1, 1), (7, 13, 37), (16, 90, 360), (13, 360, 90), (6, 5, 16), (3, 4, 8), (5, 3, 23)] {
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.1).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 13) as f32 - 6.0) * 0.1).collect();
+            for accumulate in [false, true] {
+                let mut dst = vec![0.5f32; m * n];
+                assert!(matmul_rowmajor(&mut dst, n, accumulate, &a, k, &b, n, (m, k, n)));
+                for i in 0..m {
+                    for j in 0..n {
+                        let exact: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum::<f32>() + if accumulate { 0.5 } else { 0.0 };
+                        assert!((dst[i * n + j] - exact).abs() < 1e-4, "{m}x{k}x{n} at {i},{j}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rowmajor_refuses_views_outside_slices() {
+        let mut dst = vec![0.0; 4];
+        assert!(!matmul_rowmajor(&mut dst, 2, false, &[0.0; 3], 2, &[0.0; 4], 2, (2, 2, 2)));
+    }
+}

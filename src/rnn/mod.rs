@@ -10,6 +10,7 @@
 mod activations;
 mod fused;
 mod matmul;
+mod pool;
 mod reference;
 
 pub use fused::recurrent_layer;
