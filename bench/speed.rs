@@ -1,0 +1,118 @@
+//! Speed benchmark of the core API on ECG5000 (or any UCR Parquet pair):
+//! training and embedding series per second, and the share of the machine's
+//! measured f32 matrix-product peak that training reaches.
+//!
+//! cargo bench --bench speed -- [--data DIR] [--name ECG5000] [--epochs 3]
+//!     [--threads 2] [--repeats 5]
+//!
+//! Prints JSON lines (kind: peak, train, embed) for bench/compare.sh.
+
+#[path = "../examples/support/parquet_series.rs"]
+mod parquet_series;
+
+use std::error::Error;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde_json::json;
+use vrae::{Model, SeriesBatch, VraeConfig};
+
+struct Args {
+    data: PathBuf,
+    name: String,
+    epochs: usize,
+    threads: usize,
+    repeats: usize,
+}
+
+fn parse_args() -> Result<Args, Box<dyn Error>> {
+    let mut a = Args { data: "data".into(), name: "ECG5000".into(), epochs: 3, threads: 2, repeats: 5 };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--data" => a.data = value()?.into(),
+            "--name" => a.name = value()?,
+            "--epochs" => a.epochs = value()?.parse()?,
+            "--threads" => a.threads = value()?.parse()?,
+            "--repeats" => a.repeats = value()?.parse()?,
+            "--bench" => {} // passed by `cargo bench`
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    Ok(a)
+}
+
+/// FLOPs of one LSTM or GRU layer step for one series: the input and
+/// recurrent products (2 FLOPs per multiply-add); gate arithmetic is ignored.
+fn step_flops(gates: usize, input: usize, hidden: usize) -> f64 {
+    2.0 * (gates * hidden * (input + hidden)) as f64
+}
+
+/// Measured f32 matrix-product peak of this machine with `threads` threads:
+/// the best of a few 1024^3 products through the `gemm` crate.
+fn measured_peak(threads: usize) -> f64 {
+    let n = 1024;
+    let a = vec![1.0f32; n * n];
+    let b = vec![0.5f32; n * n];
+    let mut c = vec![0.0f32; n * n];
+    let mut best = 0.0f64;
+    for _ in 0..5 {
+        let t = Instant::now();
+        // SAFETY: all three buffers are n x n, row-major, and distinct.
+        unsafe {
+            gemm::gemm(
+                n, n, n, c.as_mut_ptr(), 1, n as isize, false, a.as_ptr(), 1, n as isize, b.as_ptr(), 1, n as isize,
+                1.0f32, 1.0f32, false, false, false, gemm::Parallelism::Rayon(threads),
+            );
+        }
+        best = best.max(2.0 * (n * n * n) as f64 / t.elapsed().as_secs_f64());
+    }
+    std::hint::black_box(&c);
+    best
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let args = parse_args()?;
+    rayon::ThreadPoolBuilder::new().num_threads(args.threads).build_global()?;
+    let files = [args.data.join(format!("{}_TRAIN.parquet", args.name)), args.data.join(format!("{}_TEST.parquet", args.name))];
+    let data = parquet_series::read_files(&files)?;
+    let batch = SeriesBatch::new(&data.values[..], &data.offsets[..], data.channels)?;
+    let rows = batch.len();
+    let mean_len = batch.total_steps() as f64 / rows as f64;
+
+    let peak = measured_peak(args.threads);
+    println!("{}", json!({"kind": "peak", "threads": args.threads, "gflops": peak / 1e9}));
+
+    let config = VraeConfig::from_json(&format!(r#"{{"epochs": {}, "threads": {}}}"#, args.epochs, args.threads))?;
+    let model = Model::fit(&batch, &config, |_| {})?;
+    let epochs = &model.summary().loss_per_epoch;
+    let steady: Vec<f64> = epochs.iter().skip(1).map(|e| rows as f64 / e.seconds).collect();
+    let first = rows as f64 / epochs[0].seconds;
+    let rate = if steady.is_empty() { first } else { steady.iter().sum::<f64>() / steady.len() as f64 };
+    let (h, c) = (config.hidden_size, batch.channels());
+    // Forward: encoder (input c) + decoder (zero input); backward ~ 2x forward.
+    let flops_per_series = 3.0 * mean_len * (step_flops(4, c, h) + step_flops(4, 0, h));
+    println!(
+        "{}",
+        json!({"kind": "train", "dataset": args.name, "rows": rows, "threads": args.threads, "epochs": args.epochs,
+               "series_per_s_steady": rate, "series_per_s_first_epoch": first,
+               "mflop_per_series": flops_per_series / 1e6, "gflops": rate * flops_per_series / 1e9,
+               "share_of_peak": rate * flops_per_series / peak})
+    );
+
+    let mut best = 0.0f64;
+    for _ in 0..args.repeats {
+        let t = Instant::now();
+        let emb = model.embed(&batch)?;
+        best = best.max(rows as f64 / t.elapsed().as_secs_f64());
+        std::hint::black_box(emb);
+    }
+    let embed_flops = mean_len * step_flops(4, c, h);
+    println!(
+        "{}",
+        json!({"kind": "embed", "dataset": args.name, "rows": rows, "threads": args.threads, "series_per_s": best,
+               "gflops": best * embed_flops / 1e9, "share_of_peak": best * embed_flops / peak})
+    );
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! Study helper: how the k-means settings move NMI/ARI on a trained model's
+//! ECG5000 latents. cargo run --release --example kmeans_study -- MODEL...
+#[path = "support/parquet_series.rs"]
+mod parquet_series;
+
+use vrae::cluster::{fit_kmeans, KMeansOptions};
+use vrae::metrics::{adjusted_rand_index, encode_labels, normalized_mutual_info};
+use vrae::{Model, SeriesBatch};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = ["data/ECG5000_TRAIN.parquet".into(), "data/ECG5000_TEST.parquet".into()];
+    let data = parquet_series::read_files(&files)?;
+    let batch = SeriesBatch::new(&data.values[..], &data.offsets[..], data.channels)?;
+    let (labels, _) = encode_labels(&data.labels);
+    for path in std::env::args().skip(1) {
+        let model = Model::load(&path)?;
+        let latents = model.embed(&batch)?;
+        for restarts in [1, 10] {
+            let (mut nmi, mut ari) = (Vec::new(), Vec::new());
+            for seed in 0..10 {
+                let fit = fit_kmeans(&latents, model.latent(), &KMeansOptions { k: 5, restarts, max_iter: 300, seed })?;
+                nmi.push(normalized_mutual_info(&labels, &fit.labels)?);
+                ari.push(adjusted_rand_index(&labels, &fit.labels)?);
+            }
+            let m = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            println!("{path} restarts {restarts}: NMI mean {:.3} [{:.3}..{:.3}] ARI mean {:.3} [{:.3}..{:.3}]", m(&nmi),
+                nmi.iter().cloned().fold(1.0, f64::min), nmi.iter().cloned().fold(0.0, f64::max), m(&ari),
+                ari.iter().cloned().fold(1.0, f64::min), ari.iter().cloned().fold(0.0, f64::max));
+        }
+    }
+    Ok(())
+}

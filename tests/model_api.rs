@@ -1,0 +1,250 @@
+//! The public model API: training behaviour, determinism, persistence,
+//! variable-length and multivariate data, and every bad input.
+
+use std::collections::HashMap;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use vrae::metrics::{adjusted_rand_index, normalized_mutual_info};
+use vrae::{ArtifactError, Model, Progress, SeriesBatch, VraeConfig, VraeError};
+
+/// Small, fast settings for tests.
+fn small(extra: &str) -> VraeConfig {
+    let base: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(r#"{"hidden_size": 12, "latent": 4, "epochs": 3, "batch_size": 16, "seed": 5}"#).unwrap();
+    let extra: serde_json::Map<String, serde_json::Value> = serde_json::from_str(extra).unwrap();
+    let mut all = base;
+    all.extend(extra);
+    VraeConfig::from_map(&all).unwrap()
+}
+
+/// `n` noisy sines and `n` noisy square waves with random phase and length.
+fn two_shapes(n: usize, seed: u64, min_len: usize, max_len: usize) -> (SeriesBatch<'static>, Vec<usize>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rows = Vec::new();
+    let mut labels = Vec::new();
+    for i in 0..2 * n {
+        let shape = i % 2;
+        let len = rng.random_range(min_len..=max_len);
+        let phase: f32 = rng.random_range(0.0..0.5);
+        let row: Vec<f32> = (0..len)
+            .map(|t| {
+                let x = t as f32 / len as f32 * 2.0 + phase;
+                let clean = if shape == 0 { (x * std::f32::consts::PI).sin() } else if x.fract() < 0.5 { 1.0 } else { -1.0 };
+                clean + rng.random_range(-0.1..0.1)
+            })
+            .collect();
+        rows.push(row);
+        labels.push(shape);
+    }
+    (SeriesBatch::from_rows(&rows, 1).unwrap(), labels)
+}
+
+fn multivariate(n: usize, channels: usize, seed: u64) -> SeriesBatch<'static> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let rows: Vec<Vec<f32>> = (0..n)
+        .map(|_| {
+            let len = rng.random_range(3..=20);
+            (0..len * channels).map(|_| rng.random_range(-2.0..2.0)).collect()
+        })
+        .collect();
+    SeriesBatch::from_rows(&rows, channels).unwrap()
+}
+
+#[test]
+fn training_reduces_loss_and_separates_two_shapes() {
+    let (batch, labels) = two_shapes(48, 1, 40, 40);
+    let config = small(r#"{"hidden_size": 24, "latent": 6, "epochs": 25, "batch_size": 8, "learning_rate": 0.01, "clusters": 2}"#);
+    let mut epochs = Vec::new();
+    let model = Model::fit(&batch, &config, |p| {
+        if let Progress::Epoch(e) = p {
+            epochs.push(e.loss)
+        }
+    })
+    .unwrap();
+    assert_eq!(epochs.len(), 25);
+    assert!(epochs[24] < 0.5 * epochs[0], "loss did not fall enough: {epochs:?}");
+    assert_eq!(model.summary().loss_per_epoch.len(), 25);
+    let ids = model.cluster(&batch).unwrap();
+    let ari = adjusted_rand_index(&labels, &ids).unwrap();
+    let nmi = normalized_mutual_info(&labels, &ids).unwrap();
+    assert!(ari > 0.9 && nmi > 0.85, "shapes not separated: ARI {ari}, NMI {nmi}");
+}
+
+#[test]
+fn same_seed_gives_identical_model_bytes_whatever_the_thread_count() {
+    let (batch, _) = two_shapes(20, 2, 10, 30);
+    let a = Model::fit(&batch, &small(r#"{"threads": 1}"#), |_| {}).unwrap().to_bytes().unwrap();
+    let b = Model::fit(&batch, &small(r#"{"threads": 1}"#), |_| {}).unwrap().to_bytes().unwrap();
+    let c = Model::fit(&batch, &small(r#"{"threads": 2}"#), |_| {}).unwrap().to_bytes().unwrap();
+    let d = Model::fit(&batch, &small(r#"{"threads": 1, "seed": 6}"#), |_| {}).unwrap().to_bytes().unwrap();
+    // The summary records wall time, so compare the tensors, not the header.
+    let tensors = |bytes: &[u8]| {
+        let st = safetensors::SafeTensors::deserialize(bytes).unwrap();
+        let mut v: Vec<(String, Vec<u8>)> = st.tensors().into_iter().map(|(n, t)| (n, t.data().to_vec())).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(tensors(&a), tensors(&b));
+    assert_eq!(tensors(&a), tensors(&c), "thread count changed the model");
+    assert_ne!(tensors(&a), tensors(&d), "seed had no effect");
+}
+
+#[test]
+fn save_load_round_trip_keeps_every_output() {
+    let (batch, _) = two_shapes(12, 3, 8, 25);
+    let model = Model::fit(&batch, &small(r#"{"clusters": 3, "scaling": "global"}"#), |_| {}).unwrap();
+    let dir = std::env::temp_dir().join(format!("vrae-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.safetensors");
+    model.save(&path).unwrap();
+    let loaded = Model::load(&path).unwrap();
+    assert_eq!(loaded.config(), model.config());
+    assert_eq!(loaded.summary(), model.summary());
+    assert_eq!(loaded.embed(&batch).unwrap(), model.embed(&batch).unwrap());
+    assert_eq!(loaded.cluster(&batch).unwrap(), model.cluster(&batch).unwrap());
+    assert_eq!(loaded.reconstruct(&batch).unwrap(), model.reconstruct(&batch).unwrap());
+    assert_eq!(loaded.project(&batch).unwrap(), model.project(&batch).unwrap());
+    let from_bytes = Model::from_bytes(&model.to_bytes().unwrap()).unwrap();
+    assert_eq!(from_bytes.score(&batch).unwrap(), model.score(&batch).unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn variable_length_multivariate_batches_keep_every_row_and_length() {
+    let batch = multivariate(37, 3, 4); // 37 rows: two full batches of 16 and a partial one
+    let model = Model::fit(&batch, &small(r#"{"block": "gru", "depth": 2}"#), |_| {}).unwrap();
+    assert_eq!(model.summary().rows, 37);
+    assert_eq!(model.channels(), 3);
+    let emb = model.embed(&batch).unwrap();
+    assert_eq!(emb.len(), 37 * 4);
+    assert!(emb.iter().all(|v| v.is_finite()));
+    let rec = model.reconstruct(&batch).unwrap();
+    assert_eq!(rec.len(), batch.total_steps() * 3);
+    let scores = model.score(&batch).unwrap();
+    assert_eq!(scores.len(), 37);
+    assert!(scores.iter().all(|s| s.is_finite() && *s >= 0.0));
+    assert_eq!(model.project(&batch).unwrap().len(), 37 * 2);
+
+    // One series alone embeds exactly as it does inside the batch.
+    for row in [0, 17, 36] {
+        let single = SeriesBatch::from_rows(&[batch.row(row).to_vec()], 3).unwrap();
+        let alone = model.embed(&single).unwrap();
+        let inside = &emb[row * 4..(row + 1) * 4];
+        for (a, b) in alone.iter().zip(inside) {
+            assert!((a - b).abs() < 1e-5, "row {row}: {alone:?} vs {inside:?}");
+        }
+    }
+}
+
+#[test]
+fn reconstruction_is_in_the_input_units_and_lengths() {
+    // Series far from zero with zscore scaling: reconstructions must come back
+    // shifted and scaled to the input's own units.
+    let rows: Vec<Vec<f32>> = (0..24).map(|i| (0..(10 + i % 5)).map(|t| 1000.0 + 50.0 * (t as f32 * 0.6).sin()).collect()).collect();
+    let batch = SeriesBatch::from_rows(&rows, 1).unwrap();
+    let model = Model::fit(&batch, &small(r#"{"epochs": 20, "learning_rate": 0.01}"#), |_| {}).unwrap();
+    let rec = model.reconstruct(&batch).unwrap();
+    assert_eq!(rec.len(), batch.total_steps());
+    let mean = rec.iter().sum::<f32>() / rec.len() as f32;
+    assert!((mean - 1000.0).abs() < 20.0, "reconstruction mean {mean}");
+}
+
+#[test]
+fn learned_decoder_inputs_are_trained_and_saved() {
+    let (batch, _) = two_shapes(16, 5, 12, 12);
+    let model = Model::fit(&batch, &small(r#"{"decoder_inputs": "learned", "epochs": 4}"#), |_| {}).unwrap();
+    let bytes = model.to_bytes().unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let inputs = st.tensor("decoder.inputs").unwrap();
+    assert_eq!(inputs.shape(), &[12, 1]);
+    // They start at zero; training must have moved them.
+    assert!(inputs.data().chunks_exact(4).any(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) != 0.0));
+    // Longer series than seen in training still reconstruct (last row repeats).
+    let long = SeriesBatch::from_rows(&[vec![0.5f32; 30]], 1).unwrap();
+    assert_eq!(Model::from_bytes(&bytes).unwrap().reconstruct(&long).unwrap().len(), 30);
+}
+
+#[test]
+fn every_optimiser_and_loss_option_trains() {
+    let (batch, _) = two_shapes(8, 6, 10, 16);
+    for extra in [
+        r#"{"optimizer": "sgd", "momentum": 0.9, "learning_rate": 0.001}"#,
+        r#"{"loss": "smooth_l1", "reduction": "per_series", "kl_warmup_epochs": 2}"#,
+        r#"{"clip": false, "scaling": "none", "dropout": 0.5, "depth": 2}"#,
+        r#"{"early_stopping_patience": 1, "early_stopping_min_delta": 1e9, "epochs": 10}"#,
+    ] {
+        let model = Model::fit(&batch, &small(extra), |_| {}).unwrap_or_else(|e| panic!("{extra}: {e}"));
+        assert!(model.summary().loss_per_epoch.iter().all(|e| e.loss.is_finite()), "{extra}");
+    }
+    let stopped = Model::fit(&batch, &small(r#"{"early_stopping_patience": 1, "early_stopping_min_delta": 1e9, "epochs": 10}"#), |_| {}).unwrap();
+    assert!(stopped.summary().stopped_early && stopped.summary().epochs_run == 2);
+}
+
+#[test]
+fn bad_series_get_typed_errors_naming_the_row() {
+    let config = small("{}");
+    let fit = |rows: &[Vec<f32>]| Model::fit(&SeriesBatch::from_rows(rows, 1).unwrap(), &config, |_| {}).unwrap_err();
+    assert!(matches!(fit(&[vec![1.0, 2.0], vec![]]), VraeError::EmptySeries { row: 1 }));
+    assert!(matches!(fit(&[vec![1.0, 2.0], vec![1.0], vec![f32::INFINITY]]), VraeError::NonFinite { row: 2, step: 0, .. }));
+    assert!(matches!(fit(&[]), VraeError::EmptyBatch(_)));
+    let long = small(r#"{"max_length": 5}"#);
+    let err = Model::fit(&SeriesBatch::from_rows(&[vec![0.0; 6]], 1).unwrap(), &long, |_| {}).unwrap_err();
+    assert!(matches!(err, VraeError::SeriesTooLong { row: 0, length: 6, max: 5 }), "{err}");
+    let err = Model::fit(&SeriesBatch::from_rows(&[vec![0.0; 6]], 1).unwrap(), &small(r#"{"clusters": 3}"#), |_| {}).unwrap_err();
+    assert!(err.to_string().contains("clusters"), "{err}");
+
+    let (batch, _) = two_shapes(4, 7, 5, 9);
+    let model = Model::fit(&batch, &config, |_| {}).unwrap();
+    let two_channels = SeriesBatch::from_rows(&[vec![1.0, 2.0]], 2).unwrap();
+    let err = model.embed(&two_channels).unwrap_err();
+    assert!(matches!(err, VraeError::ChannelMismatch { expected: 1, found: 2 }));
+    assert!(err.to_string().contains("trained on 1"), "{err}");
+    let nan = SeriesBatch::from_rows(&[vec![1.0], vec![f32::NAN]], 1).unwrap();
+    assert!(matches!(model.score(&nan), Err(VraeError::NonFinite { row: 1, .. })));
+    assert!(matches!(model.cluster(&batch), Err(VraeError::NoClusters)));
+}
+
+#[test]
+fn bad_options_name_the_option() {
+    let err = VraeConfig::from_json(r#"{"epoch": 3}"#).unwrap_err().to_string();
+    assert!(err.contains("`epoch`") && err.contains("epochs"), "{err}");
+    let err = VraeConfig::from_json(r#"{"batch_size": -1}"#).unwrap_err().to_string();
+    assert!(err.contains("`batch_size`"), "{err}");
+    let err = VraeConfig::from_json(r#"{"device": "cuda"}"#).and_then(|c| {
+        Model::fit(&SeriesBatch::from_rows(&vec![vec![1.0f32; 4]; 4], 1).unwrap(), &c, |_| {})
+    });
+    assert!(matches!(err, Err(VraeError::DeviceUnavailable(..))));
+}
+
+#[test]
+fn truncated_corrupt_foreign_and_newer_models_are_refused() {
+    let (batch, _) = two_shapes(4, 8, 5, 9);
+    let bytes = Model::fit(&batch, &small("{}"), |_| {}).unwrap().to_bytes().unwrap();
+
+    for cut in [0, 7, bytes.len() / 2, bytes.len() - 1] {
+        let err = Model::from_bytes(&bytes[..cut]).unwrap_err();
+        assert!(matches!(err, VraeError::Artifact(ArtifactError::Unreadable(_))), "cut {cut}: {err}");
+    }
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 3;
+    flipped[last] ^= 0x40;
+    let err = Model::from_bytes(&flipped).unwrap_err().to_string();
+    assert!(err.contains("checksum"), "{err}");
+    assert!(Model::from_bytes(b"not a model at all").is_err());
+
+    let data = vec![0u8; 16];
+    let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![4], &data).unwrap();
+    let foreign = safetensors::serialize([("weight", view.clone())], None).unwrap();
+    assert!(matches!(Model::from_bytes(&foreign), Err(VraeError::Artifact(ArtifactError::Foreign))));
+
+    let meta: HashMap<String, String> =
+        [("format".to_string(), "vrae".to_string()), ("format_version".to_string(), "99".to_string())].into();
+    let newer = safetensors::serialize([("weight", view)], Some(meta)).unwrap();
+    let err = Model::from_bytes(&newer).unwrap_err();
+    assert!(matches!(err, VraeError::Artifact(ArtifactError::NewerVersion { found: 99, supported: 1 })), "{err}");
+    assert!(err.to_string().contains("upgrade"), "{err}");
+
+    let missing = Model::load("/nonexistent/model.safetensors").unwrap_err().to_string();
+    assert!(missing.contains("/nonexistent/model.safetensors"), "{missing}");
+}
