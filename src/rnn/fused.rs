@@ -449,7 +449,7 @@ impl FusedLayer {
 
         // The chunk's inputs, made contiguous so that the input projection of
         // every step is a single product.
-        let mut xc = pool::zeroed(t_max * n * i);
+        let mut xc = pool::scratch(t_max * n * i);
         for t in 0..t_max {
             let src = (t * b + start) * i;
             xc[t * n * i..(t + 1) * n * i].copy_from_slice(&x[src..src + n * i]);
@@ -459,7 +459,8 @@ impl FusedLayer {
         let b_ih = &w[(i + h) * gw..(i + h + 1) * gw];
         let b_hh = &w[(i + h + 1) * gw..(i + h + 2) * gw];
 
-        let mut gates = pool::zeroed(t_max * n * gw);
+        // Fully written by the input projection below.
+        let mut gates = pool::scratch(t_max * n * gw);
         if !matmul(&mut gates, gw, false, MatRef::rows(&xc, t_max * n, i, i), w_ih_t) {
             return Err(gemm_failed());
         }
@@ -469,8 +470,9 @@ impl FusedLayer {
             add_row_bias(&mut gates, b_hh);
         }
         let h0c = h0[start * h..(start + n) * h].to_vec();
-        let mut cells = if spec.block == Block::Lstm { pool::zeroed(t_max * n * h) } else { Vec::new() };
-        let mut aux = pool::zeroed(t_max * n * h);
+        // Cells and aux are only read back at (step, row) pairs that were written.
+        let mut cells = if spec.block == Block::Lstm { pool::scratch(t_max * n * h) } else { Vec::new() };
+        let mut aux = pool::scratch(t_max * n * h);
         let mut hs = pool::zeroed(t_max * n * h);
         let mut hp = if spec.block == Block::Gru { pool::zeroed(n * gw) } else { Vec::new() };
 

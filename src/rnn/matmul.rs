@@ -184,55 +184,75 @@ mod avx {
 
     const ROWS: usize = 6;
 
+    /// Depth of one pass over `k`: a 6 x 128 block of `a` and a 128 x 16
+    /// panel of `b` (3 KiB + 8 KiB) stay in L1 together.
+    const KC: usize = 128;
+
     #[target_feature(enable = "avx2,fma")]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn matmul(dst: &mut [f32], ldd: usize, acc: bool, a: &[f32], lda: usize, b: &[f32], ldb: usize, m: usize, k: usize, n: usize) {
         let (ap, bp, dp) = (a.as_ptr(), b.as_ptr(), dst.as_mut_ptr());
-        let mut col = 0;
-        while col + 16 <= n {
-            let mut row = 0;
-            while row < m {
-                let r = ROWS.min(m - row);
-                let (a0, d0) = (ap.add(row * lda), dp.add(row * ldd + col));
-                match r {
-                    6 => panel16::<6>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
-                    5 => panel16::<5>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
-                    4 => panel16::<4>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
-                    3 => panel16::<3>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
-                    2 => panel16::<2>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
-                    _ => panel16::<1>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
+        let mut k0 = 0;
+        while k0 < k {
+            let kc = KC.min(k - k0);
+            // Later depth blocks add to what the earlier ones wrote.
+            let acc = acc || k0 > 0;
+            let (ak, bk) = (ap.add(k0), bp.add(k0 * ldb));
+            let mut col = 0;
+            while col < n {
+                let width = (n - col).min(16);
+                let mut row = 0;
+                while row < m {
+                    let r = ROWS.min(m - row);
+                    let (a0, b0, d0) = (ak.add(row * lda), bk.add(col), dp.add(row * ldd + col));
+                    if width == 16 {
+                        match r {
+                            6 => panel16::<6>(a0, lda, b0, ldb, kc, d0, ldd, acc),
+                            5 => panel16::<5>(a0, lda, b0, ldb, kc, d0, ldd, acc),
+                            4 => panel16::<4>(a0, lda, b0, ldb, kc, d0, ldd, acc),
+                            3 => panel16::<3>(a0, lda, b0, ldb, kc, d0, ldd, acc),
+                            2 => panel16::<2>(a0, lda, b0, ldb, kc, d0, ldd, acc),
+                            _ => panel16::<1>(a0, lda, b0, ldb, kc, d0, ldd, acc),
+                        }
+                    } else {
+                        // 1..=15 columns left: one or two 8-wide panels, the
+                        // last one masked so nothing past `n` is touched.
+                        let first = width.min(8);
+                        let mask = lane_mask(first);
+                        match r {
+                            6 => panel8::<6>(a0, lda, b0, ldb, kc, d0, ldd, acc, mask),
+                            5 => panel8::<5>(a0, lda, b0, ldb, kc, d0, ldd, acc, mask),
+                            4 => panel8::<4>(a0, lda, b0, ldb, kc, d0, ldd, acc, mask),
+                            3 => panel8::<3>(a0, lda, b0, ldb, kc, d0, ldd, acc, mask),
+                            2 => panel8::<2>(a0, lda, b0, ldb, kc, d0, ldd, acc, mask),
+                            _ => panel8::<1>(a0, lda, b0, ldb, kc, d0, ldd, acc, mask),
+                        }
+                        if width > 8 {
+                            let mask = lane_mask(width - 8);
+                            let (b1, d1) = (b0.add(8), d0.add(8));
+                            match r {
+                                6 => panel8::<6>(a0, lda, b1, ldb, kc, d1, ldd, acc, mask),
+                                5 => panel8::<5>(a0, lda, b1, ldb, kc, d1, ldd, acc, mask),
+                                4 => panel8::<4>(a0, lda, b1, ldb, kc, d1, ldd, acc, mask),
+                                3 => panel8::<3>(a0, lda, b1, ldb, kc, d1, ldd, acc, mask),
+                                2 => panel8::<2>(a0, lda, b1, ldb, kc, d1, ldd, acc, mask),
+                                _ => panel8::<1>(a0, lda, b1, ldb, kc, d1, ldd, acc, mask),
+                            }
+                        }
+                    }
+                    row += r;
                 }
-                row += r;
+                col += width;
             }
-            col += 16;
+            k0 += kc;
         }
-        if col + 8 <= n {
-            let mut row = 0;
-            while row < m {
-                let r = ROWS.min(m - row);
-                let (a0, d0) = (ap.add(row * lda), dp.add(row * ldd + col));
-                match r {
-                    6 => panel8::<6>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
-                    5 => panel8::<5>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
-                    4 => panel8::<4>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
-                    3 => panel8::<3>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
-                    2 => panel8::<2>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
-                    _ => panel8::<1>(a0, lda, bp.add(col), ldb, k, d0, ldd, acc),
-                }
-                row += r;
-            }
-            col += 8;
-        }
-        // Remaining columns (fewer than 8): plain loops.
-        for row in 0..m {
-            for c in col..n {
-                let mut s = if acc { *dp.add(row * ldd + c) } else { 0.0 };
-                for p in 0..k {
-                    s += *ap.add(row * lda + p) * *bp.add(p * ldb + c);
-                }
-                *dp.add(row * ldd + c) = s;
-            }
-        }
+    }
+
+    /// A lane mask with the first `lanes` (1..=8) lanes on.
+    #[inline(always)]
+    unsafe fn lane_mask(lanes: usize) -> __m256i {
+        static ONES_THEN_ZEROS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+        _mm256_loadu_si256(ONES_THEN_ZEROS.as_ptr().add(8 - lanes) as *const __m256i)
     }
 
     #[inline(always)]
@@ -263,22 +283,22 @@ mod avx {
 
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn panel8<const R: usize>(a: *const f32, lda: usize, b: *const f32, ldb: usize, k: usize, d: *mut f32, ldd: usize, acc: bool) {
+    unsafe fn panel8<const R: usize>(a: *const f32, lda: usize, b: *const f32, ldb: usize, k: usize, d: *mut f32, ldd: usize, acc: bool, mask: __m256i) {
         let mut c0 = [_mm256_setzero_ps(); R];
         if acc {
             for r in 0..R {
-                c0[r] = _mm256_loadu_ps(d.add(r * ldd));
+                c0[r] = _mm256_maskload_ps(d.add(r * ldd), mask);
             }
         }
         for p in 0..k {
-            let b0 = _mm256_loadu_ps(b.add(p * ldb));
+            let b0 = _mm256_maskload_ps(b.add(p * ldb), mask);
             for r in 0..R {
                 let av = _mm256_set1_ps(*a.add(r * lda + p));
                 c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
             }
         }
         for r in 0..R {
-            _mm256_storeu_ps(d.add(r * ldd), c0[r]);
+            _mm256_maskstore_ps(d.add(r * ldd), mask, c0[r]);
         }
     }
 }
@@ -309,5 +329,33 @@ mod rowmajor_tests {
     fn rowmajor_refuses_views_outside_slices() {
         let mut dst = vec![0.0; 4];
         assert!(!matmul_rowmajor(&mut dst, 2, false, &[0.0; 3], 2, &[0.0; 4], 2, (2, 2, 2)));
+    }
+}
+
+#[cfg(test)]
+mod speed_probe {
+    /// Not a test of correctness: prints the kernel's speed at the training
+    /// shapes. `cargo test --release --lib speed_probe -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn step_kernel_gflops() {
+        for &(m, k, n) in &[(16, 90, 360), (16, 360, 90), (32, 90, 360), (64, 90, 360)] {
+            let a = vec![0.5f32; m * k];
+            let b = vec![0.25f32; k * n];
+            let mut d = vec![0.0f32; m * n];
+            let reps = 20000;
+            let t = std::time::Instant::now();
+            for _ in 0..reps {
+                assert!(super::matmul_rowmajor(&mut d, n, true, &a, k, &b, n, (m, k, n)));
+            }
+            let s = t.elapsed().as_secs_f64();
+            let g = 2.0 * (m * k * n * reps) as f64 / s / 1e9;
+            let t = std::time::Instant::now();
+            for _ in 0..reps {
+                assert!(super::matmul(&mut d, n, true, super::MatRef::rows(&a, m, k, k), super::MatRef::rows(&b, k, n, n)));
+            }
+            let g2 = 2.0 * (m * k * n * reps) as f64 / t.elapsed().as_secs_f64() / 1e9;
+            println!("{m}x{k}x{n}: rowmajor kernel {g:.1} GFLOP/s, gemm crate {g2:.1} GFLOP/s");
+        }
     }
 }

@@ -17,6 +17,25 @@ static POOL: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
 
 /// A zero-filled buffer of `len` floats, recycled when one is free.
 pub fn zeroed(len: usize) -> Vec<f32> {
+    let mut buf = reused(len);
+    buf.clear();
+    buf.resize(len, 0.0);
+    buf
+}
+
+/// A buffer of `len` floats with unspecified (but initialised) contents, for
+/// callers that overwrite every element they later read.
+pub fn scratch(len: usize) -> Vec<f32> {
+    let mut buf = reused(len);
+    if buf.len() >= len {
+        buf.truncate(len);
+    } else {
+        buf.resize(len, 0.0);
+    }
+    buf
+}
+
+fn reused(len: usize) -> Vec<f32> {
     let reused = POOL.lock().ok().and_then(|mut pool| {
         // The smallest idle buffer that is large enough.
         let best = pool
@@ -27,14 +46,7 @@ pub fn zeroed(len: usize) -> Vec<f32> {
             .map(|(i, _)| i)?;
         Some(pool.swap_remove(best))
     });
-    match reused {
-        Some(mut buf) => {
-            buf.clear();
-            buf.resize(len, 0.0);
-            buf
-        }
-        None => vec![0.0; len],
-    }
+    reused.unwrap_or_else(|| Vec::with_capacity(len))
 }
 
 /// Hands a buffer back for reuse (dropped if the pool is full).
