@@ -15,6 +15,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for path in std::env::args().skip(1) {
         let model = Model::load(&path)?;
         let latents = model.embed(&batch)?;
+        // Also leave the latents beside the model for outside tools (CSV).
+        let csv: String = latents.chunks(model.latent()).map(|r| r.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",") + "\n").collect();
+        std::fs::write(format!("{path}.latents.csv"), csv)?;
         for restarts in [1, 10] {
             let (mut nmi, mut ari) = (Vec::new(), Vec::new());
             for seed in 0..10 {

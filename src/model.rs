@@ -232,11 +232,11 @@ impl Model {
             let y = self.decode_mean(p)?;
             let b = p.batch();
             for (pos, &row) in p.rows.iter().enumerate() {
-                let scale = &p.scales[pos];
+                let (shift, scale) = (&p.shift[pos * c..(pos + 1) * c], &p.scale[pos * c..(pos + 1) * c]);
                 for s in 0..p.lengths[pos] {
                     for ch in 0..c {
                         let v = y[(s * b + pos) * c + ch];
-                        out[(starts[row] + s) * c + ch] = v * scale.scale[ch] + scale.shift[ch];
+                        out[(starts[row] + s) * c + ch] = v * scale[ch] + shift[ch];
                     }
                 }
             }

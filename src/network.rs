@@ -13,7 +13,7 @@ use crate::batch::SeriesBatch;
 use crate::config::{Block, DecoderInputs, VraeConfig};
 use crate::error::{ArtifactError, Result};
 use crate::rnn::{recurrent_layer, LayerOutput, LayerSpec};
-use crate::scaling::{RowScale, Scaler};
+use crate::scaling::Scaler;
 
 /// The sizes that fix every parameter's shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,8 +193,10 @@ pub(crate) struct Padded {
     pub lengths: Arc<[usize]>,
     /// Which row of the source batch each position holds.
     pub rows: Vec<usize>,
-    /// Each position's scaling, to undo on reconstructions.
-    pub scales: Vec<RowScale>,
+    /// Each position's per-channel shift and scale, `[rows, channels]`, to
+    /// undo on reconstructions.
+    pub shift: Vec<f32>,
+    pub scale: Vec<f32>,
 }
 
 impl Padded {
@@ -206,25 +208,27 @@ impl Padded {
         let t = lengths.first().copied().unwrap_or(0);
         let mut x = vec![0.0f32; t * b * c];
         let mut mask = vec![0.0f32; t * b];
-        let mut scales = Vec::with_capacity(b);
+        let mut shift = vec![0.0f32; b * c];
+        let mut scale = vec![1.0f32; b * c];
         for (pos, &r) in rows.iter().enumerate() {
             let values = batch.row(r);
-            let scale = scaler.row_scale(values, c);
+            let (sh, sc) = (&mut shift[pos * c..(pos + 1) * c], &mut scale[pos * c..(pos + 1) * c]);
+            scaler.row_scale_into(values, sh, sc);
             for (s, step) in values.chunks_exact(c).enumerate() {
                 let dst = (s * b + pos) * c;
                 for ch in 0..c {
-                    x[dst + ch] = (step[ch] - scale.shift[ch]) / scale.scale[ch];
+                    x[dst + ch] = (step[ch] - sh[ch]) / sc[ch];
                 }
                 mask[s * b + pos] = 1.0;
             }
-            scales.push(scale);
         }
         Ok(Self {
             x: Tensor::from_vec(x, (t, b, c), device)?,
             mask: Tensor::from_vec(mask, (t, b, 1), device)?,
             lengths: lengths.into(),
             rows: rows.to_vec(),
-            scales,
+            shift,
+            scale,
         })
     }
 

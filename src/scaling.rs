@@ -17,13 +17,6 @@ pub struct Scaler {
     std: Vec<f32>,
 }
 
-/// Per-channel shift and scale for one row: `scaled = (value - shift) / scale`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RowScale {
-    pub shift: Vec<f32>,
-    pub scale: Vec<f32>,
-}
-
 fn mean_std(values: impl Iterator<Item = f32> + Clone) -> (f32, f32) {
     let (mut n, mut sum) = (0usize, 0.0f64);
     for v in values.clone() {
@@ -70,19 +63,26 @@ impl Scaler {
         (&self.mean, &self.std)
     }
 
-    /// The shift and scale of one row (time-major values, `channels` per step).
-    pub fn row_scale(&self, row: &[f32], channels: usize) -> RowScale {
+    /// Writes one row's per-channel shift and scale (`scaled = (value -
+    /// shift) / scale`) into `shift` and `scale` (`channels` each), so that
+    /// a batch keeps them in two flat buffers instead of allocating per row.
+    pub fn row_scale_into(&self, row: &[f32], shift: &mut [f32], scale: &mut [f32]) {
+        let channels = shift.len();
         match self.mode {
-            Scaling::None => RowScale { shift: vec![0.0; channels], scale: vec![1.0; channels] },
-            Scaling::Global => RowScale { shift: self.mean.clone(), scale: self.std.clone() },
+            Scaling::None => {
+                shift.fill(0.0);
+                scale.fill(1.0);
+            }
+            Scaling::Global => {
+                shift.copy_from_slice(&self.mean);
+                scale.copy_from_slice(&self.std);
+            }
             Scaling::Zscore => {
-                let (mut shift, mut scale) = (Vec::with_capacity(channels), Vec::with_capacity(channels));
                 for ch in 0..channels {
                     let (m, s) = mean_std(row.iter().skip(ch).step_by(channels).copied());
-                    shift.push(m);
-                    scale.push(s);
+                    shift[ch] = m;
+                    scale[ch] = s;
                 }
-                RowScale { shift, scale }
             }
         }
     }
@@ -95,9 +95,10 @@ mod tests {
     #[test]
     fn zscore_is_per_row_and_per_channel() {
         let s = Scaler::fit(Scaling::Zscore, &SeriesBatch::from_rows(&[vec![0.0f32]], 1).unwrap());
-        let r = s.row_scale(&[1.0, 10.0, 3.0, 10.0], 2);
-        assert_eq!(r.shift, vec![2.0, 10.0]);
-        assert_eq!(r.scale, vec![1.0, 1.0]); // std of [1,3] is 1; constant channel -> 1
+        let (mut shift, mut scale) = ([0.0; 2], [0.0; 2]);
+        s.row_scale_into(&[1.0, 10.0, 3.0, 10.0], &mut shift, &mut scale);
+        assert_eq!(shift, [2.0, 10.0]);
+        assert_eq!(scale, [1.0, 1.0]); // std of [1,3] is 1; constant channel -> 1
     }
 
     #[test]

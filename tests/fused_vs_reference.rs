@@ -136,3 +136,24 @@ fn unsorted_or_out_of_range_lengths_are_errors_not_panics() {
         assert!(err.is_err(), "lengths {lengths:?} accepted");
     }
 }
+
+#[test]
+fn inference_path_matches_training_path() {
+    // Inference keeps only a step or two of state; it must compute the same thing.
+    let mut rng = StdRng::seed_from_u64(11);
+    for block in [Block::Lstm, Block::Gru] {
+        for output in [LayerOutput::Sequence, LayerOutput::LastState] {
+            for &(input, hidden, batch, steps) in &[(1, 8, 5, 9), (3, 20, 40, 17), (0, 6, 300, 4)] {
+                let spec = LayerSpec { block, input, hidden };
+                let lengths: Arc<[usize]> = random_lengths(&mut rng, batch, steps, false).into();
+                let x = random(&mut rng, &[steps, batch, input], 1.0);
+                let w = random(&mut rng, &[spec.packed_rows(), spec.gate_width()], 0.5);
+                let h0 = random(&mut rng, &[batch, hidden], 0.5);
+                let trained = recurrent_layer(&x, &w, &h0, spec, &lengths, output, true).unwrap();
+                let inferred = recurrent_layer(&x, &w, &h0, spec, &lengths, output, false).unwrap();
+                let e = rel_err(&inferred, &trained);
+                assert!(e < 1e-6, "{block:?} {output:?} {input}x{hidden}x{batch}: {e}");
+            }
+        }
+    }
+}

@@ -447,8 +447,7 @@ impl FusedLayer {
         let lengths = &self.lengths[start..start + n];
         let active: Vec<usize> = (0..t_max).map(|t| lengths.iter().filter(|&&l| l > t).count()).collect();
 
-        // The chunk's inputs, made contiguous so that the input projection of
-        // every step is a single product.
+        // The chunk's inputs, contiguous per step (and kept for dW_ih).
         let mut xc = pool::scratch(t_max * n * i);
         for t in 0..t_max {
             let src = (t * b + start) * i;
@@ -458,23 +457,33 @@ impl FusedLayer {
         let w_hh_t = MatRef::rows(&w[i * gw..(i + h) * gw], h, gw, gw);
         let b_ih = &w[(i + h) * gw..(i + h + 1) * gw];
         let b_hh = &w[(i + h + 1) * gw..(i + h + 2) * gw];
+        let lstm = spec.block == Block::Lstm;
+        let save = self.save;
 
-        // Fully written by the input projection below.
-        let mut gates = pool::scratch(t_max * n * gw);
-        if !matmul(&mut gates, gw, false, MatRef::rows(&xc, t_max * n, i, i), w_ih_t) {
-            return Err(gemm_failed());
-        }
-        add_row_bias(&mut gates, b_ih);
-        if spec.block == Block::Lstm {
-            // b_hh enters every LSTM gate the same way as b_ih.
-            add_row_bias(&mut gates, b_hh);
+        // LSTM: each step projects [x_t | h_{t-1}] through the packed
+        // [W_ih^T; W_hh^T] in one product, so inference keeps only one step
+        // of gates (in cache) instead of all steps' input projections.
+        // GRU: r scales only the recurrent part of the candidate, so the input
+        // projection of all steps is one product up front.
+        let full = t_max * n;
+        let mut gates = pool::scratch(if lstm && !save { n * gw } else { full * gw });
+        let mut bias_sum = Vec::new();
+        if lstm {
+            bias_sum = b_ih.iter().zip(b_hh).map(|(x, y)| x + y).collect();
+        } else {
+            if !matmul(&mut gates, gw, false, MatRef::rows(&xc, full, i, i), w_ih_t) {
+                return Err(gemm_failed());
+            }
+            add_row_bias(&mut gates, b_ih);
         }
         let h0c = h0[start * h..(start + n) * h].to_vec();
-        // Cells and aux are only read back at (step, row) pairs that were written.
-        let mut cells = if spec.block == Block::Lstm { pool::scratch(t_max * n * h) } else { Vec::new() };
-        let mut aux = pool::scratch(t_max * n * h);
-        let mut hs = pool::zeroed(t_max * n * h);
-        let mut hp = if spec.block == Block::Gru { pool::zeroed(n * gw) } else { Vec::new() };
+        // Cells and aux are only read back at (step, row) pairs that were
+        // written. Inference keeps two steps of cells and one of aux.
+        let mut cells = if lstm { pool::scratch(if save { full * h } else { 2 * n * h }) } else { Vec::new() };
+        let mut aux = pool::scratch(if lstm && !save { n * h } else { full * h });
+        let mut hs = pool::zeroed(full * h);
+        let mut hp = if lstm { Vec::new() } else { pool::zeroed(n * gw) };
+        let mut xh = if lstm { pool::scratch(n * (i + h)) } else { Vec::new() };
 
         for t in 0..t_max {
             let a = active[t];
@@ -483,28 +492,46 @@ impl FusedLayer {
             }
             let (hs_past, hs_now) = hs.split_at_mut(t * n * h);
             let h_prev: &[f32] = if t == 0 { &h0c[..a * h] } else { &hs_past[(t - 1) * n * h..(t - 1) * n * h + a * h] };
-            let g_t = &mut gates[t * n * gw..t * n * gw + a * gw];
             match spec.block {
                 Block::Lstm => {
-                    if !matmul_rowmajor(g_t, gw, true, h_prev, h, w_hh_t.data, gw, (a, h, gw)) {
+                    let k = i + h;
+                    for j in 0..a {
+                        let row = &mut xh[j * k..(j + 1) * k];
+                        row[..i].copy_from_slice(&xc[(t * n + j) * i..(t * n + j + 1) * i]);
+                        row[i..].copy_from_slice(&h_prev[j * h..(j + 1) * h]);
+                    }
+                    let g0 = if save { t * n * gw } else { 0 };
+                    let g_t = &mut gates[g0..g0 + a * gw];
+                    for row in g_t.chunks_exact_mut(gw) {
+                        row.copy_from_slice(&bias_sum);
+                    }
+                    if !matmul_rowmajor(g_t, gw, true, &xh[..a * k], k, &w[..k * gw], gw, (a, k, gw)) {
                         return Err(gemm_failed());
                     }
-                    let (c_past, c_now) = cells.split_at_mut(t * n * h);
+                    let (c_prev_all, c_now): (&[f32], &mut [f32]) = if save {
+                        let (past, now) = cells.split_at_mut(t * n * h);
+                        (if t == 0 { &past[..0] } else { &past[(t - 1) * n * h..] }, &mut now[..n * h])
+                    } else {
+                        let (even, odd) = cells.split_at_mut(n * h);
+                        if t % 2 == 0 { (&*odd, even) } else { (&*even, odd) }
+                    };
+                    let a0 = if save { t * n * h } else { 0 };
                     for j in 0..a {
-                        let c_prev = if t == 0 { None } else { Some(&c_past[((t - 1) * n + j) * h..((t - 1) * n + j + 1) * h]) };
+                        let c_prev = if t == 0 { None } else { Some(&c_prev_all[j * h..(j + 1) * h]) };
                         call_simd!(
                             lstm_cell_forward,
                             lstm_cell_forward_avx,
                             &mut g_t[j * gw..(j + 1) * gw],
                             c_prev,
                             &mut c_now[j * h..(j + 1) * h],
-                            &mut aux[(t * n + j) * h..(t * n + j + 1) * h],
+                            &mut aux[a0 + j * h..a0 + (j + 1) * h],
                             &mut hs_now[j * h..(j + 1) * h],
                             h
                         );
                     }
                 }
                 Block::Gru => {
+                    let g_t = &mut gates[t * n * gw..t * n * gw + a * gw];
                     let hp_t = &mut hp[..a * gw];
                     for row in hp_t.chunks_exact_mut(gw) {
                         row.copy_from_slice(b_hh);
@@ -528,6 +555,7 @@ impl FusedLayer {
             }
         }
         pool::recycle(hp);
+        pool::recycle(xh);
         let mut state = ChunkState { start, rows: n, active, x: xc, h0: h0c, gates, cells, aux, hs };
         if !self.save {
             // Inference: only the hidden states are read back.
