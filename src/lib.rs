@@ -19,6 +19,8 @@
 //! ```
 
 mod artifact;
+#[cfg(feature = "arrow")]
+pub mod arrow_input;
 mod batch;
 pub mod cluster;
 pub mod config;

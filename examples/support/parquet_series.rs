@@ -1,13 +1,15 @@
-//! Reads a UCR/UEA Parquet file (`id`, `label`, `series` columns; see
-//! data/README.md) into the flat values + offsets layout of `SeriesBatch`.
-//! Shared by the examples and benchmarks through `#[path]`.
+//! Reads UCR/UEA Parquet files (`id`, `label`, `series` columns; see
+//! data/README.md) into one `SeriesBatch` with the labels. Shared by the
+//! examples and benchmarks through `#[path]`; the list conversion itself is
+//! the library's (`vrae::arrow_input`).
 
 use std::error::Error;
 use std::fs::File;
 
-use arrow::array::{Array, AsArray, ListArray};
-use arrow::datatypes::{DataType, Float64Type};
+use arrow::array::AsArray;
+use arrow::datatypes::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use vrae::arrow_input::series_from_arrow;
 
 /// Series of one or more files, concatenated, with their labels.
 pub struct LabelledSeries {
@@ -17,7 +19,8 @@ pub struct LabelledSeries {
     pub labels: Vec<String>,
 }
 
-/// Reads and concatenates the files; all must have the same channel count.
+/// Reads and concatenates the files; all must have the same channel count
+/// and no null series.
 pub fn read_files(paths: &[std::path::PathBuf]) -> Result<LabelledSeries, Box<dyn Error>> {
     let mut out = LabelledSeries { values: Vec::new(), offsets: vec![0], channels: 0, labels: Vec::new() };
     for path in paths {
@@ -27,43 +30,20 @@ pub fn read_files(paths: &[std::path::PathBuf]) -> Result<LabelledSeries, Box<dy
             let batch = batch?;
             let labels = batch.column_by_name("label").ok_or("no `label` column")?;
             let labels = arrow::compute::cast(labels, &DataType::Utf8)?;
-            let labels = labels.as_string::<i32>();
             let series = batch.column_by_name("series").ok_or("no `series` column")?;
-            let series: &ListArray = series.as_list::<i32>();
-            for row in 0..series.len() {
-                if series.is_null(row) {
-                    return Err(format!("{}: row {row} has a null series", path.display()).into());
-                }
-                let item = series.value(row);
-                let (steps, channels) = match item.data_type() {
-                    DataType::List(_) => {
-                        let inner = item.as_list::<i32>();
-                        let channels = if inner.is_empty() { 1 } else { inner.value(0).len() };
-                        for step in 0..inner.len() {
-                            let values = inner.value(step);
-                            let values = values.as_primitive::<Float64Type>();
-                            if values.len() != channels {
-                                return Err(format!("{}: row {row} step {step} has {} channels, not {channels}", path.display(), values.len()).into());
-                            }
-                            out.values.extend(values.values().iter().map(|&v| v as f32));
-                        }
-                        (inner.len(), channels)
-                    }
-                    _ => {
-                        let values = item.as_primitive::<Float64Type>();
-                        out.values.extend(values.values().iter().map(|&v| v as f32));
-                        (values.len(), 1)
-                    }
-                };
-                if out.channels == 0 {
-                    out.channels = channels;
-                } else if out.channels != channels {
-                    return Err(format!("{}: row {row} has {channels} channels, earlier rows {}", path.display(), out.channels).into());
-                }
-                let last = out.offsets[out.offsets.len() - 1];
-                out.offsets.push(last + steps);
-                out.labels.push(labels.value(row).to_string());
+            let expected = (out.channels > 0).then_some(out.channels);
+            let converted = series_from_arrow(series.as_ref(), expected).map_err(|e| format!("{}: {e}", path.display()))?;
+            if let Some(row) = converted.present.iter().position(Option::is_none) {
+                return Err(format!("{}: row {row} has a null series", path.display()).into());
             }
+            let b = &converted.batch;
+            out.channels = b.channels();
+            for row in 0..b.len() {
+                out.values.extend_from_slice(b.row(row));
+                let last = out.offsets[out.offsets.len() - 1];
+                out.offsets.push(last + b.steps(row));
+            }
+            out.labels.extend(labels.as_string::<i32>().iter().map(|l| l.unwrap_or_default().to_string()));
         }
     }
     out.channels = out.channels.max(1);
