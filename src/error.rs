@@ -79,6 +79,21 @@ pub enum VraeError {
     Compute(#[from] candle_core::Error),
 }
 
+impl VraeError {
+    /// The same error with its row number translated by `map` (front ends
+    /// hand the core only their non-null rows, and report rows in their own
+    /// numbering).
+    pub fn map_row(self, map: impl Fn(usize) -> usize) -> Self {
+        match self {
+            VraeError::EmptySeries { row } => VraeError::EmptySeries { row: map(row) },
+            VraeError::NonFinite { row, step, channel, value } => VraeError::NonFinite { row: map(row), step, channel, value },
+            VraeError::RaggedSteps { row, values, channels } => VraeError::RaggedSteps { row: map(row), values, channels },
+            VraeError::SeriesTooLong { row, length, max } => VraeError::SeriesTooLong { row: map(row), length, max },
+            other => other,
+        }
+    }
+}
+
 /// Why a model artifact could not be loaded.
 #[derive(Debug, Error)]
 pub enum ArtifactError {

@@ -43,19 +43,80 @@ pub fn sigmoid(x: f32) -> f32 {
     0.5 + 0.5 * tanh(0.5 * x)
 }
 
-/// Applies `tanh` to every element in place.
-#[inline(always)]
+/// Applies `tanh` to every element in place (8 lanes at a time with FMA
+/// where the CPU has AVX2: Rust does not fuse `a * b + c` on its own).
+#[inline]
 pub fn tanh_in_place(values: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx::available() {
+        // SAFETY: the CPU has AVX2 and FMA.
+        unsafe { avx::tanh_in_place(values, false) };
+        return;
+    }
     for v in values.iter_mut() {
         *v = tanh(*v);
     }
 }
 
 /// Applies the sigmoid to every element in place.
-#[inline(always)]
+#[inline]
 pub fn sigmoid_in_place(values: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx::available() {
+        // SAFETY: the CPU has AVX2 and FMA.
+        unsafe { avx::tanh_in_place(values, true) };
+        return;
+    }
     for v in values.iter_mut() {
         *v = sigmoid(*v);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx {
+    use std::arch::x86_64::*;
+
+    use super::*;
+
+    pub fn available() -> bool {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+
+    /// `tanh` (or, with `logistic`, the sigmoid through `tanh`) over a slice.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn tanh_in_place(values: &mut [f32], logistic: bool) {
+        let n = values.len();
+        let p = values.as_mut_ptr();
+        let (lo, hi) = (_mm256_set1_ps(-CLAMP), _mm256_set1_ps(CLAMP));
+        let half = _mm256_set1_ps(0.5);
+        let mut i = 0;
+        while i + 8 <= n {
+            let mut x = _mm256_loadu_ps(p.add(i));
+            if logistic {
+                x = _mm256_mul_ps(x, half);
+            }
+            x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+            let x2 = _mm256_mul_ps(x, x);
+            let mut num = _mm256_fmadd_ps(x2, _mm256_set1_ps(A13), _mm256_set1_ps(A11));
+            num = _mm256_fmadd_ps(num, x2, _mm256_set1_ps(A9));
+            num = _mm256_fmadd_ps(num, x2, _mm256_set1_ps(A7));
+            num = _mm256_fmadd_ps(num, x2, _mm256_set1_ps(A5));
+            num = _mm256_fmadd_ps(num, x2, _mm256_set1_ps(A3));
+            num = _mm256_fmadd_ps(num, x2, _mm256_set1_ps(A1));
+            num = _mm256_mul_ps(num, x);
+            let mut den = _mm256_fmadd_ps(x2, _mm256_set1_ps(B6), _mm256_set1_ps(B4));
+            den = _mm256_fmadd_ps(den, x2, _mm256_set1_ps(B2));
+            den = _mm256_fmadd_ps(den, x2, _mm256_set1_ps(B0));
+            let mut t = _mm256_div_ps(num, den);
+            if logistic {
+                t = _mm256_fmadd_ps(t, half, half);
+            }
+            _mm256_storeu_ps(p.add(i), t);
+            i += 8;
+        }
+        for v in &mut values[i..] {
+            *v = if logistic { sigmoid(*v) } else { tanh(*v) };
+        }
     }
 }
 
@@ -74,6 +135,17 @@ mod tests {
             worst = worst.max((tanh(x) - x.tanh()).abs());
         }
         assert!(worst < 1e-6, "max |tanh error| = {worst}");
+    }
+
+    #[test]
+    fn slice_versions_match_the_scalar_ones() {
+        let xs: Vec<f32> = (-4000..4000).map(|i| i as f32 * 0.0037).collect();
+        let (mut t, mut s) = (xs.clone(), xs.clone());
+        tanh_in_place(&mut t);
+        sigmoid_in_place(&mut s);
+        for (i, &x) in xs.iter().enumerate() {
+            assert!((t[i] - tanh(x)).abs() < 1e-6 && (s[i] - sigmoid(x)).abs() < 1e-6, "at {x}");
+        }
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub fn recurrent_layer(
         return Err(op_error(format!("input has {input} values per step, layer expects {}", spec.input)));
     }
     check_lengths(lengths, steps, batch)?;
+    if spec.hidden == 0 || spec.hidden > MAX_HIDDEN {
+        return Err(op_error(format!("hidden size {} outside 1..={MAX_HIDDEN}", spec.hidden)));
+    }
     let op = FusedLayer {
         spec,
         steps,
@@ -340,16 +343,18 @@ dispatch_simd!(lstm_cell_forward, lstm_cell_forward_avx,
     tanh_in_place(g);
     sigmoid_in_place(o);
     let (ig, fg) = if_.split_at(hidden);
+    // Slices of equal, known length and a branch-free body: this loop must
+    // vectorise (a `match` on `c_prev` inside it kept it scalar).
+    let (c, tc, h_out, o) = (&mut c[..hidden], &mut tc[..hidden], &mut h_out[..hidden], &o[..hidden]);
+    let cp = c_prev.unwrap_or(&ZEROS[..hidden]);
+    let cp = &cp[..hidden];
     for k in 0..hidden {
-        let cp = match c_prev {
-            Some(cp) => cp[k],
-            None => 0.0,
-        };
-        let cv = fg[k] * cp + ig[k] * g[k];
-        let t = tanh(cv);
-        c[k] = cv;
-        tc[k] = t;
-        h_out[k] = o[k] * t;
+        c[k] = fg[k] * cp[k] + ig[k] * g[k];
+    }
+    tc.copy_from_slice(c);
+    tanh_in_place(tc);
+    for k in 0..hidden {
+        h_out[k] = o[k] * tc[k];
     }
 });
 
@@ -357,11 +362,13 @@ dispatch_simd!(gru_cell_forward, gru_cell_forward_avx,
     (gates: &mut [f32], hp: &[f32], h_prev: &[f32], hn_out: &mut [f32], h_out: &mut [f32], hidden: usize) -> (),
 {
     let (rz, n) = gates.split_at_mut(2 * hidden);
-    for k in 0..2 * hidden {
-        rz[k] = sigmoid(rz[k] + hp[k]);
+    for (v, &p) in rz.iter_mut().zip(&hp[..2 * hidden]) {
+        *v = sigmoid(*v + p);
     }
     let (r, z) = rz.split_at(hidden);
     let hpn = &hp[2 * hidden..3 * hidden];
+    // Equal, known lengths so that the loop vectorises.
+    let (n, hn_out, h_out, h_prev) = (&mut n[..hidden], &mut hn_out[..hidden], &mut h_out[..hidden], &h_prev[..hidden]);
     for k in 0..hidden {
         let nv = tanh(n[k] + r[k] * hpn[k]);
         n[k] = nv;
@@ -379,17 +386,16 @@ dispatch_simd!(lstm_cell_backward, lstm_cell_backward_avx,
     let (di, rest) = dg.split_at_mut(hidden);
     let (df, rest) = rest.split_at_mut(hidden);
     let (dgg, dout) = rest.split_at_mut(hidden);
+    let cp = c_prev.unwrap_or(&ZEROS[..hidden]);
+    // Equal, known lengths so that the loop vectorises.
+    let (cp, og, tc, dh, dc, dout) = (&cp[..hidden], &og[..hidden], &tc[..hidden], &dh[..hidden], &mut dc[..hidden], &mut dout[..hidden]);
     for k in 0..hidden {
-        let cp = match c_prev {
-            Some(cp) => cp[k],
-            None => 0.0,
-        };
         let (i, f, g, o, t) = (ig[k], fg[k], gg[k], og[k], tc[k]);
         let dhv = dh[k];
         let dcv = dc[k] + dhv * o * (1.0 - t * t);
         dout[k] = dhv * t * o * (1.0 - o);
         di[k] = dcv * g * i * (1.0 - i);
-        df[k] = dcv * cp * f * (1.0 - f);
+        df[k] = dcv * cp[k] * f * (1.0 - f);
         dgg[k] = dcv * i * (1.0 - g * g);
         dc[k] = dcv * f;
     }
@@ -404,6 +410,7 @@ dispatch_simd!(gru_cell_backward, gru_cell_backward_avx,
     let (dxz, dxn) = rest.split_at_mut(hidden);
     let (dhr, rest) = dhp.split_at_mut(hidden);
     let (dhz, dhn) = rest.split_at_mut(hidden);
+    let (n, hn, h_prev, dh, dxn, dhn) = (&n[..hidden], &hn[..hidden], &h_prev[..hidden], &mut dh[..hidden], &mut dxn[..hidden], &mut dhn[..hidden]);
     for k in 0..hidden {
         let dhv = dh[k];
         let dn = dhv * (1.0 - z[k]);
@@ -420,6 +427,12 @@ dispatch_simd!(gru_cell_backward, gru_cell_backward_avx,
         dh[k] = dhv * z[k];
     }
 });
+
+/// The largest hidden size the fused layers take (the config's limit too).
+pub const MAX_HIDDEN: usize = 4096;
+
+/// A zero cell state for the first step, sliced to the hidden size.
+static ZEROS: [f32; MAX_HIDDEN] = [0.0; MAX_HIDDEN];
 
 /// Adds the same row vector to every row of a `[rows][width]` buffer.
 fn add_row_bias(buf: &mut [f32], bias: &[f32]) {
