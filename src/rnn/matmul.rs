@@ -218,26 +218,9 @@ mod avx {
                         // 1..=15 columns left: one or two 8-wide panels, the
                         // last one masked so nothing past `n` is touched.
                         let first = width.min(8);
-                        let mask = lane_mask(first);
-                        match r {
-                            6 => panel8::<6>(a0, lda, b0, ldb, kc, d0, ldd, acc, mask),
-                            5 => panel8::<5>(a0, lda, b0, ldb, kc, d0, ldd, acc, mask),
-                            4 => panel8::<4>(a0, lda, b0, ldb, kc, d0, ldd, acc, mask),
-                            3 => panel8::<3>(a0, lda, b0, ldb, kc, d0, ldd, acc, mask),
-                            2 => panel8::<2>(a0, lda, b0, ldb, kc, d0, ldd, acc, mask),
-                            _ => panel8::<1>(a0, lda, b0, ldb, kc, d0, ldd, acc, mask),
-                        }
+                        panel8_rows(r, a0, lda, b0, ldb, kc, d0, ldd, acc, lane_mask(first));
                         if width > 8 {
-                            let mask = lane_mask(width - 8);
-                            let (b1, d1) = (b0.add(8), d0.add(8));
-                            match r {
-                                6 => panel8::<6>(a0, lda, b1, ldb, kc, d1, ldd, acc, mask),
-                                5 => panel8::<5>(a0, lda, b1, ldb, kc, d1, ldd, acc, mask),
-                                4 => panel8::<4>(a0, lda, b1, ldb, kc, d1, ldd, acc, mask),
-                                3 => panel8::<3>(a0, lda, b1, ldb, kc, d1, ldd, acc, mask),
-                                2 => panel8::<2>(a0, lda, b1, ldb, kc, d1, ldd, acc, mask),
-                                _ => panel8::<1>(a0, lda, b1, ldb, kc, d1, ldd, acc, mask),
-                            }
+                            panel8_rows(r, a0, lda, b0.add(8), ldb, kc, d0.add(8), ldd, acc, lane_mask(width - 8));
                         }
                     }
                     row += r;
@@ -245,6 +228,20 @@ mod avx {
                 col += width;
             }
             k0 += kc;
+        }
+    }
+
+    /// `panel8` for a block of `r` (1..=6) rows.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn panel8_rows(r: usize, a: *const f32, lda: usize, b: *const f32, ldb: usize, k: usize, d: *mut f32, ldd: usize, acc: bool, mask: __m256i) {
+        match r {
+            6 => panel8::<6>(a, lda, b, ldb, k, d, ldd, acc, mask),
+            5 => panel8::<5>(a, lda, b, ldb, k, d, ldd, acc, mask),
+            4 => panel8::<4>(a, lda, b, ldb, k, d, ldd, acc, mask),
+            3 => panel8::<3>(a, lda, b, ldb, k, d, ldd, acc, mask),
+            2 => panel8::<2>(a, lda, b, ldb, k, d, ldd, acc, mask),
+            _ => panel8::<1>(a, lda, b, ldb, k, d, ldd, acc, mask),
         }
     }
 
