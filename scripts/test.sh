@@ -13,6 +13,9 @@ mkdir -p "$CARGO_TARGET_DIR"
 export CARGO_TERM_COLOR=never
 
 echo "== cargo test (target dir: $CARGO_TARGET_DIR)"
-cargo test --locked --all-features -- --test-threads=2
+cargo test --locked -- --test-threads=2
 echo "== benchmarks compile"
 cargo test --locked --benches --no-run
+# DataFusion is heavy: it is built only for the SQL tests, behind `sql`.
+echo "== SQL functions (feature sql)"
+cargo test --locked --features sql --test sql -- --test-threads=2

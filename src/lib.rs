@@ -31,6 +31,8 @@ mod network;
 pub mod pca;
 pub mod projection;
 pub mod rnn;
+#[cfg(feature = "sql")]
+pub mod sql;
 mod scaling;
 mod train;
 

@@ -1,0 +1,36 @@
+//! vrae's functions for DataFusion (feature `sql`).
+//!
+//! [`register`] adds every function to a `SessionContext`. The scalar
+//! functions take a series column (see [`crate::arrow_input`] for the
+//! accepted list types) and a model, given as the model's bytes (`Binary`,
+//! e.g. a column of a joined one-row table or a scalar subquery) or as a
+//! path to a model file (`Utf8`). Models are decoded once and cached by the
+//! hash of their safetensors header, which carries a checksum of every
+//! tensor, so a query over a million rows decodes its model once.
+
+mod fit;
+mod model_arg;
+mod scalar;
+
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
+use datafusion::prelude::SessionContext;
+
+pub use fit::{set_progress_on_stderr, VraeFit};
+pub use scalar::{VraeFunction, VraeOutput};
+
+/// Every vrae scalar function, ready to register.
+pub fn scalar_functions() -> Vec<ScalarUDF> {
+    [VraeOutput::Embed, VraeOutput::Cluster, VraeOutput::Score, VraeOutput::Project, VraeOutput::Reconstruct, VraeOutput::ModelInfo]
+        .into_iter()
+        .map(|kind| ScalarUDF::new_from_impl(VraeFunction::new(kind)))
+        .collect()
+}
+
+/// Adds every vrae function to `ctx`: the `vrae_fit` aggregate and the
+/// scalar functions.
+pub fn register(ctx: &SessionContext) {
+    ctx.register_udaf(AggregateUDF::new_from_impl(VraeFit::default()));
+    for f in scalar_functions() {
+        ctx.register_udf(f);
+    }
+}

@@ -1,0 +1,152 @@
+//! The `model` argument: bytes or a file path, decoded once per distinct
+//! model and cached.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::ColumnarValue;
+
+use crate::artifact::fnv1a64;
+use crate::error::VraeError;
+use crate::model::Model;
+
+/// Decoded models kept at most (each is a few hundred kilobytes).
+const CACHE_ENTRIES: usize = 32;
+
+static CACHE: OnceLock<Mutex<HashMap<u64, Arc<Model>>>> = OnceLock::new();
+
+/// The cache key of a model's bytes: a hash of the safetensors header
+/// (which holds the config, the summary and a checksum of every tensor), so
+/// that the per-row cost of a model column is a few kilobytes, not the model.
+fn model_key(bytes: &[u8]) -> u64 {
+    let header_end = bytes
+        .get(..8)
+        .map(|len| u64::from_le_bytes([len[0], len[1], len[2], len[3], len[4], len[5], len[6], len[7]]))
+        .and_then(|len| usize::try_from(len).ok())
+        .and_then(|len| len.checked_add(8))
+        .filter(|&end| end <= bytes.len())
+        .unwrap_or(bytes.len());
+    fnv1a64(&bytes[..header_end]) ^ (bytes.len() as u64).rotate_left(32)
+}
+
+/// Decodes (or finds in the cache) the model in `bytes`.
+pub fn model_from_bytes(bytes: &[u8]) -> Result<Arc<Model>, VraeError> {
+    let key = model_key(bytes);
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(m) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(m);
+    }
+    let model = Arc::new(Model::from_bytes(bytes)?);
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= CACHE_ENTRIES {
+            c.clear();
+        }
+        c.insert(key, model.clone());
+    }
+    Ok(model)
+}
+
+/// Reads a model file (then as [`model_from_bytes`]).
+pub fn model_from_path(path: &str) -> Result<Arc<Model>, VraeError> {
+    let bytes = std::fs::read(path).map_err(|source| VraeError::Io { path: path.to_string(), source })?;
+    model_from_bytes(&bytes)
+}
+
+/// A model argument's value at one row: bytes, a path, or null.
+pub enum ModelRef<'a> {
+    Bytes(&'a [u8]),
+    Path(&'a str),
+    Null,
+}
+
+impl ModelRef<'_> {
+    /// Decodes the model (cached); `None` for a null model.
+    pub fn load(&self) -> Result<Option<Arc<Model>>, VraeError> {
+        match self {
+            ModelRef::Bytes(b) => model_from_bytes(b).map(Some),
+            ModelRef::Path(p) => model_from_path(p).map(Some),
+            ModelRef::Null => Ok(None),
+        }
+    }
+}
+
+/// Whether a type can carry a model.
+pub fn is_model_type(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
+}
+
+/// The model of a scalar argument.
+pub fn scalar_model(value: &ScalarValue) -> ModelRef<'_> {
+    match value {
+        ScalarValue::Binary(Some(b)) | ScalarValue::LargeBinary(Some(b)) | ScalarValue::BinaryView(Some(b)) => ModelRef::Bytes(b),
+        ScalarValue::Utf8(Some(p)) | ScalarValue::LargeUtf8(Some(p)) | ScalarValue::Utf8View(Some(p)) => ModelRef::Path(p),
+        _ => ModelRef::Null,
+    }
+}
+
+/// The model of row `row` of an array argument.
+pub fn array_model(array: &ArrayRef, row: usize) -> ModelRef<'_> {
+    if array.is_null(row) {
+        return ModelRef::Null;
+    }
+    match array.data_type() {
+        DataType::Binary => ModelRef::Bytes(array.as_binary::<i32>().value(row)),
+        DataType::LargeBinary => ModelRef::Bytes(array.as_binary::<i64>().value(row)),
+        DataType::BinaryView => ModelRef::Bytes(array.as_binary_view().value(row)),
+        DataType::Utf8 => ModelRef::Path(array.as_string::<i32>().value(row)),
+        DataType::LargeUtf8 => ModelRef::Path(array.as_string::<i64>().value(row)),
+        DataType::Utf8View => ModelRef::Path(array.as_string_view().value(row)),
+        _ => ModelRef::Null,
+    }
+}
+
+/// Groups the rows of a batch by the model they use: one entry per distinct
+/// model with its row numbers, plus the rows whose model is null.
+pub fn rows_by_model(model: &ColumnarValue, rows: usize) -> Result<(Vec<(Arc<Model>, Vec<usize>)>, Vec<usize>), VraeError> {
+    let mut groups: Vec<(Arc<Model>, Vec<usize>)> = Vec::new();
+    let mut null_rows = Vec::new();
+    match model {
+        ColumnarValue::Scalar(v) => match scalar_model(v).load()? {
+            Some(m) => groups.push((m, (0..rows).collect())),
+            None => null_rows.extend(0..rows),
+        },
+        ColumnarValue::Array(array) => {
+            let mut last: Option<(usize, *const u8, usize)> = None; // (group, ptr, len) of the previous row
+            for row in 0..rows {
+                let r = array_model(array, row);
+                let (ptr, len) = match &r {
+                    ModelRef::Bytes(b) => (b.as_ptr(), b.len()),
+                    ModelRef::Path(p) => (p.as_ptr(), p.len()),
+                    ModelRef::Null => {
+                        null_rows.push(row);
+                        continue;
+                    }
+                };
+                // Rows of a joined model column usually repeat the same value.
+                if let Some((g, p, l)) = last {
+                    if p == ptr && l == len {
+                        groups[g].1.push(row);
+                        continue;
+                    }
+                }
+                let Some(m) = r.load()? else { continue };
+                let g = match groups.iter().position(|(gm, _)| Arc::ptr_eq(gm, &m)) {
+                    Some(g) => g,
+                    None => {
+                        groups.push((m, Vec::new()));
+                        groups.len() - 1
+                    }
+                };
+                groups[g].1.push(row);
+                last = Some((g, ptr, len));
+            }
+        }
+    }
+    Ok((groups, null_rows))
+}
