@@ -34,6 +34,23 @@ fn table(ctx: &SessionContext, rows: &[Vec<f32>]) {
     ctx.register_table("t", Arc::new(mem)).unwrap();
 }
 
+/// Saves `m` to a fresh temporary directory: (directory, model path).
+fn save_in_temp(m: &Model, tag: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("vrae-sql-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.safetensors");
+    m.save(&path).unwrap();
+    (dir, path)
+}
+
+/// A session with the vrae functions and the table `t` of `rows`.
+fn session_with_table(rows: &[Vec<f32>]) -> SessionContext {
+    let ctx = SessionContext::new();
+    vrae::sql::register(&ctx);
+    table(&ctx, rows);
+    ctx
+}
+
 async fn query(ctx: &SessionContext, sql: &str) -> RecordBatch {
     let batches = ctx.sql(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}")).collect().await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     datafusion::arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap()
@@ -50,13 +67,8 @@ async fn query_err(ctx: &SessionContext, sql: &str) -> String {
 async fn every_function_matches_the_core_api() {
     let rows = rows();
     let m = model(&rows, 1);
-    let dir = std::env::temp_dir().join(format!("vrae-sql-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("m.safetensors");
-    m.save(&path).unwrap();
-    let ctx = SessionContext::new();
-    vrae::sql::register(&ctx);
-    table(&ctx, &rows);
+    let (dir, path) = save_in_temp(&m, "all");
+    let ctx = session_with_table(&rows);
     let p = path.display();
 
     let out = query(&ctx, &format!("SELECT id, vrae_embed(series, '{p}') AS e, vrae_cluster(series, '{p}') AS c, \
@@ -112,10 +124,7 @@ async fn every_function_matches_the_core_api() {
 async fn multivariate_fixed_size_list_series() {
     let rows: Vec<Vec<f32>> = (0..10).map(|i| (0..(5 + i % 3) * 2).map(|v| ((v + i) as f32 * 0.3).cos()).collect()).collect();
     let m = model(&rows, 2);
-    let dir = std::env::temp_dir().join(format!("vrae-sql-mv-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("m.safetensors");
-    m.save(&path).unwrap();
+    let (dir, path) = save_in_temp(&m, "mv");
     let mut b = ListBuilder::new(FixedSizeListBuilder::new(Float64Builder::new(), 2));
     for r in &rows {
         for step in r.chunks(2) {
@@ -143,13 +152,8 @@ async fn multivariate_fixed_size_list_series() {
 async fn bad_input_names_the_function_and_the_problem() {
     let rows = rows();
     let m = model(&rows, 1);
-    let dir = std::env::temp_dir().join(format!("vrae-sql-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("m.safetensors");
-    m.save(&path).unwrap();
-    let ctx = SessionContext::new();
-    vrae::sql::register(&ctx);
-    table(&ctx, &rows);
+    let (dir, path) = save_in_temp(&m, "bad");
+    let ctx = session_with_table(&rows);
     let p = path.display();
 
     let err = query_err(&ctx, "SELECT vrae_embed(series, '/nonexistent/model.safetensors') FROM t").await;
