@@ -176,9 +176,7 @@ async fn bad_input_names_the_function_and_the_problem() {
 #[tokio::test]
 async fn fit_trains_one_model_per_group_and_the_models_work() {
     let rows = rows();
-    let ctx = SessionContext::new();
-    vrae::sql::register(&ctx);
-    table(&ctx, &rows);
+    let ctx = session_with_table(&rows);
     let opts = r#"{"hidden_size": 8, "latent": 3, "epochs": 2, "clusters": 2}"#;
     let out = query(&ctx, &format!("SELECT id % 2 AS g, vrae_fit(series, '{opts}') AS m FROM t GROUP BY id % 2 ORDER BY g")).await;
     assert_eq!(out.num_rows(), 2);
