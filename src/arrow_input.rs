@@ -7,12 +7,14 @@
 //! time-major). List child fields may have any name (`item`, `element`).
 //! Null rows are left out of the batch and reported in `present`, so that
 //! callers return null for them; a null value inside a series is an error
-//! naming the row and step.
+//! naming the row and step. With [`InvalidRows::Skip`], rows that cannot be
+//! used (null values, uneven steps, empty, NaN/inf, too long) are reported
+//! as absent instead, for front ends whose users asked for nulls.
 
 use arrow::array::{Array, ArrayRef, AsArray, FixedSizeListArray, GenericListArray, OffsetSizeTrait};
 use arrow::datatypes::{DataType, Float32Type, Float64Type};
 
-use crate::batch::SeriesBatch;
+use crate::batch::{series_error, SeriesBatch};
 use crate::error::{Result, VraeError};
 
 /// A column converted for the core.
@@ -24,9 +26,19 @@ pub struct ArrowSeries {
     pub present: Vec<Option<usize>>,
 }
 
-/// Why a value inside a series could not be used.
+/// What to do with a non-null row that cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvalidRows {
+    /// Stop with an error naming the row (structural problems only: null
+    /// values and uneven steps; the core checks the values later).
+    Error,
+    /// Leave the row out (`present: None`), checking values too: empty,
+    /// NaN/inf and longer than `max_length` steps.
+    Skip { max_length: usize },
+}
+
 fn null_value(row: usize, step: usize) -> VraeError {
-    VraeError::Layout(format!("row {row}: null value at step {step} (a series may be null, its values may not)"))
+    VraeError::NullValue { row, step }
 }
 
 fn unsupported(data_type: &DataType) -> VraeError {
@@ -76,7 +88,23 @@ fn declared_channels(data_type: &DataType) -> Result<Option<usize>> {
 /// Converts an Arrow series column. `expected_channels` (a model's) settles
 /// the channel count of `List<List<Float>>` columns and is checked otherwise.
 pub fn series_from_arrow(column: &dyn Array, expected_channels: Option<usize>) -> Result<ArrowSeries> {
+    convert(column, expected_channels, InvalidRows::Error)
+}
+
+/// As [`series_from_arrow`], with a choice of what happens to unusable rows.
+/// A column whose type fixes a channel count other than `expected_channels`
+/// is an error either way: no row of it could ever be used.
+pub fn series_from_arrow_with(column: &dyn Array, expected_channels: Option<usize>, invalid: InvalidRows) -> Result<ArrowSeries> {
+    convert(column, expected_channels, invalid)
+}
+
+fn convert(column: &dyn Array, expected_channels: Option<usize>, invalid: InvalidRows) -> Result<ArrowSeries> {
     let declared = declared_channels(column.data_type())?;
+    if let (Some(expected), Some(found)) = (expected_channels, declared) {
+        if expected != found {
+            return Err(VraeError::ChannelMismatch { expected, found });
+        }
+    }
     let mut channels = declared.or(expected_channels);
     let mut values: Vec<f32> = Vec::new();
     let mut offsets: Vec<usize> = vec![0];
@@ -86,35 +114,59 @@ pub fn series_from_arrow(column: &dyn Array, expected_channels: Option<usize>) -
             present.push(None);
             continue;
         }
-        let item = row_values(column, row)?;
-        let steps = item.len();
-        match item.data_type() {
-            DataType::Float32 | DataType::Float64 => push_floats(item.as_ref(), row, |i| i, &mut values)?,
-            DataType::FixedSizeList(_, _) => {
-                let inner: &FixedSizeListArray = item.as_fixed_size_list();
-                if let Some(step) = (0..steps).find(|&s| inner.is_null(s)) {
-                    return Err(null_value(row, step));
-                }
-                let c = inner.value_length() as usize;
-                let flat = inner.values().slice(inner.offset() * c, steps * c);
-                push_floats(flat.as_ref(), row, |i| i / c, &mut values)?;
+        let start = values.len();
+        let pushed = push_row(column, row, &mut channels, &mut values);
+        let usable = match (pushed, invalid) {
+            (Ok(steps), InvalidRows::Error) => Some(steps),
+            (Err(e), InvalidRows::Error) => return Err(e),
+            (Ok(steps), InvalidRows::Skip { max_length }) => {
+                let c = channels.unwrap_or(1);
+                series_error(&values[start..], c, max_length).is_none().then_some(steps)
             }
-            DataType::List(_) => push_nested(item.as_list::<i32>(), row, &mut channels, &mut values)?,
-            DataType::LargeList(_) => push_nested(item.as_list::<i64>(), row, &mut channels, &mut values)?,
-            other => return Err(unsupported(other)),
+            (Err(e), InvalidRows::Skip { .. }) if is_row_error(&e) => None,
+            (Err(e), InvalidRows::Skip { .. }) => return Err(e),
+        };
+        match usable {
+            Some(steps) => {
+                let last = offsets[offsets.len() - 1];
+                offsets.push(last + steps);
+                present.push(Some(offsets.len() - 2));
+            }
+            None => {
+                values.truncate(start);
+                present.push(None);
+            }
         }
-        let last = offsets[offsets.len() - 1];
-        offsets.push(last + steps);
-        present.push(Some(offsets.len() - 2));
     }
-    let channels = channels.unwrap_or(1);
-    if let (Some(expected), Some(found)) = (expected_channels, declared) {
-        if expected != found {
-            return Err(VraeError::ChannelMismatch { expected, found });
-        }
-    }
-    let batch = SeriesBatch::new(values, offsets, channels)?;
+    let batch = SeriesBatch::new(values, offsets, channels.unwrap_or(1))?;
     Ok(ArrowSeries { batch, present })
+}
+
+/// Errors that concern one row's values rather than the column's type.
+fn is_row_error(e: &VraeError) -> bool {
+    matches!(e, VraeError::NullValue { .. } | VraeError::StepWidth { .. })
+}
+
+/// Appends one non-null row's values; returns its number of steps.
+fn push_row(column: &dyn Array, row: usize, channels: &mut Option<usize>, values: &mut Vec<f32>) -> Result<usize> {
+    let item = row_values(column, row)?;
+    let steps = item.len();
+    match item.data_type() {
+        DataType::Float32 | DataType::Float64 => push_floats(item.as_ref(), row, |i| i, values)?,
+        DataType::FixedSizeList(_, _) => {
+            let inner: &FixedSizeListArray = item.as_fixed_size_list();
+            if let Some(step) = (0..steps).find(|&s| inner.is_null(s)) {
+                return Err(null_value(row, step));
+            }
+            let c = inner.value_length() as usize;
+            let flat = inner.values().slice(inner.offset() * c, steps * c);
+            push_floats(flat.as_ref(), row, |i| i / c, values)?;
+        }
+        DataType::List(_) => push_nested(item.as_list::<i32>(), row, channels, values)?,
+        DataType::LargeList(_) => push_nested(item.as_list::<i64>(), row, channels, values)?,
+        other => return Err(unsupported(other)),
+    }
+    Ok(steps)
 }
 
 /// Appends one multivariate row given as a list of per-step float lists;
@@ -132,12 +184,7 @@ fn push_nested<O: OffsetSizeTrait>(
         let v = steps.value(step);
         match *channels {
             None => *channels = Some(v.len()),
-            Some(c) if c != v.len() => {
-                return Err(VraeError::Layout(format!(
-                    "row {row}: step {step} has {} values but the series have {c} channels",
-                    v.len()
-                )))
-            }
+            Some(c) if c != v.len() => return Err(VraeError::StepWidth { row, step, found: v.len(), channels: c }),
             Some(_) => {}
         }
         push_floats(v.as_ref(), row, |_| step, out)?;
@@ -221,5 +268,37 @@ mod tests {
         let ints = arrow::array::Int32Array::from(vec![1, 2]);
         let err = series_from_arrow(&ints, None).unwrap_err().to_string();
         assert!(err.contains("unsupported series type Int32"), "{err}");
+    }
+
+    #[test]
+    fn skipping_leaves_out_exactly_the_unusable_rows() {
+        let mut b = ListBuilder::new(Float64Builder::new());
+        b.append_value([Some(1.0), Some(2.0)]);
+        b.append_value([Some(1.0), None]); // null value
+        b.append_value(std::iter::empty::<Option<f64>>()); // empty
+        b.append_value([Some(f64::NAN)]); // NaN
+        b.append(false); // null series
+        b.append_value([Some(1.0), Some(2.0), Some(3.0), Some(4.0)]); // too long
+        b.append_value([Some(5.0)]);
+        let column = b.finish();
+        let got = series_from_arrow_with(&column, None, InvalidRows::Skip { max_length: 3 }).unwrap();
+        assert_eq!(got.present, vec![Some(0), None, None, None, None, None, Some(1)]);
+        assert_eq!(got.batch.row(0), &[1.0, 2.0]);
+        assert_eq!(got.batch.row(1), &[5.0]);
+
+        // Multivariate: a row with an uneven step is left out, its values too.
+        let mut m = ListBuilder::new(ListBuilder::new(Float32Builder::new()));
+        for row in [vec![vec![1.0, 2.0], vec![3.0, 4.0]], vec![vec![1.0, 2.0], vec![3.0]], vec![vec![7.0, 8.0]]] {
+            for step in row {
+                m.values().append_value(step.into_iter().map(Some));
+            }
+            m.append(true);
+        }
+        let column = m.finish();
+        let strict = series_from_arrow(&column, Some(2)).unwrap_err();
+        assert!(matches!(strict, VraeError::StepWidth { row: 1, step: 1, found: 1, channels: 2 }), "{strict}");
+        let got = series_from_arrow_with(&column, Some(2), InvalidRows::Skip { max_length: 10 }).unwrap();
+        assert_eq!(got.present, vec![Some(0), None, Some(1)]);
+        assert_eq!(got.batch.row(1), &[7.0, 8.0]);
     }
 }

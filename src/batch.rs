@@ -105,33 +105,43 @@ impl<'a> SeriesBatch<'a> {
     /// Checks every row: not empty, not longer than `max_length`, all values finite.
     /// The error names the first bad row.
     pub fn validate(&self, max_length: usize) -> Result<()> {
-        for row in 0..self.len() {
-            let steps = self.steps(row);
-            if steps == 0 {
-                return Err(VraeError::EmptySeries { row });
-            }
-            if steps > max_length {
-                return Err(VraeError::SeriesTooLong { row, length: steps, max: max_length });
-            }
-            if let Some(pos) = self.row(row).iter().position(|v| !v.is_finite()) {
-                return Err(VraeError::NonFinite {
-                    row,
-                    step: pos / self.channels,
-                    channel: pos % self.channels,
-                    value: self.row(row)[pos],
-                });
-            }
+        match (0..self.len()).find_map(|row| self.row_error(row, max_length)) {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
-        Ok(())
     }
 
-    /// Rows ordered longest first (ties by row number), the order the fused
+    /// Why row `row` cannot be used (empty, longer than `max_length`, or
+    /// holding NaN/inf), if it cannot.
+    pub fn row_error(&self, row: usize, max_length: usize) -> Option<VraeError> {
+        series_error(self.row(row), self.channels, max_length).map(|e| e.map_row(|_| row))
+    }
+
+    /// Rows ordered longest first    /// Rows ordered longest first (ties by row number), the order the fused
     /// layers need.
     pub(crate) fn rows_longest_first(&self) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.len()).collect();
         order.sort_by_key(|&r| std::cmp::Reverse(self.steps(r)));
         order
     }
+}
+
+/// Why one series' values (time-major, `channels` per step) cannot be used;
+/// the error names row 0.
+pub(crate) fn series_error(values: &[f32], channels: usize, max_length: usize) -> Option<VraeError> {
+    let steps = values.len() / channels.max(1);
+    if steps == 0 {
+        return Some(VraeError::EmptySeries { row: 0 });
+    }
+    if steps > max_length {
+        return Some(VraeError::SeriesTooLong { row: 0, length: steps, max: max_length });
+    }
+    values.iter().position(|v| !v.is_finite()).map(|pos| VraeError::NonFinite {
+        row: 0,
+        step: pos / channels,
+        channel: pos % channels,
+        value: values[pos],
+    })
 }
 
 #[cfg(test)]

@@ -14,6 +14,14 @@ pub enum VraeError {
     #[error("row {row}: non-finite value {value} at step {step}, channel {channel}")]
     NonFinite { row: usize, step: usize, channel: usize, value: f32 },
 
+    /// A null value inside a (non-null) series.
+    #[error("row {row}: null value at step {step} (a series may be null, its values may not)")]
+    NullValue { row: usize, step: usize },
+
+    /// A multivariate step with a different number of values than the others.
+    #[error("row {row}: step {step} has {found} values but the series have {channels} channels")]
+    StepWidth { row: usize, step: usize, found: usize, channels: usize },
+
     /// A series whose value count is not a multiple of the channel count.
     #[error("row {row}: {values} values is not a whole number of steps of {channels} channels")]
     RaggedSteps { row: usize, values: usize, channels: usize },
@@ -80,6 +88,19 @@ pub enum VraeError {
 }
 
 impl VraeError {
+    /// The row this error blames, if it blames one.
+    pub fn row(&self) -> Option<usize> {
+        match self {
+            VraeError::EmptySeries { row }
+            | VraeError::NonFinite { row, .. }
+            | VraeError::RaggedSteps { row, .. }
+            | VraeError::SeriesTooLong { row, .. }
+            | VraeError::NullValue { row, .. }
+            | VraeError::StepWidth { row, .. } => Some(*row),
+            _ => None,
+        }
+    }
+
     /// The same error with its row number translated by `map` (front ends
     /// hand the core only their non-null rows, and report rows in their own
     /// numbering).
@@ -89,6 +110,8 @@ impl VraeError {
             VraeError::NonFinite { row, step, channel, value } => VraeError::NonFinite { row: map(row), step, channel, value },
             VraeError::RaggedSteps { row, values, channels } => VraeError::RaggedSteps { row: map(row), values, channels },
             VraeError::SeriesTooLong { row, length, max } => VraeError::SeriesTooLong { row: map(row), length, max },
+            VraeError::NullValue { row, step } => VraeError::NullValue { row: map(row), step },
+            VraeError::StepWidth { row, step, found, channels } => VraeError::StepWidth { row: map(row), step, found, channels },
             other => other,
         }
     }

@@ -27,6 +27,7 @@ pub mod config;
 mod error;
 pub mod metrics;
 mod model;
+pub mod model_cache;
 mod network;
 pub mod pca;
 pub mod projection;

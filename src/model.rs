@@ -108,7 +108,15 @@ impl Model {
             progress(Progress::Finishing);
             let latents = embed_rows(&trained.weights, &trained.scaler, batch)?;
             let latent = config.latent;
-            let pca = Pca::fit(&latents, latent, 2.min(latent))?;
+            let pca = if batch.len() >= 2 {
+                Pca::fit(&latents, latent, 2.min(latent))?
+            } else {
+                // One series has no spread to find axes in: centre on it and
+                // keep the first latent axes, with zero variance.
+                let n = 2.min(latent);
+                let axes = (0..n * latent).map(|i| if i % latent == i / latent { 1.0 } else { 0.0 }).collect();
+                Pca::from_parts(latents.clone(), axes, vec![0.0; n], latent, n)?
+            };
             let (mut centroids, mut kmeans_inertia) = (None, None);
             if let Some(k) = config.clusters {
                 let opts = KMeansOptions { k, restarts: config.kmeans_restarts, max_iter: config.kmeans_max_iter, seed: config.seed };

@@ -249,3 +249,16 @@ fn truncated_corrupt_foreign_and_newer_models_are_refused() {
     let missing = Model::load("/nonexistent/model.safetensors").unwrap_err().to_string();
     assert!(missing.contains("/nonexistent/model.safetensors"), "{missing}");
 }
+
+#[test]
+fn a_single_series_trains_and_projects_to_the_origin() {
+    let values = vec![0.0f32, 1.0, 0.5, -1.0, 0.0];
+    let batch = SeriesBatch::new(&values[..], vec![0, 5], 1).unwrap();
+    let model = Model::fit(&batch, &small("{}"), |_| {}).unwrap();
+    assert_eq!(model.summary().rows, 1);
+    // Centred on its own latent vector: the one training series projects to (0, 0).
+    let xy = model.project(&batch).unwrap();
+    assert_eq!(xy.len(), 2);
+    assert!(xy.iter().all(|v| v.abs() < 1e-6), "{xy:?}");
+    assert_eq!(model.embed(&batch).unwrap().len(), model.latent());
+}

@@ -19,7 +19,7 @@ use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Signature, Volatility};
 use serde_json::{Map, Value};
 
-use crate::arrow_input::series_from_arrow;
+use crate::arrow_input::{series_from_arrow_with, InvalidRows};
 use crate::batch::SeriesBatch;
 use crate::config::VraeConfig;
 use crate::model::Model;
@@ -147,9 +147,7 @@ impl FitAccumulator {
             Some(_) => {}
         }
         for row in 0..batch.len() {
-            let one = SeriesBatch::new(batch.row(row), vec![0, batch.steps(row)], batch.channels())
-                .map_err(|e| error(e))?;
-            if let Err(e) = one.validate(max_length) {
+            if let Some(e) = batch.row_error(row, max_length) {
                 if skip_invalid {
                     continue;
                 }
@@ -175,7 +173,9 @@ impl Accumulator for FitAccumulator {
             }
         }
         let (config, skip_invalid) = parse_options(self.options.as_deref())?;
-        let converted = series_from_arrow(series.as_ref(), self.channels).map_err(|e| error(e.map_row(|r| self.rows_seen + r)))?;
+        let invalid = if skip_invalid { InvalidRows::Skip { max_length: config.max_length } } else { InvalidRows::Error };
+        let converted =
+            series_from_arrow_with(series.as_ref(), self.channels, invalid).map_err(|e| error(e.map_row(|r| self.rows_seen + r)))?;
         let first = self.rows_seen;
         let row_of: Vec<usize> = converted.present.iter().enumerate().filter_map(|(i, p)| p.map(|_| first + i)).collect();
         self.add_batch(&converted.batch, &row_of, skip_invalid, config.max_length)?;

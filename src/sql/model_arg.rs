@@ -1,52 +1,20 @@
 //! The `model` argument: bytes or a file path, decoded once per distinct
 //! model and cached.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::ColumnarValue;
 
-use crate::artifact::fnv1a64;
+use crate::model_cache::cached_model;
 use crate::error::VraeError;
 use crate::model::Model;
 
-/// Decoded models kept at most (each is a few hundred kilobytes).
-const CACHE_ENTRIES: usize = 32;
-
-static CACHE: OnceLock<Mutex<HashMap<u64, Arc<Model>>>> = OnceLock::new();
-
-/// The cache key of a model's bytes: a hash of the safetensors header
-/// (which holds the config, the summary and a checksum of every tensor), so
-/// that the per-row cost of a model column is a few kilobytes, not the model.
-fn model_key(bytes: &[u8]) -> u64 {
-    let header_end = bytes
-        .get(..8)
-        .map(|len| u64::from_le_bytes([len[0], len[1], len[2], len[3], len[4], len[5], len[6], len[7]]))
-        .and_then(|len| usize::try_from(len).ok())
-        .and_then(|len| len.checked_add(8))
-        .filter(|&end| end <= bytes.len())
-        .unwrap_or(bytes.len());
-    fnv1a64(&bytes[..header_end]) ^ (bytes.len() as u64).rotate_left(32)
-}
-
 /// Decodes (or finds in the cache) the model in `bytes`.
 pub fn model_from_bytes(bytes: &[u8]) -> Result<Arc<Model>, VraeError> {
-    let key = model_key(bytes);
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some(m) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
-        return Ok(m);
-    }
-    let model = Arc::new(Model::from_bytes(bytes)?);
-    if let Ok(mut c) = cache.lock() {
-        if c.len() >= CACHE_ENTRIES {
-            c.clear();
-        }
-        c.insert(key, model.clone());
-    }
-    Ok(model)
+    cached_model(bytes)
 }
 
 /// Reads a model file (then as [`model_from_bytes`]).

@@ -4,9 +4,11 @@
 //!
 //! Each call works on a whole record batch: rows are grouped by model, each
 //! group's series are converted once and run through the core in batches
-//! (never row by row), and results are scattered back. Null series or null
-//! models give null results; invalid series are errors naming the function
-//! and the row of the batch.
+//! (never row by row), and results are copied back into one flat output
+//! array. Null series or null models give null results. An invalid series
+//! (null values, empty, NaN/inf, uneven steps) is an error naming the
+//! function and the row of the record batch, or, with the optional third
+//! argument `'{"on_invalid": "null"}'`, a null result.
 
 use std::sync::Arc;
 
@@ -16,14 +18,16 @@ use datafusion::arrow::array::{
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::compute::take;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
-use datafusion::common::{DataFusionError, Result};
-use datafusion::logical_expr::{ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
-use serde_json::json;
+use datafusion::common::{DataFusionError, Result, ScalarValue};
+use datafusion::logical_expr::{
+    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility,
+};
 
 use super::model_arg::{is_model_type, rows_by_model, scalar_model};
-use crate::arrow_input::series_from_arrow;
+use crate::arrow_input::{series_from_arrow_with, InvalidRows};
 use crate::error::VraeError;
 use crate::model::Model;
+use crate::model_cache::model_info_json;
 
 /// What a function returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,8 +56,13 @@ pub struct VraeFunction {
 impl VraeFunction {
     /// The function of the given kind.
     pub fn new(kind: VraeOutput) -> Self {
-        let args = if kind == VraeOutput::ModelInfo { 1 } else { 2 };
-        Self { kind, signature: Signature::any(args, Volatility::Immutable) }
+        let signature = if kind == VraeOutput::ModelInfo {
+            Signature::any(1, Volatility::Immutable)
+        } else {
+            // (series, model) or (series, model, options_json)
+            Signature::one_of(vec![TypeSignature::Any(2), TypeSignature::Any(3)], Volatility::Immutable)
+        };
+        Self { kind, signature }
     }
 }
 
@@ -75,6 +84,38 @@ fn step_type(series: &DataType) -> Option<&DataType> {
         DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => Some(f.data_type()),
         _ => None,
     }
+}
+
+/// What the options argument of a scalar function may say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnInvalid {
+    Error,
+    Null,
+}
+
+/// Parses the optional options argument (a constant JSON object).
+fn parse_options(name: &str, value: Option<&ColumnarValue>) -> Result<OnInvalid> {
+    let text = match value {
+        None => return Ok(OnInvalid::Error),
+        Some(ColumnarValue::Scalar(s)) if s.is_null() => return Ok(OnInvalid::Error),
+        Some(ColumnarValue::Scalar(ScalarValue::Utf8(Some(t)) | ScalarValue::LargeUtf8(Some(t)) | ScalarValue::Utf8View(Some(t)))) => t,
+        Some(_) => return Err(exec_error(name, "options must be a constant JSON string such as '{\"on_invalid\": \"null\"}'")),
+    };
+    let map = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(m)) => m,
+        Ok(other) => return Err(exec_error(name, format!("options must be a JSON object, got {other}"))),
+        Err(e) => return Err(exec_error(name, format!("options are not valid JSON: {e}"))),
+    };
+    let mut on_invalid = OnInvalid::Error;
+    for (key, value) in &map {
+        match (key.as_str(), value.as_str()) {
+            ("on_invalid", Some("error")) => on_invalid = OnInvalid::Error,
+            ("on_invalid", Some("null")) => on_invalid = OnInvalid::Null,
+            ("on_invalid", _) => return Err(exec_error(name, format!("option `on_invalid` must be \"error\" or \"null\", got {value}"))),
+            (other, _) => return Err(exec_error(name, format!("unknown option `{other}`; valid options are: on_invalid"))),
+        }
+    }
+    Ok(on_invalid)
 }
 
 impl ScalarUDFImpl for VraeFunction {
@@ -100,7 +141,7 @@ impl ScalarUDFImpl for VraeFunction {
     fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
         let types: Vec<DataType> = args.arg_fields.iter().map(|f| f.data_type().clone()).collect();
         // A literal model fixes the latent size at planning time.
-        let model_literal = args.scalar_arguments.last().copied().flatten();
+        let model_literal = args.scalar_arguments.get(self.model_index()).copied().flatten();
         let latent = match (self.kind, model_literal) {
             (VraeOutput::Embed, Some(v)) => scalar_model(v).load().map_err(|e| plan_error(self.name(), e))?.map(|m| m.latent()),
             _ => None,
@@ -114,6 +155,7 @@ impl ScalarUDFImpl for VraeFunction {
         if self.kind == VraeOutput::ModelInfo {
             return model_info(name, &args.args[0], rows);
         }
+        let on_invalid = parse_options(name, args.args.get(2))?;
         let series = match &args.args[0] {
             ColumnarValue::Array(a) => a.clone(),
             ColumnarValue::Scalar(s) => s.to_array_of_size(rows)?,
@@ -127,21 +169,43 @@ impl ScalarUDFImpl for VraeFunction {
                 let idx = UInt32Array::from(group_rows.iter().map(|&r| r as u32).collect::<Vec<_>>());
                 take(series.as_ref(), &idx, None)?
             };
-            self.run_group(model, &subset, group_rows, &mut out).map_err(|e| exec_error(name, e))?;
+            self.run_group(model, &subset, group_rows, on_invalid, &mut out).map_err(|e| row_error(name, e, rows))?;
         }
         out.finish(self.kind, args.return_type()).map(ColumnarValue::Array)
     }
 }
 
+/// An error from the core, with rows explained: DataFusion hands a scalar
+/// function one record batch at a time, so the row is counted within it.
+fn row_error(name: &str, err: VraeError, rows: usize) -> DataFusionError {
+    match err.row() {
+        Some(_) => exec_error(
+            name,
+            format!("{err} (row counted from 0 within the current {rows}-row record batch; pass '{{\"on_invalid\": \"null\"}}' as the third argument to get null for such series)"),
+        ),
+        None => exec_error(name, err),
+    }
+}
+
 impl VraeFunction {
+    /// Position of the model argument.
+    fn model_index(&self) -> usize {
+        if self.kind == VraeOutput::ModelInfo { 0 } else { 1 }
+    }
+
     fn output_type(&self, arg_types: &[DataType], latent: Option<usize>) -> Result<DataType> {
         let name = self.name();
-        let model_type = arg_types.last().ok_or_else(|| plan_error(name, "missing the model argument"))?;
+        let model_type = arg_types.get(self.model_index()).ok_or_else(|| plan_error(name, "missing the model argument"))?;
         if !is_model_type(model_type) && *model_type != DataType::Null {
             return Err(plan_error(name, format!("the model must be Binary (model bytes) or Utf8 (a model file path), got {model_type}")));
         }
         if self.kind == VraeOutput::ModelInfo {
             return Ok(DataType::Utf8);
+        }
+        if let Some(t) = arg_types.get(2) {
+            if !matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null) {
+                return Err(plan_error(name, format!("options must be a JSON string, got {t}")));
+            }
         }
         let series = &arg_types[0];
         let step = step_type(series).ok_or_else(|| {
@@ -166,20 +230,24 @@ impl VraeFunction {
 
     /// Runs one model over the rows that use it (`subset` holds exactly
     /// those rows, `rows[i]` is subset row `i`'s row in the batch).
-    fn run_group(&self, model: &Model, subset: &ArrayRef, rows: &[usize], out: &mut Collected) -> Result<(), VraeError> {
-        let converted = series_from_arrow(subset.as_ref(), Some(model.channels())).map_err(|e| e.map_row(|r| rows[r]))?;
+    fn run_group(&self, model: &Model, subset: &ArrayRef, rows: &[usize], on_invalid: OnInvalid, out: &mut Collected) -> Result<(), VraeError> {
+        let invalid = match on_invalid {
+            OnInvalid::Error => InvalidRows::Error,
+            OnInvalid::Null => InvalidRows::Skip { max_length: model.config().max_length },
+        };
+        let converted = series_from_arrow_with(subset.as_ref(), Some(model.channels()), invalid).map_err(|e| e.map_row(|r| rows[r]))?;
         let batch_to_row: Vec<usize> =
             converted.present.iter().enumerate().filter_map(|(i, p)| p.map(|_| rows[i])).collect();
         let batch = &converted.batch;
+        if batch.is_empty() {
+            return Ok(());
+        }
         let to_row = |e: VraeError| e.map_row(|r| batch_to_row[r]);
         match self.kind {
             VraeOutput::Embed | VraeOutput::Project => {
                 let values = if self.kind == VraeOutput::Embed { model.embed(batch) } else { model.project(batch) };
-                let values = values.map_err(to_row)?;
                 let dim = if self.kind == VraeOutput::Embed { model.latent() } else { 2 };
-                for (b, &row) in batch_to_row.iter().enumerate() {
-                    out.vectors[row] = Some((dim, values[b * dim..(b + 1) * dim].to_vec()));
-                }
+                out.add_vectors(values.map_err(to_row)?, &batch_to_row, |_| dim, 1);
             }
             VraeOutput::Cluster => {
                 let ids = model.cluster(batch).map_err(to_row)?;
@@ -196,12 +264,7 @@ impl VraeFunction {
             VraeOutput::Reconstruct => {
                 let values = model.reconstruct(batch).map_err(to_row)?;
                 let c = model.channels();
-                let mut at = 0;
-                for (b, &row) in batch_to_row.iter().enumerate() {
-                    let len = batch.steps(b) * c;
-                    out.vectors[row] = Some((c, values[at..at + len].to_vec()));
-                    at += len;
-                }
+                out.add_vectors(values, &batch_to_row, |b| batch.steps(b) * c, c);
             }
             VraeOutput::ModelInfo => {}
         }
@@ -209,79 +272,104 @@ impl VraeFunction {
     }
 }
 
-/// Per-row results of one batch, assembled into the return type at the end.
+/// Where one row's values lie: in `Collected::groups[group]`, from `start`, `len` values.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    group: usize,
+    start: usize,
+    len: usize,
+}
+
+/// Results of one batch, assembled into the return type at the end. List
+/// outputs stay in each model group's flat buffer until the final copy, so
+/// no row gets an allocation of its own.
 struct Collected {
-    /// Embed, project: a vector per row; reconstruct: (channels, values).
-    vectors: Vec<Option<(usize, Vec<f32>)>>,
+    /// Embed, project, reconstruct: each group's flat output and its channels.
+    groups: Vec<(Vec<f32>, usize)>,
+    pieces: Vec<Option<Piece>>,
     ints: Vec<Option<i32>>,
     floats: Vec<Option<f64>>,
 }
 
 impl Collected {
     fn new(rows: usize) -> Self {
-        Self { vectors: vec![None; rows], ints: vec![None; rows], floats: vec![None; rows] }
+        Self { groups: Vec::new(), pieces: vec![None; rows], ints: vec![None; rows], floats: vec![None; rows] }
+    }
+
+    /// Adds one group's flat output: batch row `b` has `len_of(b)` values
+    /// and belongs to row `rows[b]`.
+    fn add_vectors(&mut self, values: Vec<f32>, rows: &[usize], len_of: impl Fn(usize) -> usize, channels: usize) {
+        let group = self.groups.len();
+        let mut start = 0;
+        for (b, &row) in rows.iter().enumerate() {
+            let len = len_of(b);
+            self.pieces[row] = Some(Piece { group, start, len });
+            start += len;
+        }
+        self.groups.push((values, channels));
     }
 
     fn finish(self, kind: VraeOutput, return_type: &DataType) -> Result<ArrayRef> {
         Ok(match kind {
             VraeOutput::Cluster => Arc::new(Int32Array::from(self.ints)),
             VraeOutput::Score => Arc::new(Float64Array::from(self.floats)),
-            VraeOutput::Embed | VraeOutput::Project | VraeOutput::Reconstruct => vectors_to_array(self.vectors, return_type)?,
+            VraeOutput::Embed | VraeOutput::Project | VraeOutput::Reconstruct => self.lists(return_type)?,
             VraeOutput::ModelInfo => Arc::new(StringArray::new_null(self.ints.len())),
         })
     }
-}
 
-/// Builds the declared list type from per-row vectors.
-fn vectors_to_array(vectors: Vec<Option<(usize, Vec<f32>)>>, return_type: &DataType) -> Result<ArrayRef> {
-    let nulls = NullBuffer::from(vectors.iter().map(Option::is_some).collect::<Vec<_>>());
-    match return_type {
-        DataType::FixedSizeList(field, size) => {
-            let size = *size as usize;
-            let mut values = Vec::with_capacity(vectors.len() * size);
-            for v in &vectors {
-                match v {
-                    Some((_, x)) if x.len() == size => values.extend_from_slice(x),
-                    Some((_, x)) => {
-                        return Err(DataFusionError::Execution(format!(
-                            "the model produced {} values per row, the planned type holds {size}",
-                            x.len()
-                        )))
+    /// Builds the declared list type from the pieces.
+    fn lists(self, return_type: &DataType) -> Result<ArrayRef> {
+        let nulls = NullBuffer::from(self.pieces.iter().map(Option::is_some).collect::<Vec<_>>());
+        let total: usize = self.pieces.iter().flatten().map(|p| p.len).sum();
+        match return_type {
+            DataType::FixedSizeList(field, size) => {
+                let size = *size as usize;
+                let mut values = Vec::with_capacity(self.pieces.len() * size);
+                for piece in &self.pieces {
+                    match piece {
+                        Some(p) if p.len == size => values.extend_from_slice(&self.groups[p.group].0[p.start..p.start + p.len]),
+                        Some(p) => {
+                            return Err(DataFusionError::Execution(format!(
+                                "the model produced {} values per row, the planned type holds {size}",
+                                p.len
+                            )))
+                        }
+                        None => values.extend(std::iter::repeat_n(0.0, size)),
                     }
-                    None => values.extend(std::iter::repeat_n(0.0, size)),
                 }
+                Ok(Arc::new(FixedSizeListArray::try_new(field.clone(), size as i32, Arc::new(Float32Array::from(values)), Some(nulls))?))
             }
-            Ok(Arc::new(FixedSizeListArray::try_new(field.clone(), size as i32, Arc::new(Float32Array::from(values)), Some(nulls))?))
-        }
-        DataType::List(field) => {
-            let inner = field.data_type().clone();
-            let channels_of = |v: &(usize, Vec<f32>)| if matches!(inner, DataType::Float32) { 1 } else { v.0.max(1) };
-            let mut flat = Vec::new();
-            let mut lengths = Vec::with_capacity(vectors.len());
-            for v in &vectors {
-                match v {
-                    Some(x) => {
-                        flat.extend_from_slice(&x.1);
-                        lengths.push(x.1.len() / channels_of(x));
+            DataType::List(field) => {
+                let inner = field.data_type().clone();
+                let channels = self.groups.first().map(|g| g.1).unwrap_or(1);
+                let per_step = if matches!(inner, DataType::Float32) { 1 } else { channels };
+                let mut flat = Vec::with_capacity(total);
+                let mut lengths = Vec::with_capacity(self.pieces.len());
+                for piece in &self.pieces {
+                    match piece {
+                        Some(p) => {
+                            flat.extend_from_slice(&self.groups[p.group].0[p.start..p.start + p.len]);
+                            lengths.push(p.len / per_step);
+                        }
+                        None => lengths.push(0),
                     }
-                    None => lengths.push(0),
                 }
+                let values: ArrayRef = match &inner {
+                    DataType::Float32 => Arc::new(Float32Array::from(flat)),
+                    DataType::FixedSizeList(f, c) => {
+                        Arc::new(FixedSizeListArray::try_new(f.clone(), *c, Arc::new(Float32Array::from(flat)), None)?)
+                    }
+                    DataType::List(f) => {
+                        let steps = flat.len() / channels;
+                        Arc::new(ListArray::try_new(f.clone(), OffsetBuffer::from_lengths(vec![channels; steps]), Arc::new(Float32Array::from(flat)), None)?)
+                    }
+                    other => return Err(DataFusionError::Internal(format!("unexpected list item type {other}"))),
+                };
+                Ok(Arc::new(ListArray::try_new(field.clone(), OffsetBuffer::from_lengths(lengths), values, Some(nulls))?))
             }
-            let values: ArrayRef = match &inner {
-                DataType::Float32 => Arc::new(Float32Array::from(flat)),
-                DataType::FixedSizeList(f, c) => {
-                    Arc::new(FixedSizeListArray::try_new(f.clone(), *c, Arc::new(Float32Array::from(flat)), None)?)
-                }
-                DataType::List(f) => {
-                    let c = vectors.iter().flatten().map(|v| v.0).next().unwrap_or(1);
-                    let steps = flat.len() / c.max(1);
-                    Arc::new(ListArray::try_new(f.clone(), OffsetBuffer::from_lengths(vec![c; steps]), Arc::new(Float32Array::from(flat)), None)?)
-                }
-                other => return Err(DataFusionError::Internal(format!("unexpected list item type {other}"))),
-            };
-            Ok(Arc::new(ListArray::try_new(field.clone(), OffsetBuffer::from_lengths(lengths), values, Some(nulls))?))
+            other => Err(DataFusionError::Internal(format!("unexpected return type {other}"))),
         }
-        other => Err(DataFusionError::Internal(format!("unexpected return type {other}"))),
     }
 }
 
@@ -290,15 +378,7 @@ fn model_info(name: &str, model: &ColumnarValue, rows: usize) -> Result<Columnar
     let (groups, _) = rows_by_model(model, rows).map_err(|e| exec_error(name, e))?;
     let mut out: Vec<Option<String>> = vec![None; rows];
     for (m, group_rows) in groups {
-        let info = json!({
-            "format_version": crate::artifact::FORMAT_VERSION,
-            "channels": m.channels(),
-            "latent": m.latent(),
-            "clusters": m.clusters(),
-            "config": m.config(),
-            "summary": m.summary(),
-        })
-        .to_string();
+        let info = model_info_json(&m);
         for r in group_rows {
             out[r] = Some(info.clone());
         }
