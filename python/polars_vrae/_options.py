@@ -1,0 +1,87 @@
+"""Training options: Python keyword arguments with the core's names.
+
+The names, defaults and checks are the Rust core's (``VraeConfig``); this
+module only turns keyword arguments into the JSON object the core parses, so
+that Python, SQL and Rust share one definition. A wrong name raises
+``TypeError`` listing the valid ones, a wrong type or value ``ValueError``
+naming the option.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+from typing import Any, Literal, TypedDict
+
+from polars_vrae import _internal
+
+OnInvalid = Literal["error", "null"]
+"""What to do with a non-null series that cannot be used: raise, or null."""
+
+
+class Options(TypedDict, total=False):
+    """Every training option (see the README's table for their meaning)."""
+
+    block: Literal["lstm", "gru"]
+    hidden_size: int
+    depth: int
+    dropout: float
+    latent: int
+    decoder_inputs: Literal["zeros", "learned"]
+    loss: Literal["mse", "smooth_l1"]
+    reduction: Literal["original", "per_series"]
+    kl_weight: float
+    kl_warmup_epochs: int
+    optimizer: Literal["adam", "sgd"]
+    learning_rate: float
+    momentum: float
+    clip: bool
+    max_grad_norm: float
+    epochs: int
+    batch_size: int
+    seed: int
+    threads: int
+    early_stopping_patience: int | None
+    early_stopping_min_delta: float
+    scaling: Literal["none", "zscore", "global"]
+    clusters: int | None
+    kmeans_restarts: int
+    kmeans_max_iter: int
+    max_length: int
+    device: Literal["cpu", "cuda"]
+
+
+DEFAULT_OPTIONS: dict[str, Any] = json.loads(_internal.default_options())
+"""Every option with its default value (those of the original VRAE)."""
+
+
+def _plain(name: str, value: Any) -> Any:
+    """A JSON-ready value: numpy scalars become Python numbers."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    msg = f"option `{name}`: expected a number, string, bool or None, got {type(value).__name__}"
+    raise TypeError(msg)
+
+
+def options_json(options: dict[str, Any]) -> str:
+    """Checks ``options`` against the core and returns them as JSON.
+
+    Raises ``TypeError`` for an unknown option (listing the valid ones) and
+    ``ValueError`` for a value of the wrong type or out of range; both name
+    the option.
+    """
+    text = json.dumps({name: _plain(name, value) for name, value in options.items()})
+    _internal.check_options(text)
+    return text
+
+
+def check_on_invalid(on_invalid: str) -> OnInvalid:
+    """Returns ``on_invalid`` if it is ``"error"`` or ``"null"``."""
+    if on_invalid not in ("error", "null"):
+        msg = f'on_invalid must be "error" or "null", got {on_invalid!r}'
+        raise ValueError(msg)
+    return on_invalid  # type: ignore[return-value]

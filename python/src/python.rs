@@ -1,0 +1,183 @@
+//! The Python functions of `polars_vrae._internal`, behind `polars_vrae.train`
+//! and the `Model` class: training from a Series (the GIL released while it
+//! runs), model information and option checking.
+//!
+//! Errors become Python exceptions of the matching class: an unknown option
+//! is a `TypeError` (as an unknown keyword argument is), a bad option value
+//! or unreadable model a `ValueError`, and anything about the series or the
+//! training a `polars.exceptions.ComputeError`, the class the expressions
+//! raise for the same problems.
+
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use pyo3_polars::PySeries;
+use vrae::projection::TsneOptions;
+use vrae::{Model, Progress, VraeConfig, VraeError};
+
+use crate::convert::{convert, Invalid};
+use crate::error::{guard, PluginError};
+use crate::models::model_info as info_json;
+use crate::options::{parse_config, OnInvalid};
+use crate::output;
+
+/// The name errors of `train` start with.
+const TRAIN: &str = "polars_vrae.train";
+
+/// A Python exception for a plugin error raised by `function`.
+fn to_py(py: Python<'_>, function: &str, err: PluginError, rows: usize) -> PyErr {
+    match &err {
+        PluginError::Vrae(VraeError::UnknownOption { .. }) => PyTypeError::new_err(format!("{function}: {err}")),
+        PluginError::Vrae(
+            VraeError::InvalidOption { .. } | VraeError::OptionsNotAnObject(_) | VraeError::Artifact(_) | VraeError::Io { .. },
+        )
+        | PluginError::Argument { .. } => PyValueError::new_err(format!("{function}: {err}")),
+        PluginError::Panic(_) => PyRuntimeError::new_err(format!("{function}: {err}")),
+        _ => {
+            let message = err.into_polars(function, rows).to_string();
+            compute_error(py, message)
+        }
+    }
+}
+
+/// `polars.exceptions.ComputeError(message)`, or a `RuntimeError` should
+/// Polars' exception classes be out of reach.
+fn compute_error(py: Python<'_>, message: String) -> PyErr {
+    let class = py.import("polars.exceptions").and_then(|m| m.getattr("ComputeError"));
+    match class.and_then(|c| c.call1((message.clone(),))) {
+        Ok(exception) => PyErr::from_value(exception),
+        Err(_) => PyRuntimeError::new_err(message),
+    }
+}
+
+/// Writes one progress line to Python's `sys.stderr` (so that notebooks
+/// show it), falling back to the process's stderr.
+fn report(line: &str) {
+    let written = Python::attach(|py| -> PyResult<()> {
+        let stderr = py.import("sys")?.getattr("stderr")?;
+        stderr.call_method1("write", (format!("{line}\n"),))?;
+        stderr.call_method0("flush")?;
+        Ok(())
+    });
+    if written.is_err() {
+        eprintln!("{line}");
+    }
+}
+
+/// The line a progress event prints, if it prints one.
+fn progress_line(progress: &Progress, config: &VraeConfig) -> Option<String> {
+    match progress {
+        Progress::Started { rows, epochs, batches_per_epoch } => {
+            Some(format!("vrae: training on {rows} series, {epochs} epochs of {batches_per_epoch} steps"))
+        }
+        Progress::Epoch(e) => Some(format!(
+            "vrae: epoch {}/{}: loss {:.4} (reconstruction {:.4}, kl {:.5}, weight {:.3}) in {:.2}s",
+            e.epoch, config.epochs, e.loss, e.reconstruction, e.kl, e.kl_weight, e.seconds
+        )),
+        Progress::Finishing => Some("vrae: computing latents, PCA and k-means".to_string()),
+        Progress::Batch { .. } => None,
+    }
+}
+
+/// Trains a model on a Series of series and returns its bytes.
+///
+/// `options` is a JSON object of the core's options; `on_invalid` is
+/// `"error"` or `"null"` (leave unusable series out); with `verbose`, every
+/// epoch is reported on `sys.stderr`. The GIL is released while training.
+#[pyfunction]
+#[pyo3(signature = (series, options, on_invalid = "error", verbose = false))]
+fn train<'py>(py: Python<'py>, series: PySeries, options: &str, on_invalid: &str, verbose: bool) -> PyResult<Bound<'py, PyBytes>> {
+    let series = series.0;
+    let rows = series.len();
+    let trained = guard(|| {
+        let config = parse_config(options)?;
+        let on_invalid = OnInvalid::parse(on_invalid)?;
+        py.detach(|| {
+            guard(|| {
+                let converted = convert(&series, None, on_invalid.rows(config.max_length))?;
+                let model = Model::fit(&converted.batch, &config, |p| {
+                    if let (true, Some(line)) = (verbose, progress_line(&p, &config)) {
+                        report(&line);
+                    }
+                })
+                .map_err(|e| PluginError::from(e).in_input_rows(&converted.rows))?;
+                Ok(model.to_bytes()?)
+            })
+        })
+    });
+    match trained {
+        Ok(bytes) => Ok(PyBytes::new(py, &bytes)),
+        Err(e) => Err(to_py(py, TRAIN, e, rows)),
+    }
+}
+
+/// A model's description as JSON: format version, channels, latent size,
+/// clusters, every option and the training summary. Raises `ValueError` for
+/// bytes that are not a readable vrae model. `Model(bytes)` calls this, so
+/// it decodes in full, checksum included, rather than through the cache
+/// (whose key is the header: a copy with damaged tensors would hit it).
+#[pyfunction]
+fn model_info(py: Python<'_>, model: &[u8]) -> PyResult<String> {
+    guard(|| {
+        let decoded = Model::from_bytes(model)?;
+        Ok(info_json(&decoded))
+    })
+    .map_err(|e| to_py(py, "polars_vrae.Model", e, 0))
+}
+
+/// Checks training options (a JSON object) and returns every option with
+/// its value, defaults filled in, as JSON. Raises `TypeError` for an unknown
+/// option (listing the valid ones) and `ValueError` for a bad value.
+#[pyfunction]
+fn check_options(py: Python<'_>, options: &str) -> PyResult<String> {
+    guard(|| Ok(parse_config(options)?.to_json())).map_err(|e| to_py(py, "polars_vrae", e, 0))
+}
+
+/// 2-D t-SNE coordinates of latent vectors (a Series of `Array(Float, n)` or
+/// lists of one length), for pictures: `Array(Float32, 2)`, null where the
+/// input is null. The GIL is released while it runs.
+#[pyfunction]
+#[pyo3(signature = (latents, perplexity = 30.0, epochs = 1000, theta = 0.5, seed = 0))]
+fn tsne(py: Python<'_>, latents: PySeries, perplexity: f32, epochs: usize, theta: f32, seed: u64) -> PyResult<PySeries> {
+    const NAME: &str = "polars_vrae.tsne";
+    let latents = latents.0;
+    let rows = latents.len();
+    let options = TsneOptions { perplexity, epochs, theta, seed };
+    let result = py.detach(|| {
+        guard(|| {
+            let converted = convert(&latents, Some(1), Invalid::Error)?;
+            let batch = &converted.batch;
+            let dim = batch.lengths().next().unwrap_or(0);
+            if let Some(r) = (0..batch.len()).find(|&r| batch.steps(r) != dim) {
+                return Err(PluginError::Argument {
+                    name: "latents",
+                    message: format!("row {} has {} values, the first row {dim}", converted.rows[r], batch.steps(r)),
+                });
+            }
+            let mut points = Vec::with_capacity(batch.len() * dim);
+            for r in 0..batch.len() {
+                points.extend_from_slice(batch.row(r));
+            }
+            let xy = vrae::projection::tsne(&points, dim, &options).map_err(|e| PluginError::from(e).in_input_rows(&converted.rows))?;
+            output::vectors(latents.name().clone(), converted.len, &converted.rows, xy, 2)
+        })
+    });
+    result.map(PySeries).map_err(|e| to_py(py, NAME, e, rows))
+}
+
+/// Every option with its default value, as JSON.
+#[pyfunction]
+fn default_options() -> String {
+    VraeConfig::default().to_json()
+}
+
+/// Adds the functions to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(train, m)?)?;
+    m.add_function(wrap_pyfunction!(model_info, m)?)?;
+    m.add_function(wrap_pyfunction!(check_options, m)?)?;
+    m.add_function(wrap_pyfunction!(default_options, m)?)?;
+    m.add_function(wrap_pyfunction!(tsne, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
