@@ -71,11 +71,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let input = scratch.join("input.parquet");
     let model_path = scratch.join("model.vrae");
 
-    let ctx = SessionContext::new();
+    // Tables by file path, as in the DataFusion CLI and vrae-sql.
+    let ctx = SessionContext::new().enable_url_table();
     vrae::sql::register(&ctx);
     let source = args.data.display().to_string();
     ctx.sql(&format!(
-        "COPY (SELECT s.id, s.series FROM '{source}' s CROSS JOIN generate_series(1, {}) AS g(copy)) TO '{}' STORED AS PARQUET",
+        "COPY (SELECT s.id, s.label, s.series FROM '{source}' s CROSS JOIN generate_series(1, {}) AS g(copy)) TO '{}' STORED AS PARQUET",
         args.copies,
         input.display()
     ))
