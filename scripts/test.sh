@@ -12,10 +12,23 @@ export CARGO_TARGET_DIR="${VRAE_TARGET_DIR:-$HOME/.cache/vrae-target}"
 mkdir -p "$CARGO_TARGET_DIR"
 export CARGO_TERM_COLOR=never
 
-echo "== cargo test (target dir: $CARGO_TARGET_DIR)"
-cargo test --locked -- --test-threads=2
+# One build for everything: the `cli` feature (DataFusion, the DataFusion CLI,
+# and through it `sql` and `arrow`) is on for every step, so that the crate
+# graph, candle included, is compiled once rather than once per feature set.
+# The core library builds without these features (`cargo build`); the tests
+# turn them on because the SQL tests need them.
+echo "== cargo test: core, SQL functions, SQL test files (sql/tests/*.slt), vrae-sql shell and its example scripts"
+cargo test --locked --features cli -- --test-threads=2
 echo "== benchmarks compile"
-cargo test --locked --benches --no-run
-# DataFusion is heavy: it is built only for the SQL tests, behind `sql`.
-echo "== SQL functions (feature sql)"
-cargo test --locked --features sql --test sql -- --test-threads=2
+cargo test --locked --features cli --benches --no-run
+
+# The Polars plugin (python/, its own Cargo workspace) in a virtualenv, built
+# by maturin in the dev profile (dependencies optimised) into the same target
+# directory, then its pytest suite; the SQL round-trip tests use the vrae-sql
+# binary the step above built.
+echo "== Python package polars_vrae: build with maturin, run pytest"
+venv="${VRAE_PYTHON_VENV:-$PWD/python/.venv}"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r python/requirements-test.txt
+VIRTUAL_ENV="$venv" "$venv/bin/maturin" develop --locked --manifest-path python/Cargo.toml
+VRAE_SQL="$CARGO_TARGET_DIR/debug/vrae-sql" "$venv/bin/python" -m pytest python/tests -q -p no:cacheprovider
