@@ -123,7 +123,7 @@ fn convert(column: &dyn Array, expected_channels: Option<usize>, invalid: Invali
                 let c = channels.unwrap_or(1);
                 series_error(&values[start..], c, max_length).is_none().then_some(steps)
             }
-            (Err(e), InvalidRows::Skip { .. }) if is_row_error(&e) => None,
+            (Err(e), InvalidRows::Skip { .. }) if e.is_row_layout_error() => None,
             (Err(e), InvalidRows::Skip { .. }) => return Err(e),
         };
         match usable {
@@ -140,11 +140,6 @@ fn convert(column: &dyn Array, expected_channels: Option<usize>, invalid: Invali
     }
     let batch = SeriesBatch::new(values, offsets, channels.unwrap_or(1))?;
     Ok(ArrowSeries { batch, present })
-}
-
-/// Errors that concern one row's values rather than the column's type.
-fn is_row_error(e: &VraeError) -> bool {
-    matches!(e, VraeError::NullValue { .. } | VraeError::StepWidth { .. })
 }
 
 /// Appends one non-null row's values; returns its number of steps.

@@ -88,6 +88,13 @@ pub enum VraeError {
 }
 
 impl VraeError {
+    /// Whether this is a problem with the layout of one row's values (a null
+    /// value inside it, a step of the wrong width), as opposed to the
+    /// column's type: front ends that skip invalid rows skip these.
+    pub fn is_row_layout_error(&self) -> bool {
+        matches!(self, VraeError::NullValue { .. } | VraeError::StepWidth { .. })
+    }
+
     /// The row this error blames, if it blames one.
     pub fn row(&self) -> Option<usize> {
         match self {

@@ -277,11 +277,6 @@ fn first_null(validity: Option<&Bitmap>, range: Range<usize>) -> Option<usize> {
     range.clone().position(|i| !validity.get_bit(i))
 }
 
-/// Errors that concern one row's values rather than the column.
-fn is_row_error(e: &VraeError) -> bool {
-    matches!(e, VraeError::NullValue { .. } | VraeError::StepWidth { .. })
-}
-
 /// Where one usable row's values are.
 struct Span {
     chunk: usize,
@@ -318,7 +313,7 @@ pub fn convert(series: &Series, expected_channels: Option<usize>, invalid: Inval
                     }
                     (steps, floats)
                 }
-                (Err(e), Invalid::Skip { .. }) if is_row_error(&e) => continue,
+                (Err(e), Invalid::Skip { .. }) if e.is_row_layout_error() => continue,
                 (Err(e), _) => return Err(e.into()),
             };
             spans.push(Span { chunk: c, steps, floats });

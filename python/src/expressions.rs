@@ -16,7 +16,8 @@ use vrae::{Model, Progress, VraeError};
 
 use crate::convert::{convert, step_layout, StepLayout};
 use crate::error::{guard, PluginError, Result};
-use crate::models::{model_from_bytes, projection_width, ModelBytes};
+use crate::models::{projection_width, ModelBytes};
+use vrae::model_cache::cached_model;
 use crate::options::{parse_config, OnInvalid};
 use crate::output;
 
@@ -78,7 +79,7 @@ fn apply_field(kind: Apply, fields: &[Field], kwargs: ApplyKwargs) -> PolarsResu
         let input = single(fields)?;
         let layout = step_layout(input.dtype())?;
         OnInvalid::parse(&kwargs.on_invalid)?;
-        let model = model_from_bytes(&kwargs.model.0)?;
+        let model = cached_model(&kwargs.model.0)?;
         if let Some(found) = layout.channels() {
             if found != model.channels() {
                 return Err(VraeError::ChannelMismatch { expected: model.channels(), found }.into());
@@ -105,7 +106,7 @@ fn apply(kind: Apply, inputs: &[Series], kwargs: ApplyKwargs) -> PolarsResult<Se
     guard(|| {
         let series = single(inputs)?;
         let on_invalid = OnInvalid::parse(&kwargs.on_invalid)?;
-        let model = model_from_bytes(&kwargs.model.0)?;
+        let model = cached_model(&kwargs.model.0)?;
         run(kind, &model, series, on_invalid)
     })
     .map_err(|e| e.into_polars(kind.python_name(), rows))

@@ -1,24 +1,12 @@
-//! Models as the plugin receives them (the safetensors bytes, in the pickled
-//! keyword arguments), decoded once per distinct model and cached, so that a
-//! lazy or streaming plan that calls a function on many batches decodes its
-//! model once.
+//! Models as the plugin receives them: the safetensors bytes in the pickled
+//! keyword arguments (decoded through `vrae::model_cache`, once per distinct
+//! model), and the width of their projections.
 
 use std::fmt;
-use std::sync::Arc;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
-use vrae::{Model, VraeError};
-
-/// Decodes (or finds in the cache) the model in `bytes`.
-pub fn model_from_bytes(bytes: &[u8]) -> Result<Arc<Model>, VraeError> {
-    vrae::model_cache::cached_model(bytes)
-}
-
-/// What a model is, as JSON (the same object as SQL's `vrae_model_info`).
-pub fn model_info(model: &Model) -> String {
-    vrae::model_cache::model_info_json(model)
-}
+use vrae::Model;
 
 /// Length of a model's 2-D projection: PCA keeps two axes, or one when the
 /// latent vector has a single value.

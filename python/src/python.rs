@@ -17,7 +17,6 @@ use vrae::{Model, Progress, VraeConfig, VraeError};
 
 use crate::convert::{convert, Invalid};
 use crate::error::{guard, PluginError};
-use crate::models::model_info as info_json;
 use crate::options::{parse_config, OnInvalid};
 use crate::output;
 
@@ -120,7 +119,7 @@ fn train<'py>(py: Python<'py>, series: PySeries, options: &str, on_invalid: &str
 fn model_info(py: Python<'_>, model: &[u8]) -> PyResult<String> {
     guard(|| {
         let decoded = Model::from_bytes(model)?;
-        Ok(info_json(&decoded))
+        Ok(vrae::model_cache::model_info_json(&decoded))
     })
     .map_err(|e| to_py(py, "polars_vrae.Model", e, 0))
 }

@@ -12,15 +12,10 @@ use crate::model_cache::cached_model;
 use crate::error::VraeError;
 use crate::model::Model;
 
-/// Decodes (or finds in the cache) the model in `bytes`.
-pub fn model_from_bytes(bytes: &[u8]) -> Result<Arc<Model>, VraeError> {
-    cached_model(bytes)
-}
-
-/// Reads a model file (then as [`model_from_bytes`]).
+/// Reads a model file (then as [`cached_model`]).
 pub fn model_from_path(path: &str) -> Result<Arc<Model>, VraeError> {
     let bytes = std::fs::read(path).map_err(|source| VraeError::Io { path: path.to_string(), source })?;
-    model_from_bytes(&bytes)
+    cached_model(&bytes)
 }
 
 /// A model argument's value at one row: bytes, a path, or null.
@@ -34,7 +29,7 @@ impl ModelRef<'_> {
     /// Decodes the model (cached); `None` for a null model.
     pub fn load(&self) -> Result<Option<Arc<Model>>, VraeError> {
         match self {
-            ModelRef::Bytes(b) => model_from_bytes(b).map(Some),
+            ModelRef::Bytes(b) => cached_model(b).map(Some),
             ModelRef::Path(p) => model_from_path(p).map(Some),
             ModelRef::Null => Ok(None),
         }
