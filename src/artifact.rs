@@ -101,8 +101,17 @@ impl Model {
     }
 
     /// Reads a model from bytes written by [`Model::to_bytes`].
+    ///
+    /// A model trained with `device: "cuda"` runs its inference on CUDA
+    /// again where this build has the `cuda` feature; where it has not, the
+    /// model is still usable and runs on the CPU (nobody asked this build
+    /// for a GPU; [`Model::set_device`] switches explicitly).
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
-        Ok(read_model(bytes)?)
+        let mut model = read_model(bytes)?;
+        if cfg!(not(feature = "cuda")) && model.config.device == crate::config::DeviceKind::Cuda {
+            model.config.device = crate::config::DeviceKind::Cpu;
+        }
+        Ok(model)
     }
 
     /// Writes the model to a file, atomically: a crash never leaves half a model.

@@ -131,6 +131,12 @@ pub struct VraeConfig {
     pub kmeans_restarts: usize,
     /// k-means iteration cap per restart (default 300).
     pub kmeans_max_iter: usize,
+    /// Circular shifts each series' latent is averaged over (default 1: the
+    /// series as given). With n > 1 the latent of a series is the mean of its
+    /// encodings rolled by `s * length / n` steps, s = 0..n, which makes the
+    /// latents, clusters and projections (nearly) blind to where in the
+    /// series a shape sits, at n times the cost of embedding.
+    pub shift_average: usize,
     /// Longest series accepted, in steps (default 10000).
     pub max_length: usize,
     /// `cpu` (default) or `cuda`.
@@ -165,6 +171,7 @@ impl Default for VraeConfig {
             clusters: None,
             kmeans_restarts: 10,
             kmeans_max_iter: 300,
+            shift_average: 1,
             max_length: 10_000,
             device: DeviceKind::Cpu,
         }
@@ -198,6 +205,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "clusters",
     "kmeans_restarts",
     "kmeans_max_iter",
+    "shift_average",
     "max_length",
     "device",
 ];
@@ -251,12 +259,16 @@ impl VraeConfig {
             ("batch_size", self.batch_size),
             ("kmeans_restarts", self.kmeans_restarts),
             ("kmeans_max_iter", self.kmeans_max_iter),
+            ("shift_average", self.shift_average),
             ("max_length", self.max_length),
         ];
         for (key, value) in positive {
             if value == 0 {
                 return Err(invalid(key, "must be at least 1"));
             }
+        }
+        if self.shift_average > 1024 {
+            return Err(invalid("shift_average", "must be at most 1024"));
         }
         if self.hidden_size > 4096 {
             return Err(invalid("hidden_size", "must be at most 4096"));

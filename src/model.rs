@@ -1,6 +1,7 @@
 //! A trained model and everything it does: embed, cluster, reconstruct,
 //! score and project series, and report its configuration and training.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
@@ -15,9 +16,12 @@ use crate::pca::Pca;
 use crate::scaling::Scaler;
 use crate::train::{train, EpochStats, Progress};
 
-/// Rows per inference batch: large enough for efficient products, small
-/// enough that a batch of long series stays in cache-friendly memory.
-const INFERENCE_ROWS: usize = 512;
+/// Rows per inference batch on the CPU and on a GPU; see [`inference_rows`].
+const INFERENCE_ROWS_CPU: usize = 512;
+const INFERENCE_ROWS_GPU: usize = 16384;
+/// Row-steps per GPU inference batch: 16384 rows of 256 steps, about 1.5 GB
+/// of input projections at hidden size 90.
+const GPU_ROW_STEPS: usize = 16384 * 256;
 
 /// What training did, stored in the model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -60,10 +64,36 @@ pub struct Model {
 pub(crate) fn device_for(kind: DeviceKind) -> Result<Device> {
     match kind {
         DeviceKind::Cpu => Ok(Device::Cpu),
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda => {
+            // One device (context, cuBLAS handle, loaded kernels) per
+            // process: creating it per call would redo all of that for
+            // every batch a front end sends.
+            static CUDA: std::sync::OnceLock<Device> = std::sync::OnceLock::new();
+            if let Some(device) = CUDA.get() {
+                return Ok(device.clone());
+            }
+            let device = Device::new_cuda(0)
+                .map_err(|e| VraeError::DeviceUnavailable("cuda".into(), format!("no usable CUDA device 0: {e}")))?;
+            Ok(CUDA.get_or_init(|| device).clone())
+        }
+        #[cfg(not(feature = "cuda"))]
         DeviceKind::Cuda => Err(VraeError::DeviceUnavailable(
             "cuda".into(),
-            "the fused recurrent layers run on the CPU only in this build".into(),
+            "this build of vrae has no CUDA support; rebuild it with `--features cuda` (README: CUDA)".into(),
         )),
+    }
+}
+
+/// Rows per inference batch whose longest series has `steps` steps: on the
+/// CPU large enough for efficient products and small enough to stay
+/// cache-friendly; a GPU needs far more rows per kernel to be busy, bounded
+/// by a budget of row-steps so that long series do not exhaust its memory.
+fn inference_rows(device: &Device, steps: usize) -> usize {
+    if device.is_cpu() {
+        INFERENCE_ROWS_CPU
+    } else {
+        (GPU_ROW_STEPS / steps.max(1)).clamp(1, INFERENCE_ROWS_GPU)
     }
 }
 
@@ -106,7 +136,7 @@ impl Model {
         with_threads(config.threads, move || {
             let trained = train(batch, config, &device, &mut progress)?;
             progress(Progress::Finishing);
-            let latents = embed_rows(&trained.weights, &trained.scaler, batch)?;
+            let latents = embed_latents(&trained.weights, &trained.scaler, batch, config.shift_average, &device)?;
             let latent = config.latent;
             let pca = if batch.len() >= 2 {
                 Pca::fit(&latents, latent, 2.min(latent))?
@@ -126,7 +156,9 @@ impl Model {
             }
             let mut model = Model {
                 config: config.clone(),
-                weights: trained.weights,
+                // The model keeps its weights on the CPU (artifacts are
+                // written from there); inference copies them to the device.
+                weights: trained.weights.to_device(&Device::Cpu)?,
                 scaler: trained.scaler,
                 centroids,
                 summary: TrainingSummary {
@@ -178,6 +210,26 @@ impl Model {
         self.centroids.as_deref()
     }
 
+    /// Runs later inference (embed, cluster, project, reconstruct, score)
+    /// on `device`; a model trained on a GPU can be used on a CPU-only
+    /// build this way. Errors when the device is not available here.
+    pub fn set_device(&mut self, device: DeviceKind) -> Result<()> {
+        device_for(device)?;
+        self.config.device = device;
+        Ok(())
+    }
+
+    /// The inference device and the weights on it.
+    fn on_device(&self) -> Result<(Device, Cow<'_, Weights>)> {
+        let device = device_for(self.config.device)?;
+        if device.is_cpu() {
+            Ok((device, Cow::Borrowed(&self.weights)))
+        } else {
+            let weights = self.weights.to_device(&device)?;
+            Ok((device, Cow::Owned(weights)))
+        }
+    }
+
     fn check(&self, batch: &SeriesBatch) -> Result<()> {
         if batch.channels() != self.channels() {
             return Err(VraeError::ChannelMismatch { expected: self.channels(), found: batch.channels() });
@@ -188,7 +240,8 @@ impl Model {
     /// Latent mean of every series, `[rows, latent]` row-major.
     pub fn embed(&self, batch: &SeriesBatch) -> Result<Vec<f32>> {
         self.check(batch)?;
-        embed_rows(&self.weights, &self.scaler, batch)
+        let (device, weights) = self.on_device()?;
+        embed_latents(&weights, &self.scaler, batch, self.config.shift_average, &device)
     }
 
     /// Nearest k-means centroid of every series.
@@ -236,8 +289,9 @@ impl Model {
         let c = self.channels();
         let starts = row_starts(batch);
         let mut out = vec![0.0f32; batch.total_steps() * c];
-        for_each_batch(batch, &self.scaler, |p| {
-            let y = self.decode_mean(p)?;
+        let (device, weights) = self.on_device()?;
+        for_each_batch(batch, &self.scaler, &device, |p| {
+            let y = decode_mean(&weights, p)?;
             let b = p.batch();
             for (pos, &row) in p.rows.iter().enumerate() {
                 let (shift, scale) = (&p.shift[pos * c..(pos + 1) * c], &p.scale[pos * c..(pos + 1) * c]);
@@ -260,8 +314,9 @@ impl Model {
         self.check(batch)?;
         let c = self.channels();
         let mut out = vec![0.0f64; batch.len()];
-        for_each_batch(batch, &self.scaler, |p| {
-            let y = self.decode_mean(p)?;
+        let (device, weights) = self.on_device()?;
+        for_each_batch(batch, &self.scaler, &device, |p| {
+            let y = decode_mean(&weights, p)?;
             let x = p.x.flatten_all()?.to_vec1::<f32>()?;
             let b = p.batch();
             for (pos, &row) in p.rows.iter().enumerate() {
@@ -280,29 +335,78 @@ impl Model {
         Ok(out)
     }
 
-    fn decode_mean(&self, p: &Padded) -> Result<Vec<f32>> {
-        let (mean, _) = encode(&self.weights, p, None)?;
-        let y: Tensor = decode(&self.weights, &mean, p, None)?;
-        Ok(y.flatten_all()?.to_vec1::<f32>()?)
-    }
 }
 
-/// Runs `f` on inference batches of at most [`INFERENCE_ROWS`] rows, laid
+/// Reconstructions from the latent means of a laid-out batch, flat.
+fn decode_mean(weights: &Weights, p: &Padded) -> Result<Vec<f32>> {
+    let (mean, _) = encode(weights, p, None)?;
+    let y: Tensor = decode(weights, &mean, p, None)?;
+    Ok(y.flatten_all()?.to_vec1::<f32>()?)
+}
+
+/// Runs `f` on inference batches of at most [`inference_rows`] rows, laid
 /// out longest first (`Padded::rows` maps positions back to source rows).
-fn for_each_batch(batch: &SeriesBatch, scaler: &Scaler, mut f: impl FnMut(&Padded) -> Result<()>) -> Result<()> {
+fn for_each_batch(
+    batch: &SeriesBatch,
+    scaler: &Scaler,
+    device: &Device,
+    mut f: impl FnMut(&Padded) -> Result<()>,
+) -> Result<()> {
     let order = batch.rows_longest_first();
-    for rows in order.chunks(INFERENCE_ROWS) {
-        let padded = Padded::build(batch, rows, scaler, &Device::Cpu)?;
+    let mut start = 0;
+    while start < order.len() {
+        let end = (start + inference_rows(device, batch.steps(order[start]))).min(order.len());
+        let rows = &order[start..end];
+        start = end;
+        let padded = Padded::build(batch, rows, scaler, device)?;
         f(&padded)?;
     }
     Ok(())
 }
 
+/// Latent means, each averaged over `shifts` circular shifts of its series
+/// (the `shift_average` option); one shift is the series as given.
+fn embed_latents(weights: &Weights, scaler: &Scaler, batch: &SeriesBatch, shifts: usize, device: &Device) -> Result<Vec<f32>> {
+    if shifts <= 1 {
+        return embed_rows(weights, scaler, batch, device);
+    }
+    let c = batch.channels();
+    let mut sum = vec![0.0f32; batch.len() * weights.shape.latent];
+    let mut rolled = Vec::with_capacity(batch.total_steps() * c);
+    let offsets = row_offsets(batch);
+    for s in 0..shifts {
+        rolled.clear();
+        for row in 0..batch.len() {
+            let values = batch.row(row);
+            // Evenly spaced over the series' own length; a series shorter
+            // than `shifts` repeats some shifts, which keeps its mean fair.
+            let by = s * batch.steps(row) / shifts * c;
+            rolled.extend_from_slice(&values[by..]);
+            rolled.extend_from_slice(&values[..by]);
+        }
+        let shifted = SeriesBatch::new(&rolled[..], &offsets[..], c)?;
+        for (acc, v) in sum.iter_mut().zip(embed_rows(weights, scaler, &shifted, device)?) {
+            *acc += v;
+        }
+    }
+    let n = shifts as f32;
+    sum.iter_mut().for_each(|v| *v /= n);
+    Ok(sum)
+}
+
+/// Zero-based offsets (in steps) of a compacted copy of the batch's rows.
+fn row_offsets(batch: &SeriesBatch) -> Vec<usize> {
+    let mut offsets = Vec::with_capacity(batch.len() + 1);
+    offsets.push(0);
+    offsets.extend(row_starts(batch).into_iter().zip(batch.lengths()).map(|(start, len)| start + len));
+    offsets
+}
+
 /// Latent means of every row of a validated batch, `[rows, latent]`.
-fn embed_rows(weights: &Weights, scaler: &Scaler, batch: &SeriesBatch) -> Result<Vec<f32>> {
+fn embed_rows(weights: &Weights, scaler: &Scaler, batch: &SeriesBatch, device: &Device) -> Result<Vec<f32>> {
     let latent = weights.shape.latent;
     let mut out = vec![0.0f32; batch.len() * latent];
-    for_each_batch(batch, scaler, |p| {
+    for_each_batch(batch, scaler, device, |p| {
         let (mean, _) = encode(weights, p, None)?;
         let mean = mean.flatten_all()?.to_vec1::<f32>()?;
         for (pos, &row) in p.rows.iter().enumerate() {

@@ -12,7 +12,7 @@ use rand::Rng;
 use crate::batch::SeriesBatch;
 use crate::config::{Block, DecoderInputs, VraeConfig};
 use crate::error::{ArtifactError, Result};
-use crate::rnn::{recurrent_layer, LayerOutput, LayerSpec};
+use crate::rnn::{layer, LayerOutput, LayerSpec};
 use crate::scaling::Scaler;
 
 /// The sizes that fix every parameter's shape.
@@ -172,6 +172,12 @@ impl Weights {
         Self { shape, encoder, mean_w, mean_b, logvar_w, logvar_b, init_w, init_b, decoder, decoder_inputs, out_w, out_b }
     }
 
+    /// A copy on `device` (the tensors themselves when already there).
+    pub fn to_device(&self, device: &Device) -> Result<Self> {
+        let tensors = self.tensors().into_iter().map(|t| t.to_device(device)).collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Self::from_ordered(self.shape, tensors))
+    }
+
     /// Every tensor in `param_specs` order.
     pub fn tensors(&self) -> Vec<&Tensor> {
         let mut v: Vec<&Tensor> = self.encoder.iter().collect();
@@ -274,7 +280,7 @@ pub(crate) fn encode(w: &Weights, p: &Padded, mut dropout: Option<&mut Dropout>)
     for (l, packed) in w.encoder.iter().enumerate() {
         let last = l + 1 == s.depth;
         let output = if last { LayerOutput::LastState } else { LayerOutput::Sequence };
-        h = recurrent_layer(&h, packed, &zeros, s.encoder_layer(l), &p.lengths, output, train)?;
+        h = layer(&h, packed, &zeros, s.encoder_layer(l), &p.lengths, output, train)?;
         if let (false, Some(d)) = (last, dropout.as_deref_mut()) {
             h = d.apply(&h)?;
         }
@@ -299,7 +305,7 @@ pub(crate) fn decode(w: &Weights, z: &Tensor, p: &Padded, mut dropout: Option<&m
         _ => Tensor::zeros((t, b, 0), DType::F32, device)?,
     };
     for (l, packed) in w.decoder.iter().enumerate() {
-        h = recurrent_layer(&h, packed, &h0, s.decoder_layer(l), &p.lengths, LayerOutput::Sequence, train)?;
+        h = layer(&h, packed, &h0, s.decoder_layer(l), &p.lengths, LayerOutput::Sequence, train)?;
         if let (true, Some(d)) = (l + 1 < s.depth, dropout.as_deref_mut()) {
             h = d.apply(&h)?;
         }

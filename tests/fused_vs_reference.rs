@@ -1,14 +1,15 @@
-//! The fused recurrent op must match the step-by-step Candle reference:
-//! outputs and every gradient (input, packed weights, initial state) within
-//! 1e-4 relative, for both blocks, several shapes, depths of input, and
-//! variable lengths.
+//! The fused recurrent op (the CPU path) and the composed-op layer (the path
+//! on other devices, run here on the CPU) must match the step-by-step Candle
+//! reference: outputs and every gradient (input, packed weights, initial
+//! state) within 1e-4 relative, for both blocks, several shapes, depths of
+//! input, and variable lengths.
 
 use std::sync::Arc;
 
 use candle_core::{Device, Tensor, Var};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use vrae::rnn::{recurrent_layer, reference_layer, Block, LayerOutput, LayerSpec};
+use vrae::rnn::{composed_layer, recurrent_layer, reference_layer, Block, LayerOutput, LayerSpec};
 
 fn random(rng: &mut StdRng, dims: &[usize], scale: f32) -> Tensor {
     let n: usize = dims.iter().product();
@@ -49,21 +50,23 @@ fn check(case: &Case, seed: u64) {
     let lengths: Arc<[usize]> = case.lengths.clone().into();
 
     let fused = recurrent_layer(&x, &w, &h0, spec, &lengths, case.output, true).unwrap();
+    let composed = composed_layer(&x, &w, &h0, spec, &case.lengths, case.output).unwrap();
     let reference = reference_layer(&x, &w, &h0, spec, &case.lengths, case.output).unwrap();
     let what = format!("{:?} in={} hid={} lens={:?} {:?}", case.block, case.input, case.hidden, case.lengths, case.output);
-    let e = rel_err(&fused, &reference);
-    assert!(e < 1e-4, "{what}: output rel err {e}");
-
-    let g_fused = (fused * &probe).unwrap().sum_all().unwrap().backward().unwrap();
-    let g_ref = (reference * &probe).unwrap().sum_all().unwrap().backward().unwrap();
-    for (name, var) in [("w", &w), ("h0", &h0), ("x", &x)] {
-        if var.elem_count() == 0 {
-            continue;
+    let g_ref = (&reference * &probe).unwrap().sum_all().unwrap().backward().unwrap();
+    for (path, out) in [("fused", fused), ("composed", composed)] {
+        let e = rel_err(&out, &reference);
+        assert!(e < 1e-4, "{what}: {path} output rel err {e}");
+        let grads = (out * &probe).unwrap().sum_all().unwrap().backward().unwrap();
+        for (name, var) in [("w", &w), ("h0", &h0), ("x", &x)] {
+            if var.elem_count() == 0 {
+                continue;
+            }
+            let g = grads.get(var).unwrap_or_else(|| panic!("{what}: no {path} grad for {name}"));
+            let gr = g_ref.get(var).unwrap_or_else(|| panic!("{what}: no reference grad for {name}"));
+            let e = rel_err(g, gr);
+            assert!(e < 1e-4, "{what}: {path} d{name} rel err {e}");
         }
-        let gf = g_fused.get(var).unwrap_or_else(|| panic!("{what}: no fused grad for {name}"));
-        let gr = g_ref.get(var).unwrap_or_else(|| panic!("{what}: no reference grad for {name}"));
-        let e = rel_err(gf, gr);
-        assert!(e < 1e-4, "{what}: d{name} rel err {e}");
     }
 }
 
@@ -75,7 +78,7 @@ fn random_lengths(rng: &mut StdRng, batch: usize, max: usize, equal: bool) -> Ve
 }
 
 #[test]
-fn fused_matches_reference_on_random_shapes() {
+fn fused_and_composed_match_reference_on_random_shapes() {
     let mut rng = StdRng::seed_from_u64(7);
     let mut n = 0;
     for block in [Block::Lstm, Block::Gru] {

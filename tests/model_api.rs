@@ -212,10 +212,25 @@ fn bad_options_name_the_option() {
     assert!(err.contains("`epoch`") && err.contains("epochs"), "{err}");
     let err = VraeConfig::from_json(r#"{"batch_size": -1}"#).unwrap_err().to_string();
     assert!(err.contains("`batch_size`"), "{err}");
-    let err = VraeConfig::from_json(r#"{"device": "cuda"}"#).and_then(|c| {
-        Model::fit(&SeriesBatch::from_rows(&vec![vec![1.0f32; 4]; 4], 1).unwrap(), &c, |_| {})
-    });
-    assert!(matches!(err, Err(VraeError::DeviceUnavailable(..))));
+}
+
+/// Without the `cuda` feature, asking for cuda is an error that says how to
+/// get it, never a silent CPU run.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_without_the_feature_is_an_error() {
+    let batch = SeriesBatch::from_rows(&vec![vec![1.0f32; 4]; 4], 1).unwrap();
+    let err = VraeConfig::from_json(r#"{"device": "cuda"}"#).and_then(|c| Model::fit(&batch, &c, |_| {}));
+    match err {
+        Err(e @ VraeError::DeviceUnavailable(..)) => assert!(e.to_string().contains("--features cuda"), "{e}"),
+        other => panic!("expected DeviceUnavailable, got {other:?}"),
+    }
+    // Moving a model's inference there is refused the same way, and leaves
+    // the model on the CPU.
+    let mut model = Model::fit(&batch, &small("{}"), |_| {}).unwrap();
+    assert!(matches!(model.set_device(vrae::config::DeviceKind::Cuda), Err(VraeError::DeviceUnavailable(..))));
+    assert_eq!(model.config().device, vrae::config::DeviceKind::Cpu);
+    assert_eq!(model.embed(&batch).unwrap().len(), 4 * model.latent());
 }
 
 #[test]

@@ -47,6 +47,7 @@ class Options(TypedDict, total=False):
     clusters: int | None
     kmeans_restarts: int
     kmeans_max_iter: int
+    shift_average: int
     max_length: int
     device: Literal["cpu", "cuda"]
 

@@ -27,7 +27,7 @@ use super::{Block, LayerOutput, LayerSpec};
 
 type CResult<T> = candle_core::Result<T>;
 
-fn op_error(message: impl Into<String>) -> candle_core::Error {
+pub(super) fn op_error(message: impl Into<String>) -> candle_core::Error {
     candle_core::Error::Msg(format!("fused recurrent layer: {}", message.into()))
 }
 
@@ -73,7 +73,7 @@ pub fn recurrent_layer(
     }
 }
 
-fn check_lengths(lengths: &[usize], steps: usize, batch: usize) -> CResult<()> {
+pub(super) fn check_lengths(lengths: &[usize], steps: usize, batch: usize) -> CResult<()> {
     if lengths.len() != batch {
         return Err(op_error(format!("{} lengths for a batch of {batch}", lengths.len())));
     }

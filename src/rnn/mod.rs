@@ -1,5 +1,6 @@
 //! Recurrent layers: the fused whole-sequence LSTM/GRU op used for training
-//! and inference, and the step-by-step reference it is tested against.
+//! and inference on the CPU, the composed-op layer used on other devices,
+//! and the step-by-step reference both are tested against.
 //!
 //! A layer's parameters live in one packed matrix of shape
 //! `[input + hidden + 2, gates * hidden]`: the rows are `W_ih^T`, `W_hh^T`,
@@ -8,15 +9,41 @@
 //! state), which is what a Candle custom op can differentiate.
 
 mod activations;
+mod composed;
 mod fused;
 mod matmul;
 mod pool;
 mod reference;
 
+pub use composed::composed_layer;
 pub use fused::recurrent_layer;
 pub use reference::reference_layer;
 
+use std::sync::Arc;
+
+use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
+
+/// One recurrent layer on the tensors' device: the fused op on the CPU,
+/// the composed-op layer elsewhere (CUDA). Same contract as
+/// [`recurrent_layer`]; `train` only matters to the fused op, which skips
+/// saving activations at inference (the composed layer records its graph
+/// only when its inputs are variables).
+pub fn layer(
+    x: &Tensor,
+    w: &Tensor,
+    h0: &Tensor,
+    spec: LayerSpec,
+    lengths: &Arc<[usize]>,
+    output: LayerOutput,
+    train: bool,
+) -> candle_core::Result<Tensor> {
+    if x.device().is_cpu() {
+        recurrent_layer(x, w, h0, spec, lengths, output, train)
+    } else {
+        composed_layer(x, w, h0, spec, lengths, output)
+    }
+}
 
 /// Which recurrent cell a layer uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

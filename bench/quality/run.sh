@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The clustering-quality suite: vrae (defaults, or --options) against k-means
+# on the raw series, k-Shape and DTW k-means on the UCR/UEA Parquet folder,
+# 3 seeds each, k = number of classes, TRAIN + TEST together. Writes JSON
+# lines per method and the Markdown table (table.md) to the output folder.
+#
+#   bash bench/quality/run.sh DATA_DIR [--quick] [--out DIR] [--max-rows N] [--max-steps N]
+#        [--options JSON] [--method NAME] [--vrae-only]
+#
+# Two lanes run side by side, one core each (vrae with threads 1, the
+# classic methods single-threaded); see the jobs below.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+data=${1:?usage: run.sh DATA_DIR [--quick] [--out DIR] [--max-rows N] [--max-steps N] [--options JSON] [--method NAME] [--vrae-only]}
+shift
+out=out/quality
+# Every method gets the same rows: at most max_rows per dataset and at most
+# max_steps series-steps (rows x longest series), evenly spaced. This keeps
+# the whole suite inside an hour on 2 cores.
+max_rows=1000
+max_steps=150000
+options='{}'
+datasets=""
+classic=1
+method=vrae
+# A few minutes: small datasets covering univariate, multivariate and
+# variable-length series.
+quick=GunPoint,CBF,ECG200,ItalyPowerDemand,Chinatown,BasicMotions,JapaneseVowels,PickupGestureWiimoteZ,Trace,Coffee
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) datasets=$quick ;;
+    --out) out=$2; shift ;;
+    --max-rows) max_rows=$2; shift ;;
+    --max-steps) max_steps=$2; shift ;;
+    --options) options=$2; shift ;;
+    --vrae-only) classic=0 ;;
+    --method) method=$2; shift ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+mkdir -p "$out"
+
+# vrae's half: the bench binary (release profile); threads 1 unless asked.
+exe=$(cargo bench --locked --bench quality --no-run --message-format=json 2>/dev/null \
+  | python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "quality":
+        print(m["executable"])')
+options=$(python3 -c 'import json,sys; o=json.loads(sys.argv[1]); o.setdefault("threads", 1); print(json.dumps(o))' "$options")
+common=(--data "$data" --max-rows "$max_rows" --max-steps "$max_steps")
+[ -n "$datasets" ] && common+=(--datasets "$datasets")
+
+if [ $classic = 1 ]; then
+  venv=bench/.venv-classic
+  [ -x $venv/bin/python ] || python3 -m venv $venv
+  $venv/bin/pip install -q -r bench/quality/requirements.txt
+fi
+
+# Five jobs on two lanes, one core each, longest first: DTW k-means, vrae
+# per seed, then k-means and k-Shape together. Each JSON line's `seconds`
+# is therefore one core's wall time.
+run_job() {
+  case $1 in
+    vrae:*)
+      "$exe" "${common[@]}" --seeds "${1#vrae:}" --options "$options" --method "$method" > "$out/vrae.seed${1#vrae:}.jsonl" ;;
+    classic:*)
+      OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 \
+        $venv/bin/python bench/quality/classic.py "${common[@]}" --methods "${1#classic:}" > "$out/classic.${1#classic:}.jsonl" ;;
+  esac
+}
+jobs_list=(vrae:0 vrae:1 vrae:2)
+[ $classic = 1 ] && jobs_list=(classic:dtw_kmeans "${jobs_list[@]}" classic:kmeans_raw,kshape)
+rm -f "$out"/*.jsonl
+started=$(date +%s)
+for job in "${jobs_list[@]}"; do
+  run_job "$job" &
+  while [ "$(jobs -rp | wc -l)" -ge 2 ]; do sleep 2; done
+done
+wait
+for job in "${jobs_list[@]}"; do
+  case $job in vrae:*) f="$out/vrae.seed${job#vrae:}.jsonl" ;; classic:*) f="$out/classic.${job#classic:}.jsonl" ;; esac
+  [ -s "$f" ] || { echo "job $job wrote nothing ($f)" >&2; exit 1; }
+done
+echo "suite ran in $(( $(date +%s) - started )) s (options $options)" >&2
+python3 bench/quality/report.py "$out"/*.jsonl > "$out/table.md"
+cat "$out/table.md"

@@ -1,0 +1,113 @@
+//! vrae's half of the quality benchmark (bench/quality/run.sh runs both
+//! halves and writes the table): for each dataset of the suite, train on
+//! TRAIN + TEST together with k = the number of classes (labels only score),
+//! and print one JSON line per dataset and seed with NMI, ARI and wall time.
+//!
+//! cargo bench --bench quality -- --data DIR [--datasets A,B]
+//!     [--seeds 0,1,2] [--max-rows N] [--max-steps N] [--options JSON] [--method NAME]
+//!
+//! All datasets of the manifest by default. The row cap and the subset rule
+//! (evenly spaced rows) are the same as in bench/quality/classic.py, so that
+//! every method sees the same series.
+
+#[path = "../../examples/support/parquet_series.rs"]
+mod parquet_series;
+#[path = "suite.rs"]
+mod suite;
+
+use std::error::Error;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde_json::{json, Map, Value};
+use vrae::metrics::{adjusted_rand_index, encode_labels, normalized_mutual_info};
+use vrae::{Model, SeriesBatch, VraeConfig};
+
+struct Args {
+    data: PathBuf,
+    datasets: Option<Vec<String>>,
+    seeds: Vec<u64>,
+    max_rows: usize,
+    max_steps: usize,
+    options: Map<String, Value>,
+    method: String,
+}
+
+fn parse_args() -> Result<Args, Box<dyn Error>> {
+    let mut a = Args {
+        data: PathBuf::from("../shared/data"),
+        datasets: None,
+        seeds: vec![0, 1, 2],
+        max_rows: suite::DEFAULT_MAX_ROWS,
+        max_steps: suite::DEFAULT_MAX_STEPS,
+        options: Map::new(),
+        method: "vrae".into(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--data" => a.data = value()?.into(),
+            "--datasets" => a.datasets = Some(value()?.split(',').map(str::to_string).collect()),
+            "--seeds" => a.seeds = value()?.split(',').map(str::parse).collect::<Result<_, _>>()?,
+            "--max-rows" => a.max_rows = value()?.parse()?,
+            "--max-steps" => a.max_steps = value()?.parse()?,
+            "--options" => a.options = serde_json::from_str(&value()?)?,
+            "--method" => a.method = value()?,
+            "--bench" => {} // passed by `cargo bench`
+            "-h" | "--help" => {
+                println!("usage: quality --data DIR [--datasets A,B] [--seeds 0,1,2] [--max-rows N] [--max-steps N] [--options JSON] [--method NAME]");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other} (try --help)").into()),
+        }
+    }
+    Ok(a)
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let args = parse_args()?;
+    let manifest = suite::Manifest::read(&args.data)?;
+    let names = suite::selected(&manifest, args.datasets.as_deref())?;
+    let stdout = std::io::stdout();
+    for name in names {
+        let entry = manifest.dataset(&name)?;
+        let files = [args.data.join(&entry.train_file), args.data.join(&entry.test_file)];
+        let data = parquet_series::read_files(&files)?;
+        let longest = data.offsets.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+        let keep = suite::evenly_spaced_rows(data.labels.len(), longest, args.max_rows, args.max_steps);
+        let (values, offsets, labels) = suite::take_rows(&data, &keep);
+        let batch = SeriesBatch::new(&values[..], &offsets[..], data.channels)?;
+        let (labels, _) = encode_labels(&labels);
+        for &seed in &args.seeds {
+            let mut options = args.options.clone();
+            options.insert("clusters".into(), json!(entry.classes));
+            options.insert("seed".into(), json!(seed));
+            let config = VraeConfig::from_map(&options)?;
+            let (started, cpu_started) = (Instant::now(), suite::cpu_seconds());
+            let outcome = Model::fit(&batch, &config, |_| {}).and_then(|model| {
+                let latents = model.embed(&batch)?;
+                Ok(model.cluster_embeddings(&latents)?)
+            });
+            let seconds = started.elapsed().as_secs_f64();
+            let cpu_seconds = suite::cpu_seconds().zip(cpu_started).map(|(end, start)| end - start);
+            let mut line = json!({
+                "dataset": name, "method": args.method, "seed": seed, "rows": batch.len(),
+                "classes": entry.classes, "seconds": seconds, "cpu_seconds": cpu_seconds,
+            });
+            match outcome {
+                Ok(clusters) => {
+                    line["nmi"] = json!(normalized_mutual_info(&labels, &clusters)?);
+                    line["ari"] = json!(adjusted_rand_index(&labels, &clusters)?);
+                }
+                // A failure is a result of the suite, not a reason to stop it.
+                Err(e) => line["error"] = json!(e.to_string()),
+            }
+            let mut out = stdout.lock();
+            writeln!(out, "{line}")?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
