@@ -7,12 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo fetch --locked >&2
 eval "$(bash scripts/cuda-toolchain.sh)"
-exe=$(cargo bench --locked --features cuda --bench gpu_check --no-run --message-format=json \
-  | python3 -c 'import json,sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "gpu_check":
-        print(m["executable"])')
+exe=$(bash scripts/bench-exe.sh gpu_check --features cuda)
 mkdir -p target/gpu
 cp "$exe" target/gpu/gpu_check
 echo "built target/gpu/gpu_check; on a GPU machine: bash bench/gpu/check.sh" >&2

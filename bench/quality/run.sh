@@ -43,12 +43,7 @@ done
 mkdir -p "$out"
 
 # vrae's half: the bench binary (release profile); threads 1 unless asked.
-exe=$(cargo bench --locked --bench quality --no-run --message-format=json 2>/dev/null \
-  | python3 -c 'import json,sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "quality":
-        print(m["executable"])')
+exe=$(bash scripts/bench-exe.sh quality 2>/dev/null)
 options=$(python3 -c 'import json,sys; o=json.loads(sys.argv[1]); o.setdefault("threads", 1); print(json.dumps(o))' "$options")
 common=(--data "$data" --max-rows "$max_rows" --max-steps "$max_steps")
 [ -n "$datasets" ] && common+=(--datasets "$datasets")

@@ -13,12 +13,7 @@ shift 2
 datasets=${VRAE_STUDY_DATASETS:-GunPoint,CBF,ECG200,ItalyPowerDemand,Chinatown,BasicMotions,JapaneseVowels,PickupGestureWiimoteZ,Trace,Coffee}
 lanes=${VRAE_STUDY_LANES:-1}
 mkdir -p "$out"
-exe=$(cargo bench --locked --bench quality --no-run --message-format=json 2>/dev/null \
-  | python3 -c 'import json,sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "quality":
-        print(m["executable"])')
+exe=$(bash scripts/bench-exe.sh quality 2>/dev/null)
 for variant in "$@"; do
   name=${variant%%=*}
   options=$(python3 -c 'import json,sys; o=json.loads(sys.argv[1]); o.setdefault("threads", 1); print(json.dumps(o))' "${variant#*=}")
