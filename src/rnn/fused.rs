@@ -21,7 +21,7 @@ use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::activations::{sigmoid, sigmoid_in_place, tanh, tanh_in_place};
-use super::matmul::{matmul, matmul_rowmajor, MatRef};
+use super::matmul::{matmul, matmul_packed, MatRef, PackedPanels};
 use super::pool;
 use super::{Block, LayerOutput, LayerSpec};
 
@@ -198,9 +198,17 @@ impl CustomOp3 for FusedLayer {
         let x = contiguous_f32(s1, l1, &[t, b, spec.input], "input")?;
         let w = contiguous_f32(s2, l2, &[spec.packed_rows(), spec.gate_width()], "weights")?;
         let h0 = contiguous_f32(s3, l3, &[b, h], "initial state")?;
+        // The per-step product's right-hand side, packed once for all chunks:
+        // LSTM the stacked [W_ih^T; W_hh^T], GRU W_hh^T alone.
+        let (i, gw) = (spec.input, spec.gate_width());
+        let step_rhs = match spec.block {
+            Block::Lstm => PackedPanels::from_rows(w, gw, i + h, gw),
+            Block::Gru => PackedPanels::from_rows(&w[i * gw..], gw, h, gw),
+        }
+        .ok_or_else(gemm_failed)?;
         let states: Vec<ChunkState> = chunks(b)
             .into_par_iter()
-            .map(|(start, rows)| self.forward_chunk(x, w, h0, start, rows))
+            .map(|(start, rows)| self.forward_chunk(x, w, &step_rhs, h0, start, rows))
             .collect::<CResult<_>>()?;
         let (values, shape) = match self.output {
             LayerOutput::Sequence => {
@@ -260,6 +268,7 @@ impl CustomOp3 for FusedLayer {
                 w_hh[g * h + k] = wv[(i + k) * gw + g];
             }
         }
+        let w_hh = PackedPanels::from_rows(&w_hh, h, gw, h).ok_or_else(gemm_failed)?;
         let grads: Vec<ChunkGrads> = states
             .par_iter()
             .map(|st| self.backward_chunk(&wv, &w_hh, &gv, st))
@@ -453,7 +462,9 @@ fn add_column_sums(out: &mut [f32], buf: &[f32]) {
 }
 
 impl FusedLayer {
-    fn forward_chunk(&self, x: &[f32], w: &[f32], h0: &[f32], start: usize, rows: usize) -> CResult<ChunkState> {
+    /// `step_rhs` is the packed right-hand side of each step's product (see
+    /// `cpu_fwd`).
+    fn forward_chunk(&self, x: &[f32], w: &[f32], step_rhs: &PackedPanels, h0: &[f32], start: usize, rows: usize) -> CResult<ChunkState> {
         let spec = self.spec;
         let (t_max, b, h, i, gw) = (self.steps, self.batch, spec.hidden, spec.input, spec.gate_width());
         let n = rows;
@@ -467,7 +478,6 @@ impl FusedLayer {
             xc[t * n * i..(t + 1) * n * i].copy_from_slice(&x[src..src + n * i]);
         }
         let w_ih_t = MatRef::rows(&w[..i * gw], i, gw, gw);
-        let w_hh_t = MatRef::rows(&w[i * gw..(i + h) * gw], h, gw, gw);
         let b_ih = &w[(i + h) * gw..(i + h + 1) * gw];
         let b_hh = &w[(i + h + 1) * gw..(i + h + 2) * gw];
         let lstm = spec.block == Block::Lstm;
@@ -518,7 +528,7 @@ impl FusedLayer {
                     for row in g_t.chunks_exact_mut(gw) {
                         row.copy_from_slice(&bias_sum);
                     }
-                    if !matmul_rowmajor(g_t, gw, true, &xh[..a * k], k, &w[..k * gw], gw, (a, k, gw)) {
+                    if !matmul_packed(g_t, gw, true, &xh[..a * k], k, a, step_rhs) {
                         return Err(gemm_failed());
                     }
                     let (c_prev_all, c_now): (&[f32], &mut [f32]) = if save {
@@ -549,7 +559,7 @@ impl FusedLayer {
                     for row in hp_t.chunks_exact_mut(gw) {
                         row.copy_from_slice(b_hh);
                     }
-                    if !matmul_rowmajor(hp_t, gw, true, h_prev, h, w_hh_t.data, gw, (a, h, gw)) {
+                    if !matmul_packed(hp_t, gw, true, h_prev, h, a, step_rhs) {
                         return Err(gemm_failed());
                     }
                     for j in 0..a {
@@ -579,9 +589,9 @@ impl FusedLayer {
         Ok(state)
     }
 
-    /// `w_hh` is `W_hh` row-major, `[gate_width, hidden]` (the transpose of
-    /// its packed block), so that each step's product streams it in order.
-    fn backward_chunk(&self, w: &[f32], w_hh: &[f32], grad: &[f32], st: &ChunkState) -> CResult<ChunkGrads> {
+    /// `w_hh` is `W_hh` (`[gate_width, hidden]`, the transpose of its block
+    /// in the packed weights), packed for each step's product.
+    fn backward_chunk(&self, w: &[f32], w_hh: &PackedPanels, grad: &[f32], st: &ChunkState) -> CResult<ChunkGrads> {
         let spec = self.spec;
         let (t_max, b, h, i, gw) = (self.steps, self.batch, spec.hidden, spec.input, spec.gate_width());
         let n = st.rows;
@@ -637,7 +647,7 @@ impl FusedLayer {
                         );
                     }
                     let dg_t = &dxp[base * gw..(base + a) * gw];
-                    if !matmul_rowmajor(&mut dh[..a * h], h, false, dg_t, gw, w_hh, h, (a, gw, h)) {
+                    if !matmul_packed(&mut dh[..a * h], h, false, dg_t, gw, a, w_hh) {
                         return Err(gemm_failed());
                     }
                 }
@@ -657,7 +667,7 @@ impl FusedLayer {
                         );
                     }
                     let dg_t = &dhp[base * gw..(base + a) * gw];
-                    if !matmul_rowmajor(&mut dh[..a * h], h, true, dg_t, gw, w_hh, h, (a, gw, h)) {
+                    if !matmul_packed(&mut dh[..a * h], h, true, dg_t, gw, a, w_hh) {
                         return Err(gemm_failed());
                     }
                 }

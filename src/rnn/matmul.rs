@@ -1,10 +1,13 @@
-//! A bounds-checked front to the `gemm` crate for the small products inside
-//! the fused recurrent layers.
+//! Matrix products for the fused recurrent layers, on slices.
 //!
 //! Candle's own matmul goes through tensors and layouts; inside one recurrent
-//! step that bookkeeping costs more than the product itself, so the fused op
-//! calls `gemm` directly on slices. Every call checks that the strided views
-//! fit inside their slices, so the `unsafe` block below never reads or writes
+//! step that bookkeeping costs more than the product itself. `matmul` is a
+//! bounds-checked front to the `gemm` crate for the large products (weight
+//! gradients over all steps); `matmul_packed` is an AVX2 kernel for the small
+//! per-step products against weights packed once per layer call (the `gemm`
+//! crate re-packs its right-hand side on every call, which in a 140-step
+//! recurrence cost as much as the arithmetic). Every call checks that its
+//! views fit inside their slices, so the `unsafe` blocks never read or write
 //! out of bounds.
 
 use gemm::Parallelism;
@@ -135,47 +138,93 @@ mod tests {
     }
 }
 
-/// `dst[m x n] = (accumulate ? dst : 0) + a[m x k] @ b[k x n]` for the small
-/// per-step products of the recurrence, where `a` and `b` are row-major
-/// (rows `lda` and `ldb` apart).
+/// Columns per panel of a [`PackedPanels`] matrix: two AVX registers.
+const PANEL: usize = 16;
+
+/// One panel row: 16 floats on their own 64-byte cache line.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct PanelRow([f32; PANEL]);
+
+/// A right-hand matrix (`k x n`) packed once into 16-column panels, each
+/// panel `k` consecutive 64-byte rows, the last panel padded with zeros.
 ///
-/// The `gemm` crate re-packs `b` (the recurrent weights) on every call; in a
-/// 140-step recurrence that packing cost as much as the arithmetic. `b` is
-/// already row-major here, so an AVX2 kernel can stream it as it is: each
-/// 16-column panel of `b` stays in L1 while every row block of `a` passes
-/// over it. Falls back to `gemm` without AVX2/FMA.
+/// The recurrent weights are the same matrix at every step of a layer; packed
+/// once per layer call, every step's product reads each panel as one aligned,
+/// sequential stream instead of 16-float pieces 1.4 KiB apart (the stride of
+/// the row-major weights), and needs no masked loads for a partial panel.
+pub struct PackedPanels {
+    rows: Vec<PanelRow>,
+    k: usize,
+    n: usize,
+}
+
+impl PackedPanels {
+    /// Packs the row-major `k x n` matrix `b` whose rows are `ldb` apart.
+    /// `None` if the view does not fit `b`.
+    pub fn from_rows(b: &[f32], ldb: usize, k: usize, n: usize) -> Option<Self> {
+        if k > 0 && n > 0 && (n > ldb || (k - 1) * ldb + n > b.len()) {
+            return None;
+        }
+        let panels = n.div_ceil(PANEL);
+        let mut rows = vec![PanelRow([0.0; PANEL]); panels * k];
+        for p in 0..panels {
+            let (c0, width) = (p * PANEL, PANEL.min(n - p * PANEL));
+            for r in 0..k {
+                rows[p * k + r].0[..width].copy_from_slice(&b[r * ldb + c0..r * ldb + c0 + width]);
+            }
+        }
+        Some(Self { rows, k, n })
+    }
+
+    /// Row `r` (within the depth `k`) of panel `p`.
+    fn panel_row(&self, p: usize, r: usize) -> &[f32; PANEL] {
+        &self.rows[p * self.k + r].0
+    }
+}
+
+/// `dst[m x n] = (accumulate ? dst : 0) + a[m x k] @ b`, `b` packed, `a`
+/// row-major with rows `lda` apart: the per-step product of the recurrence.
+///
+/// Returns `false` (and writes nothing) if a view does not fit its slice.
 #[must_use]
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_rowmajor(
-    dst: &mut [f32],
-    ldd: usize,
-    accumulate: bool,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    (m, k, n): (usize, usize, usize),
-) -> bool {
+pub fn matmul_packed(dst: &mut [f32], ldd: usize, accumulate: bool, a: &[f32], lda: usize, m: usize, b: &PackedPanels) -> bool {
+    let (k, n) = (b.k, b.n);
     if m == 0 || n == 0 {
         return true;
     }
-    let fits = (m - 1) * ldd + n <= dst.len()
-        && (k == 0 || ((m - 1) * lda + k <= a.len() && (k - 1) * ldb + n <= b.len()))
-        && n <= ldd
-        && k <= lda
-        && n <= ldb;
+    let fits = (m - 1) * ldd + n <= dst.len() && n <= ldd && (k == 0 || (k <= lda && (m - 1) * lda + k <= a.len()));
     if !fits {
         return false;
     }
     #[cfg(target_arch = "x86_64")]
     {
         if k > 0 && std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has AVX2+FMA and every view was bounds-checked above.
-            unsafe { avx::matmul(dst, ldd, accumulate, a, lda, b, ldb, m, k, n) };
+            // SAFETY: the CPU has AVX2+FMA, `a` and `dst` were bounds-checked
+            // above and `b` holds `k` rows for each of its panels.
+            unsafe { avx::matmul_packed(dst, ldd, accumulate, a, lda, m, b) };
             return true;
         }
     }
-    matmul(dst, ldd, accumulate, MatRef::rows(a, m, k, lda), MatRef::rows(b, k, n, ldb))
+    for row in 0..m {
+        let out = &mut dst[row * ldd..row * ldd + n];
+        if !accumulate {
+            out.fill(0.0);
+        }
+        let a_row = &a[row * lda..row * lda + k];
+        for (p, block) in out.chunks_mut(PANEL).enumerate() {
+            let mut acc = [0.0f32; PANEL];
+            for (r, &av) in a_row.iter().enumerate() {
+                for (c, &bv) in acc.iter_mut().zip(b.panel_row(p, r)) {
+                    *c += av * bv;
+                }
+            }
+            for (o, v) in block.iter_mut().zip(acc) {
+                *o += v;
+            }
+        }
+    }
+    true
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -188,84 +237,64 @@ mod avx {
     /// panel of `b` (3 KiB + 8 KiB) stay in L1 together.
     const KC: usize = 128;
 
+    /// `matmul_packed` on AVX2: for each 16-column panel, row blocks of 6
+    /// pass over the panel while it stays in L1 (depth blocks of `KC`).
     #[target_feature(enable = "avx2,fma")]
     #[allow(clippy::too_many_arguments)]
-    pub unsafe fn matmul(dst: &mut [f32], ldd: usize, acc: bool, a: &[f32], lda: usize, b: &[f32], ldb: usize, m: usize, k: usize, n: usize) {
-        let (ap, bp, dp) = (a.as_ptr(), b.as_ptr(), dst.as_mut_ptr());
-        let mut k0 = 0;
-        while k0 < k {
-            let kc = KC.min(k - k0);
-            // Later depth blocks add to what the earlier ones wrote.
-            let acc = acc || k0 > 0;
-            let (ak, bk) = (ap.add(k0), bp.add(k0 * ldb));
-            let mut col = 0;
-            while col < n {
-                let width = (n - col).min(16);
+    pub unsafe fn matmul_packed(dst: &mut [f32], ldd: usize, acc: bool, a: &[f32], lda: usize, m: usize, b: &super::PackedPanels) {
+        let (k, n) = (b.k, b.n);
+        let (ap, dp) = (a.as_ptr(), dst.as_mut_ptr());
+        let bp = b.rows.as_ptr() as *const f32;
+        for p in 0..n.div_ceil(super::PANEL) {
+            let col = p * super::PANEL;
+            let width = (n - col).min(super::PANEL);
+            let (m0, m1) = (lane_mask(width.min(8)), lane_mask(width.saturating_sub(8)));
+            let panel = bp.add(p * k * super::PANEL);
+            let mut k0 = 0;
+            while k0 < k {
+                let kc = KC.min(k - k0);
+                let acc = acc || k0 > 0;
                 let mut row = 0;
                 while row < m {
                     let r = ROWS.min(m - row);
-                    let (a0, b0, d0) = (ak.add(row * lda), bk.add(col), dp.add(row * ldd + col));
-                    if width == 16 {
-                        match r {
-                            6 => panel16::<6>(a0, lda, b0, ldb, kc, d0, ldd, acc),
-                            5 => panel16::<5>(a0, lda, b0, ldb, kc, d0, ldd, acc),
-                            4 => panel16::<4>(a0, lda, b0, ldb, kc, d0, ldd, acc),
-                            3 => panel16::<3>(a0, lda, b0, ldb, kc, d0, ldd, acc),
-                            2 => panel16::<2>(a0, lda, b0, ldb, kc, d0, ldd, acc),
-                            _ => panel16::<1>(a0, lda, b0, ldb, kc, d0, ldd, acc),
-                        }
-                    } else {
-                        // 1..=15 columns left: one or two 8-wide panels, the
-                        // last one masked so nothing past `n` is touched.
-                        let first = width.min(8);
-                        panel8_rows(r, a0, lda, b0, ldb, kc, d0, ldd, acc, lane_mask(first));
-                        if width > 8 {
-                            panel8_rows(r, a0, lda, b0.add(8), ldb, kc, d0.add(8), ldd, acc, lane_mask(width - 8));
-                        }
+                    let (a0, b0, d0) = (ap.add(row * lda + k0), panel.add(k0 * super::PANEL), dp.add(row * ldd + col));
+                    match r {
+                        6 => packed16::<6>(a0, lda, b0, kc, d0, ldd, acc, width, m0, m1),
+                        5 => packed16::<5>(a0, lda, b0, kc, d0, ldd, acc, width, m0, m1),
+                        4 => packed16::<4>(a0, lda, b0, kc, d0, ldd, acc, width, m0, m1),
+                        3 => packed16::<3>(a0, lda, b0, kc, d0, ldd, acc, width, m0, m1),
+                        2 => packed16::<2>(a0, lda, b0, kc, d0, ldd, acc, width, m0, m1),
+                        _ => packed16::<1>(a0, lda, b0, kc, d0, ldd, acc, width, m0, m1),
                     }
                     row += r;
                 }
-                col += width;
+                k0 += kc;
             }
-            k0 += kc;
         }
     }
 
-    /// `panel8` for a block of `r` (1..=6) rows.
+    /// One `R x 16` block against a packed panel; a partial panel (`width`
+    /// < 16) loads and stores only its first `width` columns of `d`.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn panel8_rows(r: usize, a: *const f32, lda: usize, b: *const f32, ldb: usize, k: usize, d: *mut f32, ldd: usize, acc: bool, mask: __m256i) {
-        match r {
-            6 => panel8::<6>(a, lda, b, ldb, k, d, ldd, acc, mask),
-            5 => panel8::<5>(a, lda, b, ldb, k, d, ldd, acc, mask),
-            4 => panel8::<4>(a, lda, b, ldb, k, d, ldd, acc, mask),
-            3 => panel8::<3>(a, lda, b, ldb, k, d, ldd, acc, mask),
-            2 => panel8::<2>(a, lda, b, ldb, k, d, ldd, acc, mask),
-            _ => panel8::<1>(a, lda, b, ldb, k, d, ldd, acc, mask),
-        }
-    }
-
-    /// A lane mask with the first `lanes` (1..=8) lanes on.
-    #[inline(always)]
-    unsafe fn lane_mask(lanes: usize) -> __m256i {
-        static ONES_THEN_ZEROS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
-        _mm256_loadu_si256(ONES_THEN_ZEROS.as_ptr().add(8 - lanes) as *const __m256i)
-    }
-
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn panel16<const R: usize>(a: *const f32, lda: usize, b: *const f32, ldb: usize, k: usize, d: *mut f32, ldd: usize, acc: bool) {
+    unsafe fn packed16<const R: usize>(a: *const f32, lda: usize, b: *const f32, k: usize, d: *mut f32, ldd: usize, acc: bool, width: usize, m0: __m256i, m1: __m256i) {
+        let full = width == 16;
         let mut c0 = [_mm256_setzero_ps(); R];
         let mut c1 = [_mm256_setzero_ps(); R];
         if acc {
             for r in 0..R {
-                c0[r] = _mm256_loadu_ps(d.add(r * ldd));
-                c1[r] = _mm256_loadu_ps(d.add(r * ldd + 8));
+                if full {
+                    c0[r] = _mm256_loadu_ps(d.add(r * ldd));
+                    c1[r] = _mm256_loadu_ps(d.add(r * ldd + 8));
+                } else {
+                    c0[r] = _mm256_maskload_ps(d.add(r * ldd), m0);
+                    c1[r] = _mm256_maskload_ps(d.add(r * ldd + 8), m1);
+                }
             }
         }
         for p in 0..k {
-            let b0 = _mm256_loadu_ps(b.add(p * ldb));
-            let b1 = _mm256_loadu_ps(b.add(p * ldb + 8));
+            let b0 = _mm256_load_ps(b.add(p * 16));
+            let b1 = _mm256_load_ps(b.add(p * 16 + 8));
             for r in 0..R {
                 let av = _mm256_set1_ps(*a.add(r * lda + p));
                 c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
@@ -273,49 +302,49 @@ mod avx {
             }
         }
         for r in 0..R {
-            _mm256_storeu_ps(d.add(r * ldd), c0[r]);
-            _mm256_storeu_ps(d.add(r * ldd + 8), c1[r]);
+            if full {
+                _mm256_storeu_ps(d.add(r * ldd), c0[r]);
+                _mm256_storeu_ps(d.add(r * ldd + 8), c1[r]);
+            } else {
+                _mm256_maskstore_ps(d.add(r * ldd), m0, c0[r]);
+                _mm256_maskstore_ps(d.add(r * ldd + 8), m1, c1[r]);
+            }
         }
     }
 
+    /// A lane mask with the first `lanes` (0..=8) lanes on.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn panel8<const R: usize>(a: *const f32, lda: usize, b: *const f32, ldb: usize, k: usize, d: *mut f32, ldd: usize, acc: bool, mask: __m256i) {
-        let mut c0 = [_mm256_setzero_ps(); R];
-        if acc {
-            for r in 0..R {
-                c0[r] = _mm256_maskload_ps(d.add(r * ldd), mask);
-            }
-        }
-        for p in 0..k {
-            let b0 = _mm256_maskload_ps(b.add(p * ldb), mask);
-            for r in 0..R {
-                let av = _mm256_set1_ps(*a.add(r * lda + p));
-                c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
-            }
-        }
-        for r in 0..R {
-            _mm256_maskstore_ps(d.add(r * ldd), mask, c0[r]);
-        }
+    unsafe fn lane_mask(lanes: usize) -> __m256i {
+        static ONES_THEN_ZEROS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+        _mm256_loadu_si256(ONES_THEN_ZEROS.as_ptr().add(8 - lanes) as *const __m256i)
     }
 }
 
 #[cfg(test)]
-mod rowmajor_tests {
+mod packed_tests {
     use super::*;
 
     #[test]
-    fn rowmajor_kernel_matches_naive_on_awkward_shapes() {
-        for &(m, k, n) in &[(1, 1, 1), (7, 13, 37), (16, 90, 360), (13, 360, 90), (6, 5, 16), (3, 4, 8), (5, 3, 23)] {
-            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.1).collect();
-            let b: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 13) as f32 - 6.0) * 0.1).collect();
+    fn packed_kernel_matches_naive_on_awkward_shapes() {
+        for &(m, k, n) in &[(1, 1, 1), (7, 13, 37), (16, 91, 360), (13, 360, 90), (6, 5, 16), (3, 4, 8), (5, 300, 23), (2, 0, 5)] {
+            let ldb = n + 3;
+            let lda = k + 2;
+            let a: Vec<f32> = (0..m * lda).map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.1).collect();
+            let b: Vec<f32> = (0..k * ldb).map(|i| ((i * 5 % 13) as f32 - 6.0) * 0.1).collect();
+            let packed = PackedPanels::from_rows(&b, ldb, k, n).expect("fits");
             for accumulate in [false, true] {
-                let mut dst = vec![0.5f32; m * n];
-                assert!(matmul_rowmajor(&mut dst, n, accumulate, &a, k, &b, n, (m, k, n)));
+                let ldd = n + 1;
+                let mut dst = vec![0.5f32; m * ldd];
+                assert!(matmul_packed(&mut dst, ldd, accumulate, &a, lda, m, &packed));
                 for i in 0..m {
-                    for j in 0..n {
-                        let exact: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum::<f32>() + if accumulate { 0.5 } else { 0.0 };
-                        assert!((dst[i * n + j] - exact).abs() < 1e-4, "{m}x{k}x{n} at {i},{j}");
+                    for j in 0..ldd {
+                        let got = dst[i * ldd + j];
+                        if j >= n {
+                            assert_eq!(got, 0.5, "{m}x{k}x{n}: column {j} past n was written");
+                            continue;
+                        }
+                        let exact: f32 = (0..k).map(|p| a[i * lda + p] * b[p * ldb + j]).sum::<f32>() + if accumulate { 0.5 } else { 0.0 };
+                        assert!((got - exact).abs() < 1e-4, "{m}x{k}x{n} at {i},{j}: {got} vs {exact}");
                     }
                 }
             }
@@ -323,9 +352,12 @@ mod rowmajor_tests {
     }
 
     #[test]
-    fn rowmajor_refuses_views_outside_slices() {
-        let mut dst = vec![0.0; 4];
-        assert!(!matmul_rowmajor(&mut dst, 2, false, &[0.0; 3], 2, &[0.0; 4], 2, (2, 2, 2)));
+    fn packing_and_packed_products_refuse_views_outside_slices() {
+        assert!(PackedPanels::from_rows(&[0.0; 5], 3, 2, 3).is_none());
+        let packed = PackedPanels::from_rows(&[0.0; 6], 3, 2, 3).expect("fits");
+        let mut dst = vec![0.0; 6];
+        assert!(!matmul_packed(&mut dst, 3, false, &[0.0; 3], 2, 2, &packed));
+        assert!(!matmul_packed(&mut dst[..5], 3, false, &[0.0; 4], 2, 2, &packed));
     }
 }
 
@@ -343,16 +375,16 @@ mod speed_probe {
             let reps = 20000;
             let t = std::time::Instant::now();
             for _ in 0..reps {
-                assert!(super::matmul_rowmajor(&mut d, n, true, &a, k, &b, n, (m, k, n)));
-            }
-            let s = t.elapsed().as_secs_f64();
-            let g = 2.0 * (m * k * n * reps) as f64 / s / 1e9;
-            let t = std::time::Instant::now();
-            for _ in 0..reps {
                 assert!(super::matmul(&mut d, n, true, super::MatRef::rows(&a, m, k, k), super::MatRef::rows(&b, k, n, n)));
             }
             let g2 = 2.0 * (m * k * n * reps) as f64 / t.elapsed().as_secs_f64() / 1e9;
-            println!("{m}x{k}x{n}: rowmajor kernel {g:.1} GFLOP/s, gemm crate {g2:.1} GFLOP/s");
+            let packed = super::PackedPanels::from_rows(&b, n, k, n).expect("fits");
+            let t = std::time::Instant::now();
+            for _ in 0..reps {
+                assert!(super::matmul_packed(&mut d, n, true, &a, k, m, &packed));
+            }
+            let g3 = 2.0 * (m * k * n * reps) as f64 / t.elapsed().as_secs_f64() / 1e9;
+            println!("{m}x{k}x{n}: packed kernel {g3:.1} GFLOP/s, gemm crate {g2:.1} GFLOP/s");
         }
     }
 }
