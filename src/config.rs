@@ -113,6 +113,10 @@ pub struct VraeConfig {
     pub max_grad_norm: f64,
     /// Passes over the data (default 40).
     pub epochs: usize,
+    /// Train for at least this many optimisation steps (default 0: off).
+    /// When `epochs` passes over a small dataset give fewer steps, the epoch
+    /// count is raised to `ceil(min_updates / batches per epoch)`.
+    pub min_updates: usize,
     /// Series per optimisation step (default 32); the last partial batch is used too.
     pub batch_size: usize,
     /// Seed of every random choice; same seed, data and CPU give bit-identical models (default 0).
@@ -162,6 +166,7 @@ impl Default for VraeConfig {
             clip: true,
             max_grad_norm: 5.0,
             epochs: 40,
+            min_updates: 0,
             batch_size: 32,
             seed: 0,
             threads: 0,
@@ -196,6 +201,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "clip",
     "max_grad_norm",
     "epochs",
+    "min_updates",
     "batch_size",
     "seed",
     "threads",
@@ -266,6 +272,9 @@ impl VraeConfig {
             if value == 0 {
                 return Err(invalid(key, "must be at least 1"));
             }
+        }
+        if self.min_updates > 10_000_000 {
+            return Err(invalid("min_updates", "must be at most 10000000"));
         }
         if self.shift_average > 1024 {
             return Err(invalid("shift_average", "must be at most 1024"));

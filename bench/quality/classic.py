@@ -6,12 +6,19 @@ method and seed; a method that cannot take a dataset says why in a `skipped`
 line instead of leaving it out.
 
     python bench/quality/classic.py --data DIR [--datasets A,B] [--seeds 0,1,2]
-        [--max-rows 1000] [--max-steps 150000] [--methods kmeans_raw,kshape,dtw_kmeans]
+        [--max-rows 1000] [--max-steps 75000] [--methods kmeans_raw,kshape,dtw_kmeans]
+        [--cpu-budget 150]
+
+A fit that uses more than --cpu-budget CPU seconds is stopped, and the
+method is reported as over budget on that dataset (its other seeds are not
+run): DTW k-means costs rows x classes x length^2, so a few datasets
+(PigCVP: 52 classes of 2000 steps) would otherwise take most of the hour.
 """
 
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 import warnings
@@ -26,7 +33,7 @@ from tslearn.utils import to_time_series_dataset
 
 # Same defaults as DEFAULT_MAX_ROWS and DEFAULT_MAX_STEPS in bench/quality/suite.rs.
 DEFAULT_MAX_ROWS = 1000
-DEFAULT_MAX_STEPS = 150_000
+DEFAULT_MAX_STEPS = 75_000
 METHODS = ("kmeans_raw", "kshape", "dtw_kmeans")
 # Settings that keep the whole suite inside its hour on 2 cores. DTW k-means:
 # a Sakoe-Chiba band of 5% of the length, 5 k-means rounds of 5 barycentre
@@ -35,15 +42,63 @@ DTW_BAND = 0.05
 DTW_MAX_ITER = 5
 DTW_BARYCENTER_ITER = 5
 KSHAPE_MAX_ITER = 30
+DEFAULT_CPU_BUDGET = 150.0
 
 
-def evenly_spaced_rows(rows, longest, max_rows, max_steps):
-    """The row subset of suite.rs: all rows, or min(max_rows, max_steps //
-    longest) evenly spaced ones."""
-    max_rows = max(1, min(max_rows, max_steps // max(longest, 1)))
-    if rows <= max_rows:
+class OverBudget(Exception):
+    """A fit used more CPU time than --cpu-budget allows."""
+
+
+_budget_spent = False
+
+
+def _over_budget(signum, frame):
+    global _budget_spent
+    _budget_spent = True
+    raise OverBudget()
+
+
+def fit_within(budget, fit):
+    """Runs `fit()` with a CPU-time limit (ITIMER_PROF counts this process's
+    user and system time, so a busy machine does not shorten it). The signal
+    is handled between Python bytecodes, so a long compiled call can overrun
+    the budget until it returns."""
+    global _budget_spent
+    if budget <= 0:
+        return fit()
+    _budget_spent = False
+    previous = signal.signal(signal.SIGPROF, _over_budget)
+    signal.setitimer(signal.ITIMER_PROF, budget)
+    try:
+        result = fit()
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+    # The exception can be swallowed by a library callback (numba's compiler
+    # ignores exceptions raised in its ctypes hooks); the flag still counts.
+    if _budget_spent:
+        raise OverBudget()
+    return result
+
+
+def warm_up(methods):
+    """Compiles tslearn's numba kernels on a tiny dataset, so that no fit's
+    CPU budget pays for compilation."""
+    rng = np.random.default_rng(0)
+    tiny = [rng.standard_normal((12, 1)) for _ in range(6)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for method in methods:
+            cluster(method, tiny, 2, 0)
+
+
+def evenly_spaced_rows(rows, longest, classes, max_rows, max_steps):
+    """The row subset of suite.rs: all rows, or max(min(max_rows, max_steps //
+    longest), 2 * classes) evenly spaced ones."""
+    cap = max(1, min(max_rows, max_steps // max(longest, 1)), 2 * classes)
+    if rows <= cap:
         return list(range(rows))
-    return [i * rows // max_rows for i in range(max_rows)]
+    return [i * rows // cap for i in range(cap)]
 
 
 def read_dataset(folder, entry):
@@ -97,6 +152,8 @@ def main():
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS)
     parser.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS)
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--cpu-budget", type=float, default=DEFAULT_CPU_BUDGET,
+                        help="CPU seconds one fit may use (0: no limit)")
     args = parser.parse_args()
 
     with open(os.path.join(args.data, "datasets.json")) as f:
@@ -110,11 +167,13 @@ def main():
         if m not in METHODS:
             sys.exit(f"unknown method {m!r}; known: {', '.join(METHODS)}")
     seeds = [int(s) for s in args.seeds.split(",")]
+    warm_up(methods)
 
     for name in names:
         entry = manifest[name]
         series, labels = read_dataset(args.data, entry)
-        keep = evenly_spaced_rows(len(series), max(len(s) for s in series), args.max_rows, args.max_steps)
+        keep = evenly_spaced_rows(len(series), max(len(s) for s in series), entry["n_classes"],
+                                  args.max_rows, args.max_steps)
         series = [series[i] for i in keep]
         labels = [labels[i] for i in keep]
         k = entry["n_classes"]
@@ -128,17 +187,25 @@ def main():
             for seed in seeds:
                 line = {**base, "seed": seed}
                 started, cpu_started = time.perf_counter(), time.process_time()
+                over = False
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        predicted = cluster(method, series, k, seed)
+                        predicted = fit_within(args.cpu_budget, lambda: cluster(method, series, k, seed))
                     line["nmi"] = normalized_mutual_info_score(labels, predicted)
                     line["ari"] = adjusted_rand_score(labels, predicted)
+                except OverBudget:
+                    over = True
                 except Exception as e:  # a failure is a result of the suite
                     line["error"] = f"{type(e).__name__}: {e}"
                 line["seconds"] = time.perf_counter() - started
                 line["cpu_seconds"] = time.process_time() - cpu_started
+                if over:
+                    line["skipped"] = (f"over the CPU budget ({args.cpu_budget:.0f} s per fit; "
+                                       f"seed {seed} stopped after {line['cpu_seconds']:.0f} s)")
                 print(json.dumps(line), flush=True)
+                if over:
+                    break
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ use crate::parquet_series::LabelledSeries;
 pub const DEFAULT_MAX_ROWS: usize = 1000;
 /// Series-steps kept per dataset (rows x its longest series) when the caller
 /// gives no `--max-steps`; the same default as bench/quality/classic.py.
-pub const DEFAULT_MAX_STEPS: usize = 150_000;
+pub const DEFAULT_MAX_STEPS: usize = 75_000;
 
 #[derive(Deserialize)]
 struct RawManifest {
@@ -99,15 +99,17 @@ pub fn selected(manifest: &Manifest, asked: Option<&[String]>) -> Result<Vec<Str
 }
 
 /// Row indices kept from `rows` rows whose longest series has `longest`
-/// steps: all of them, or `cap = min(max_rows, max_steps / longest)` evenly
-/// spaced ones (`i * rows / cap`), which keeps the class mix of the
-/// TRAIN + TEST order without a random draw.
-pub fn evenly_spaced_rows(rows: usize, longest: usize, max_rows: usize, max_steps: usize) -> Vec<usize> {
-    let max_rows = max_rows.min(max_steps / longest.max(1)).max(1);
-    if rows <= max_rows {
+/// steps: all of them, or `cap = max(min(max_rows, max_steps / longest),
+/// 2 * classes)` evenly spaced ones (`i * rows / cap`), which keeps the class
+/// mix of the TRAIN + TEST order without a random draw. The floor of two rows
+/// per class keeps k (the class count) below the row count on datasets of
+/// long series with many classes (PigCVP: 52 classes of 2000 steps).
+pub fn evenly_spaced_rows(rows: usize, longest: usize, classes: usize, max_rows: usize, max_steps: usize) -> Vec<usize> {
+    let cap = max_rows.min(max_steps / longest.max(1)).max(2 * classes).max(1);
+    if rows <= cap {
         (0..rows).collect()
     } else {
-        (0..max_rows).map(|i| i * rows / max_rows).collect()
+        (0..cap).map(|i| i * rows / cap).collect()
     }
 }
 

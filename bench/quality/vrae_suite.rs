@@ -76,7 +76,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         let files = [args.data.join(&entry.train_file), args.data.join(&entry.test_file)];
         let data = parquet_series::read_files(&files)?;
         let longest = data.offsets.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
-        let keep = suite::evenly_spaced_rows(data.labels.len(), longest, args.max_rows, args.max_steps);
+        let keep = suite::evenly_spaced_rows(data.labels.len(), longest, entry.classes, args.max_rows, args.max_steps);
         let (values, offsets, labels) = suite::take_rows(&data, &keep);
         let batch = SeriesBatch::new(&values[..], &offsets[..], data.channels)?;
         let (labels, _) = encode_labels(&labels);

@@ -38,6 +38,7 @@ class Options(TypedDict, total=False):
     clip: bool
     max_grad_norm: float
     epochs: int
+    min_updates: int
     batch_size: int
     seed: int
     threads: int
