@@ -249,6 +249,14 @@ impl VraeConfig {
         Ok(config)
     }
 
+    /// Epochs that training on `rows` series runs (unless it stops early):
+    /// `epochs`, raised where needed so that training takes at least
+    /// `min_updates` optimisation steps of `batch_size` series.
+    pub fn epochs_for_rows(&self, rows: usize) -> usize {
+        let batches = rows.div_ceil(self.batch_size.max(1)).max(1);
+        self.epochs.max(self.min_updates.div_ceil(batches))
+    }
+
     /// The options as a JSON object string (every option, defaults included).
     pub fn to_json(&self) -> String {
         // Serialising plain data cannot fail.
@@ -326,10 +334,22 @@ mod tests {
     fn defaults_match_the_original_vrae() {
         let c = VraeConfig::default();
         assert_eq!((c.hidden_size, c.depth, c.latent, c.epochs, c.batch_size), (90, 1, 20, 40, 32));
+        assert_eq!(c.epochs_for_rows(56), 40);
         assert_eq!(c.learning_rate, 5e-4);
         assert_eq!(c.block, Block::Lstm);
         assert!(c.clip && c.max_grad_norm == 5.0);
         assert_eq!(VraeConfig::from_json("{}").unwrap(), c);
+    }
+
+    #[test]
+    fn min_updates_raises_the_epoch_count_of_small_datasets_only() {
+        let c = VraeConfig { epochs: 40, min_updates: 1000, batch_size: 32, ..Default::default() };
+        // 2 batches per epoch: 500 epochs give 1000 steps.
+        assert_eq!(c.epochs_for_rows(56), 500);
+        // 3 batches: 334 epochs (1002 steps), never fewer than asked.
+        assert_eq!(c.epochs_for_rows(70), 334);
+        // ECG5000: 157 batches, 40 epochs already give 6280 steps.
+        assert_eq!(c.epochs_for_rows(5000), 40);
     }
 
     #[test]

@@ -183,12 +183,6 @@ fn kl_weight_at(config: &VraeConfig, epoch: usize) -> f64 {
     }
 }
 
-/// `epochs`, raised where needed so that training takes at least
-/// `min_updates` optimisation steps.
-fn epochs_to_run(config: &VraeConfig, batches_per_epoch: usize) -> usize {
-    config.epochs.max(config.min_updates.div_ceil(batches_per_epoch.max(1)))
-}
-
 /// Runs the training loop on a validated batch.
 pub(crate) fn train(
     batch: &SeriesBatch,
@@ -206,7 +200,7 @@ pub(crate) fn train(
 
     let rows = batch.len();
     let batches = rows.div_ceil(config.batch_size);
-    let epoch_count = epochs_to_run(config, batches);
+    let epoch_count = config.epochs_for_rows(rows);
     progress(Progress::Started { rows, epochs: epoch_count, batches_per_epoch: batches });
     let mut order: Vec<usize> = (0..rows).collect();
     let mut epochs = Vec::with_capacity(epoch_count);
@@ -271,17 +265,5 @@ mod tests {
         let w: Vec<f64> = (0..6).map(|e| kl_weight_at(&c, e)).collect();
         assert_eq!(w, vec![0.5, 1.0, 1.5, 2.0, 2.0, 2.0]);
         assert_eq!(kl_weight_at(&VraeConfig::default(), 0), 1.0);
-    }
-
-    #[test]
-    fn min_updates_raises_the_epoch_count_of_small_datasets_only() {
-        let c = VraeConfig { epochs: 40, min_updates: 1000, ..Default::default() };
-        // 2 batches per epoch: 500 epochs give 1000 steps.
-        assert_eq!(epochs_to_run(&c, 2), 500);
-        // 3 batches: 334 epochs (1002 steps), never fewer than asked.
-        assert_eq!(epochs_to_run(&c, 3), 334);
-        // 157 batches (ECG5000): 40 epochs already give 6280 steps.
-        assert_eq!(epochs_to_run(&c, 157), 40);
-        assert_eq!(epochs_to_run(&VraeConfig::default(), 2), 40);
     }
 }

@@ -2,15 +2,18 @@
 # Runs the GPU check (bench/gpu/gpu_check.rs) on a machine with an NVIDIA
 # GPU, its driver and the CUDA 13 libraries in its Python environment, and
 # no Rust toolchain: the binary is built elsewhere by
-# bench/gpu/build.sh into target/gpu/gpu_check and carried here.
+# bench/gpu/build.sh into target/gpu/gpu_check.xz and carried here.
 #
 #   bash bench/gpu/check.sh [--quick]
 #
 # Writes the full output to $OUT/gpu_check.log when OUT is set.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exe=target/gpu/gpu_check
-[ -x "$exe" ] || { echo "no $exe: build it with bench/gpu/build.sh first" >&2; exit 1; }
+packed=target/gpu/gpu_check.xz
+[ -f "$packed" ] || { echo "no $packed: build it with bench/gpu/build.sh first" >&2; exit 1; }
+exe=/tmp/vrae-gpu_check
+python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$packed" "$exe"
+chmod +x "$exe"
 
 # The CUDA libraries the binary links (cuBLAS, cuRAND, NVRTC, the runtime)
 # from the Python environment's nvidia wheels; the driver's libcuda from

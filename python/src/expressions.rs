@@ -178,7 +178,7 @@ fn fit(inputs: &[Series], kwargs: FitKwargs) -> PolarsResult<Series> {
             return Ok(binary(name, None));
         }
         let n = converted.batch.len();
-        let epochs = config.epochs;
+        let epochs = config.epochs_for_rows(n);
         let verbose = kwargs.verbose;
         let model = Model::fit(&converted.batch, &config, |p| {
             if let (true, Progress::Epoch(e)) = (verbose, p) {

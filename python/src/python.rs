@@ -64,14 +64,14 @@ fn report(line: &str) {
 }
 
 /// The line a progress event prints, if it prints one.
-fn progress_line(progress: &Progress, config: &VraeConfig) -> Option<String> {
+fn progress_line(progress: &Progress, config: &VraeConfig, rows: usize) -> Option<String> {
     match progress {
         Progress::Started { rows, epochs, batches_per_epoch } => {
             Some(format!("vrae: training on {rows} series, {epochs} epochs of {batches_per_epoch} steps"))
         }
         Progress::Epoch(e) => Some(format!(
             "vrae: epoch {}/{}: loss {:.4} (reconstruction {:.4}, kl {:.5}, weight {:.3}) in {:.2}s",
-            e.epoch, config.epochs, e.loss, e.reconstruction, e.kl, e.kl_weight, e.seconds
+            e.epoch, config.epochs_for_rows(rows), e.loss, e.reconstruction, e.kl, e.kl_weight, e.seconds
         )),
         Progress::Finishing => Some("vrae: computing latents, PCA and k-means".to_string()),
         Progress::Batch { .. } => None,
@@ -95,7 +95,7 @@ fn train<'py>(py: Python<'py>, series: PySeries, options: &str, on_invalid: &str
             guard(|| {
                 let converted = convert(&series, None, on_invalid.rows(config.max_length))?;
                 let model = Model::fit(&converted.batch, &config, |p| {
-                    if let (true, Some(line)) = (verbose, progress_line(&p, &config)) {
+                    if let (true, Some(line)) = (verbose, progress_line(&p, &config, converted.batch.len())) {
                         report(&line);
                     }
                 })

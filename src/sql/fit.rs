@@ -198,7 +198,7 @@ impl Accumulator for FitAccumulator {
         let rows = batch.len();
         let model = Model::fit(&batch, &config, |p| {
             if let (true, Progress::Epoch(e)) = (verbose, p) {
-                eprintln!("{NAME}: {rows} series, epoch {}/{}: loss {:.4} (reconstruction {:.4}, kl {:.5})", e.epoch, config.epochs, e.loss, e.reconstruction, e.kl);
+                eprintln!("{NAME}: {rows} series, epoch {}/{}: loss {:.4} (reconstruction {:.4}, kl {:.5})", e.epoch, config.epochs_for_rows(rows), e.loss, e.reconstruction, e.kl);
             }
         })
         .map_err(error)?;
