@@ -504,7 +504,13 @@ impl FusedLayer {
         // written. Inference keeps two steps of cells and one of aux.
         let mut cells = if lstm { pool::scratch(if save { full * h } else { 2 * n * h }) } else { Vec::new() };
         let mut aux = pool::scratch(if lstm && !save { n * h } else { full * h });
-        let mut hs = pool::zeroed(full * h);
+        // Every active (step, row) of `hs` is written below; only the rows
+        // past their series' end must read as zero (the sequence output and
+        // the weight-gradient products see them), so only those are cleared.
+        let mut hs = pool::scratch(full * h);
+        for (t, &a) in active.iter().enumerate() {
+            hs[(t * n + a) * h..(t + 1) * n * h].fill(0.0);
+        }
         let mut hp = if lstm { Vec::new() } else { pool::zeroed(n * gw) };
         let mut xh = if lstm { pool::scratch(n * (i + h)) } else { Vec::new() };
 
@@ -603,8 +609,19 @@ impl FusedLayer {
         let mut dc = if spec.block == Block::Lstm { vec![0.0f32; n * h] } else { Vec::new() };
         // Gradients of the gate pre-activations on the input side and on the
         // recurrent side; they only differ for the GRU (r scales W_hn h + b_hn).
-        let mut dxp = pool::zeroed(t_max * n * gw);
-        let mut dhp = if spec.block == Block::Gru { pool::zeroed(t_max * n * gw) } else { Vec::new() };
+        // The cell backward writes every active (step, row); the rows past a
+        // series' end enter the weight-gradient products and must be zero.
+        // Clearing only those saves a full memset of these, the largest
+        // buffers of the pass.
+        let inactive_zeroed = |len: usize| {
+            let mut buf = pool::scratch(len);
+            for (t, &a) in st.active.iter().enumerate() {
+                buf[(t * n + a) * gw..(t + 1) * n * gw].fill(0.0);
+            }
+            buf
+        };
+        let mut dxp = inactive_zeroed(t_max * n * gw);
+        let mut dhp = if spec.block == Block::Gru { inactive_zeroed(t_max * n * gw) } else { Vec::new() };
 
         for t in (0..t_max).rev() {
             let a = st.active[t];
@@ -702,5 +719,54 @@ impl FusedLayer {
         pool::recycle(dxp);
         pool::recycle(dhp);
         Ok(ChunkGrads { start: st.start, rows: n, dw, dx, dh0: dh })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use candle_core::{Device, Tensor, Var};
+
+    use super::super::{reference_layer, Block, LayerOutput, LayerSpec};
+    use super::{pool, recurrent_layer};
+
+    fn values(n: usize, scale: f32) -> Vec<f32> {
+        (0..n).map(|i| ((i * 7 % 13) as f32 - 6.0) * scale).collect()
+    }
+
+    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+        let (a, b) = (a.flatten_all().unwrap().to_vec1::<f32>().unwrap(), b.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+        a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) })
+    }
+
+    /// Buffers come back from the pool holding whatever their last user left
+    /// (here NaN); the layer clears only the padding rows it reads, so a row
+    /// it forgot would turn the weight gradients into NaN.
+    #[test]
+    fn padding_rows_are_cleared_in_recycled_buffers() {
+        for block in [Block::Lstm, Block::Gru] {
+            for _ in 0..16 {
+                pool::recycle(vec![f32::NAN; 8192]);
+            }
+            let spec = LayerSpec { block, input: 2, hidden: 5 };
+            let lengths = vec![6usize, 4, 4, 1];
+            let (t, b) = (6, lengths.len());
+            let var = |v: Vec<f32>, dims: &[usize]| Var::from_tensor(&Tensor::from_vec(v, dims, &Device::Cpu).unwrap()).unwrap();
+            let x = var(values(t * b * 2, 0.1), &[t, b, 2]);
+            let w = var(values(spec.packed_rows() * spec.gate_width(), 0.05), &[spec.packed_rows(), spec.gate_width()]);
+            let h0 = var(values(b * 5, 0.08), &[b, 5]);
+            let probe = Tensor::from_vec(values(t * b * 5, 0.3), (t, b, 5), &Device::Cpu).unwrap();
+            let arc: Arc<[usize]> = lengths.clone().into();
+            let fused = recurrent_layer(&x, &w, &h0, spec, &arc, LayerOutput::Sequence, true).unwrap();
+            let reference = reference_layer(&x, &w, &h0, spec, &lengths, LayerOutput::Sequence).unwrap();
+            assert!(max_abs_diff(&fused, &reference) < 1e-5, "{block:?}: outputs differ");
+            let g_fused = (fused * &probe).unwrap().sum_all().unwrap().backward().unwrap();
+            let g_ref = (reference * &probe).unwrap().sum_all().unwrap().backward().unwrap();
+            for (name, v) in [("x", &x), ("w", &w), ("h0", &h0)] {
+                let d = max_abs_diff(g_fused.get(v).unwrap(), g_ref.get(v).unwrap());
+                assert!(d < 1e-5, "{block:?}: d{name} differs by {d}");
+            }
+        }
     }
 }
