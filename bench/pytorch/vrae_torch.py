@@ -267,6 +267,20 @@ def quality(model, data, labels, args):
              ari=float(np.mean([s[1] for s in scores])))
 
 
+@torch.inference_mode()
+def save_latents(model, data, labels, path):
+    """Latent means and log-variances, for comparing their geometry with
+    vrae's (bench/quality/latent_stats.py)."""
+    model.eval()
+    means, logvars = [], []
+    for start in range(0, data.shape[0], 512):
+        _, mean, logvar = model.lmbd(model.encoder(time_major(data[start:start + 512])))
+        means.append(mean)
+        logvars.append(logvar)
+    np.savez(path, mean=torch.cat(means).numpy(), logvar=torch.cat(logvars).numpy(),
+             labels=np.asarray(labels))
+
+
 # --------------------------------------------------------------------------
 
 def parse_args(argv=None):
@@ -294,6 +308,9 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--clip", type=float, default=5.0)
     p.add_argument("--clusters", type=int, default=5)
+    p.add_argument("--save-latents", type=Path,
+                   help="with --quality: write the latent means and "
+                        "log-variances of every row to this .npz file")
     args = p.parse_args(argv)
     if not (args.train_bench or args.embed_bench or args.quality):
         p.error("pick at least one of --train-bench, --embed-bench, --quality")
@@ -326,6 +343,8 @@ def main(argv=None):
         train(model, data, args)
     if args.quality:
         quality(model, data, labels, args)
+        if args.save_latents:
+            save_latents(model, data, labels, args.save_latents)
     # Throughput does not depend on the weights, so an untrained model is fine
     # when --embed-bench runs alone.
     if args.embed_bench:

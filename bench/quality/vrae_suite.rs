@@ -5,6 +5,12 @@
 //!
 //! cargo bench --bench quality -- --data DIR [--datasets A,B]
 //!     [--seeds 0,1,2] [--max-rows N] [--max-steps N] [--options JSON] [--method NAME]
+//!     [--latents DIR]
+//!
+//! `--latents DIR` also writes each fit's latent means (one CSV row per
+//! series) and the labels as `DIR/<dataset>-seed<S>.csv` (label first), so
+//! that other clusterings of the same latents can be scored offline
+//! (bench/quality/recluster.py).
 //!
 //! All datasets of the manifest by default. The row cap and the subset rule
 //! (evenly spaced rows) are the same as in bench/quality/classic.py, so that
@@ -32,6 +38,7 @@ struct Args {
     max_steps: usize,
     options: Map<String, Value>,
     method: String,
+    latents: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, Box<dyn Error>> {
@@ -43,6 +50,7 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
         max_steps: suite::DEFAULT_MAX_STEPS,
         options: Map::new(),
         method: "vrae".into(),
+        latents: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -55,9 +63,10 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
             "--max-steps" => a.max_steps = value()?.parse()?,
             "--options" => a.options = serde_json::from_str(&value()?)?,
             "--method" => a.method = value()?,
+            "--latents" => a.latents = Some(value()?.into()),
             "--bench" => {} // passed by `cargo bench`
             "-h" | "--help" => {
-                println!("usage: quality --data DIR [--datasets A,B] [--seeds 0,1,2] [--max-rows N] [--max-steps N] [--options JSON] [--method NAME]");
+                println!("usage: quality --data DIR [--datasets A,B] [--seeds 0,1,2] [--max-rows N] [--max-steps N] [--options JSON] [--method NAME] [--latents DIR]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other} (try --help)").into()),
@@ -71,6 +80,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let manifest = suite::Manifest::read(&args.data)?;
     let names = suite::selected(&manifest, args.datasets.as_deref())?;
     let stdout = std::io::stdout();
+    if let Some(dir) = &args.latents {
+        std::fs::create_dir_all(dir)?;
+    }
     for name in names {
         let entry = manifest.dataset(&name)?;
         let files = [args.data.join(&entry.train_file), args.data.join(&entry.test_file)];
@@ -88,7 +100,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             let (started, cpu_started) = (Instant::now(), suite::cpu_seconds());
             let outcome = Model::fit(&batch, &config, |_| {}).and_then(|model| {
                 let latents = model.embed(&batch)?;
-                Ok(model.cluster_embeddings(&latents)?)
+                Ok((model.cluster_embeddings(&latents)?, latents, model.latent()))
             });
             let seconds = started.elapsed().as_secs_f64();
             let cpu_seconds = suite::cpu_seconds().zip(cpu_started).map(|(end, start)| end - start);
@@ -97,9 +109,12 @@ fn main() -> Result<(), Box<dyn Error>> {
                 "classes": entry.classes, "seconds": seconds, "cpu_seconds": cpu_seconds,
             });
             match outcome {
-                Ok(clusters) => {
+                Ok((clusters, latents, width)) => {
                     line["nmi"] = json!(normalized_mutual_info(&labels, &clusters)?);
                     line["ari"] = json!(adjusted_rand_index(&labels, &clusters)?);
+                    if let Some(dir) = &args.latents {
+                        write_latents(&dir.join(format!("{name}-seed{seed}.csv")), &labels, &latents, width)?;
+                    }
                 }
                 // A failure is a result of the suite, not a reason to stop it.
                 Err(e) => line["error"] = json!(e.to_string()),
@@ -110,4 +125,18 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
     Ok(())
+}
+
+/// One CSV row per series: its label (as encoded for scoring), then its
+/// latent means.
+fn write_latents(path: &std::path::Path, labels: &[usize], latents: &[f32], width: usize) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for (label, row) in labels.iter().zip(latents.chunks(width)) {
+        write!(out, "{label}")?;
+        for v in row {
+            write!(out, ",{v}")?;
+        }
+        writeln!(out)?;
+    }
+    out.flush()
 }
