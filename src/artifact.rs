@@ -22,7 +22,10 @@ use crate::pca::Pca;
 use crate::scaling::Scaler;
 
 /// The format version this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2 added `kmeans.scale` (`kmeans_standardize`): a version-1 reader
+/// would ignore it and assign clusters by the wrong distance, so it must
+/// refuse these files instead.
+pub const FORMAT_VERSION: u32 = 2;
 const FORMAT_NAME: &str = "vrae";
 
 /// 64-bit FNV-1a, used as the content checksum (and by front ends as a cache key).
@@ -76,6 +79,9 @@ impl Model {
         let latent = self.latent();
         if let Some(c) = &self.centroids {
             entries.push(Entry { name: "kmeans.centroids".into(), dims: vec![c.len() / latent, latent], bytes: to_bytes_le(c) });
+        }
+        if let Some(s) = &self.cluster_scale {
+            entries.push(Entry { name: "kmeans.scale".into(), dims: vec![latent], bytes: to_bytes_le(s) });
         }
         let p = &self.pca;
         entries.push(Entry { name: "pca.mean".into(), dims: vec![p.dim], bytes: to_bytes_le(&p.mean) });
@@ -146,7 +152,11 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     if version > FORMAT_VERSION {
         return Err(ArtifactError::NewerVersion { found: version, supported: FORMAT_VERSION });
     }
-    let config = VraeConfig::from_json(get("config")?).map_err(|e| bad_meta("config", e.to_string()))?;
+    let mut config = VraeConfig::from_json(get("config")?).map_err(|e| bad_meta("config", e.to_string()))?;
+    if version < 2 {
+        // Version 1 had no `kmeans_standardize`: its k-means was always plain.
+        config.kmeans_standardize = false;
+    }
     let summary: TrainingSummary = serde_json::from_str(get("summary")?).map_err(|e| bad_meta("summary", e.to_string()))?;
     let channels: usize = get("channels")?.parse().map_err(|_| bad_meta("channels", "not a number"))?;
     let decoder_steps: usize = get("decoder_steps")?.parse().map_err(|_| bad_meta("decoder_steps", "not a number"))?;
@@ -196,6 +206,13 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
         Some(k) => Some(vector("kmeans.centroids", k * latent)?),
         None => None,
     };
+    let cluster_scale = match (&centroids, config.kmeans_standardize) {
+        (Some(_), true) => Some(vector("kmeans.scale", latent)?),
+        _ => None,
+    };
+    if let Some(bad) = cluster_scale.as_ref().and_then(|s| s.iter().find(|v| !(v.is_finite() && **v > 0.0))) {
+        return Err(bad_meta("kmeans.scale", format!("scales must be finite and positive, found {bad}")));
+    }
     let n_components = 2.min(latent);
     let pca = Pca::from_parts(
         vector("pca.mean", latent)?,
@@ -205,5 +222,5 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
         n_components,
     )
     .map_err(|e| bad_meta("pca", e.to_string()))?;
-    Ok(Model { config, weights, scaler, centroids, pca, summary })
+    Ok(Model { config, weights, scaler, centroids, cluster_scale, pca, summary })
 }

@@ -104,6 +104,47 @@ pub fn nearest_centroid(centroids: &[f32], dim: usize, point: &[f32]) -> usize {
     nearest_with_distance(centroids, dim, point).0
 }
 
+/// Per-dimension mean and `1 / standard deviation` (population) of `data`
+/// (row-major, `dim` wide): what standardising each dimension to mean 0 and
+/// variance 1 needs. A dimension without spread gets scale 1.
+pub fn unit_variance_scales(data: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
+    let rows = (data.len() / dim.max(1)).max(1) as f64;
+    let mut mean = vec![0.0f64; dim];
+    for row in data.chunks_exact(dim) {
+        for (m, &v) in mean.iter_mut().zip(row) {
+            *m += v as f64;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= rows);
+    let mut var = vec![0.0f64; dim];
+    for row in data.chunks_exact(dim) {
+        for ((s, &v), m) in var.iter_mut().zip(row).zip(&mean) {
+            *s += (v as f64 - m).powi(2);
+        }
+    }
+    let scale = var.iter().map(|s| {
+        let std = (s / rows).sqrt();
+        if std > 1e-12 { (1.0 / std) as f32 } else { 1.0 }
+    });
+    (mean.iter().map(|&m| m as f32).collect(), scale.collect())
+}
+
+/// Nearest-centroid labels when distances are measured after scaling each
+/// dimension by `scale` (`dim` values): the assignment rule of k-means fitted
+/// on standardised data, with centroids kept in the data's own units.
+/// `None` is plain [`assign`].
+pub fn assign_scaled(centroids: &[f32], dim: usize, data: &[f32], scale: Option<&[f32]>) -> Vec<usize> {
+    match scale {
+        None => assign(centroids, dim, data),
+        Some(scale) => {
+            let scaled = |values: &[f32]| -> Vec<f32> {
+                values.chunks_exact(dim).flat_map(|row| row.iter().zip(scale).map(|(v, s)| v * s)).collect()
+            };
+            assign(&scaled(centroids), dim, &scaled(data))
+        }
+    }
+}
+
 /// Nearest-centroid label for every point of `data` (row-major, `dim` wide).
 ///
 /// A trailing partial point is ignored; `dim == 0` gives an empty result.
@@ -381,6 +422,24 @@ fn update_means(data: &[f32], dim: usize, k: usize, labels: &[usize], centroids:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scaled_assignment_measures_distance_in_standardised_units() {
+        // Dimension 0 spreads over +-100, dimension 1 over +-1.
+        let data = [100.0f32, 0.0, -100.0, 0.0, 0.0, 1.0, 0.0, -1.0];
+        let (mean, scale) = unit_variance_scales(&data, 2);
+        assert_eq!(mean, vec![0.0, 0.0]);
+        let expected = 1.0 / (5000.0f32).sqrt();
+        assert!((scale[0] - expected).abs() < 1e-7 && (scale[1] - 1.0 / 0.5f32.sqrt()).abs() < 1e-6, "{scale:?}");
+        // The point (0, 0.9) is nearer (0, 0) than (10, 1) in raw units, and
+        // nearer (10, 1) once the first dimension's gap of 10 shrinks to 0.14.
+        let centroids = [0.0f32, 0.0, 10.0, 1.0];
+        let point = [0.0f32, 0.9];
+        assert_eq!(assign_scaled(&centroids, 2, &point, None), vec![0]);
+        assert_eq!(assign_scaled(&centroids, 2, &point, Some(&scale)), vec![1]);
+        // A dimension without spread keeps scale 1.
+        assert_eq!(unit_variance_scales(&[3.0, 1.0, 3.0, 2.0], 2).1[0], 1.0);
+    }
 
     fn opts(k: usize, restarts: usize, seed: u64) -> KMeansOptions {
         KMeansOptions {

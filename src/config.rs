@@ -135,6 +135,12 @@ pub struct VraeConfig {
     pub kmeans_restarts: usize,
     /// k-means iteration cap per restart (default 300).
     pub kmeans_max_iter: usize,
+    /// Fit k-means with every latent dimension scaled to unit variance over
+    /// the training rows (default false). The KL term is too weak to give the
+    /// dimensions a common scale, so without this one or two dimensions of
+    /// large spread decide the clusters. The scales are stored in the model
+    /// and used by every later assignment; centroids stay in latent units.
+    pub kmeans_standardize: bool,
     /// Circular shifts each series' latent is averaged over (default 1: the
     /// series as given). With n > 1 the latent of a series is the mean of its
     /// encodings rolled by `s * length / n` steps, s = 0..n, which makes the
@@ -176,12 +182,17 @@ impl Default for VraeConfig {
             clusters: None,
             kmeans_restarts: 10,
             kmeans_max_iter: 300,
+            kmeans_standardize: KMEANS_STANDARDIZE_DEFAULT,
             shift_average: 1,
             max_length: 10_000,
             device: DeviceKind::Cpu,
         }
     }
 }
+
+/// Default of `kmeans_standardize` (the quality study decides it; see
+/// BENCHMARKS.md).
+const KMEANS_STANDARDIZE_DEFAULT: bool = false;
 
 /// Every option name, in declaration order (for error messages).
 pub const OPTION_NAMES: &[&str] = &[
@@ -211,6 +222,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "clusters",
     "kmeans_restarts",
     "kmeans_max_iter",
+    "kmeans_standardize",
     "shift_average",
     "max_length",
     "device",

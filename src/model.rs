@@ -8,7 +8,7 @@ use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::batch::SeriesBatch;
-use crate::cluster::{assign, fit_kmeans, KMeansOptions};
+use crate::cluster::{assign_scaled, fit_kmeans, unit_variance_scales, KMeansOptions};
 use crate::config::{DeviceKind, VraeConfig};
 use crate::error::{Result, VraeError};
 use crate::network::{decode, encode, Padded, Weights};
@@ -56,6 +56,8 @@ pub struct Model {
     pub(crate) scaler: Scaler,
     /// `[k, latent]` row-major, when trained with `clusters`.
     pub(crate) centroids: Option<Vec<f32>>,
+    /// Per-dimension scales of the k-means distance (`kmeans_standardize`).
+    pub(crate) cluster_scale: Option<Vec<f32>>,
     pub(crate) pca: Pca,
     pub(crate) summary: TrainingSummary,
 }
@@ -147,12 +149,31 @@ impl Model {
                 let axes = (0..n * latent).map(|i| if i % latent == i / latent { 1.0 } else { 0.0 }).collect();
                 Pca::from_parts(latents.clone(), axes, vec![0.0; n], latent, n)?
             };
-            let (mut centroids, mut kmeans_inertia) = (None, None);
+            let (mut centroids, mut kmeans_inertia, mut cluster_scale) = (None, None, None);
             if let Some(k) = config.clusters {
                 let opts = KMeansOptions { k, restarts: config.kmeans_restarts, max_iter: config.kmeans_max_iter, seed: config.seed };
-                let fit = fit_kmeans(&latents, latent, &opts)?;
-                kmeans_inertia = Some(fit.inertia);
-                centroids = Some(fit.centroids);
+                if config.kmeans_standardize {
+                    // Fit on standardised latents, keep the centroids in
+                    // latent units and the scales for later assignments.
+                    let (mean, scale) = unit_variance_scales(&latents, latent);
+                    let standardised: Vec<f32> = latents
+                        .chunks_exact(latent)
+                        .flat_map(|row| row.iter().zip(&mean).zip(&scale).map(|((v, m), s)| (v - m) * s))
+                        .collect();
+                    let fit = fit_kmeans(&standardised, latent, &opts)?;
+                    kmeans_inertia = Some(fit.inertia);
+                    centroids = Some(
+                        fit.centroids
+                            .chunks_exact(latent)
+                            .flat_map(|row| row.iter().zip(&mean).zip(&scale).map(|((c, m), s)| c / s + m))
+                            .collect(),
+                    );
+                    cluster_scale = Some(scale);
+                } else {
+                    let fit = fit_kmeans(&latents, latent, &opts)?;
+                    kmeans_inertia = Some(fit.inertia);
+                    centroids = Some(fit.centroids);
+                }
             }
             let mut model = Model {
                 config: config.clone(),
@@ -161,6 +182,7 @@ impl Model {
                 weights: trained.weights.to_device(&Device::Cpu)?,
                 scaler: trained.scaler,
                 centroids,
+                cluster_scale,
                 summary: TrainingSummary {
                     rows: batch.len(),
                     channels: batch.channels(),
@@ -210,6 +232,14 @@ impl Model {
         self.centroids.as_deref()
     }
 
+    /// Per-dimension scales applied to latents and centroids before the
+    /// nearest-centroid distance, when trained with `kmeans_standardize`
+    /// (`1 / standard deviation` of each latent dimension over the training
+    /// rows).
+    pub fn cluster_scale(&self) -> Option<&[f32]> {
+        self.cluster_scale.as_deref()
+    }
+
     /// Runs later inference (embed, cluster, project, reconstruct, score)
     /// on `device`; a model trained on a GPU can be used on a CPU-only
     /// build this way. Errors when the device is not available here.
@@ -248,14 +278,14 @@ impl Model {
     pub fn cluster(&self, batch: &SeriesBatch) -> Result<Vec<usize>> {
         let centroids = self.centroids.as_ref().ok_or(VraeError::NoClusters)?;
         let latents = self.embed(batch)?;
-        Ok(assign(centroids, self.latent(), &latents))
+        Ok(assign_scaled(centroids, self.latent(), &latents, self.cluster_scale.as_deref()))
     }
 
     /// Nearest k-means centroid of precomputed latent vectors (`[rows, latent]`).
     pub fn cluster_embeddings(&self, latents: &[f32]) -> Result<Vec<usize>> {
         let centroids = self.centroids.as_ref().ok_or(VraeError::NoClusters)?;
         self.check_latents(latents)?;
-        Ok(assign(centroids, self.latent(), latents))
+        Ok(assign_scaled(centroids, self.latent(), latents, self.cluster_scale.as_deref()))
     }
 
     fn check_latents(&self, latents: &[f32]) -> Result<()> {

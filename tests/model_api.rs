@@ -258,7 +258,7 @@ fn truncated_corrupt_foreign_and_newer_models_are_refused() {
         [("format".to_string(), "vrae".to_string()), ("format_version".to_string(), "99".to_string())].into();
     let newer = safetensors::serialize([("weight", view)], Some(meta)).unwrap();
     let err = Model::from_bytes(&newer).unwrap_err();
-    assert!(matches!(err, VraeError::Artifact(ArtifactError::NewerVersion { found: 99, supported: 1 })), "{err}");
+    assert!(matches!(err, VraeError::Artifact(ArtifactError::NewerVersion { found: 99, supported: vrae::FORMAT_VERSION })), "{err}");
     assert!(err.to_string().contains("upgrade"), "{err}");
 
     let missing = Model::load("/nonexistent/model.safetensors").unwrap_err().to_string();
@@ -276,4 +276,78 @@ fn a_single_series_trains_and_projects_to_the_origin() {
     assert_eq!(xy.len(), 2);
     assert!(xy.iter().all(|v| v.abs() < 1e-6), "{xy:?}");
     assert_eq!(model.embed(&batch).unwrap().len(), model.latent());
+}
+
+/// Rewrites a model file's metadata entries (tensors untouched).
+fn with_metadata(bytes: &[u8], change: impl Fn(&mut HashMap<String, String>)) -> Vec<u8> {
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).unwrap();
+    let mut meta = header.metadata().clone().unwrap();
+    change(&mut meta);
+    let st = safetensors::SafeTensors::deserialize(bytes).unwrap();
+    let views: Vec<(String, safetensors::tensor::TensorView)> = st.tensors();
+    safetensors::serialize(views, Some(meta)).unwrap()
+}
+
+#[test]
+fn standardized_kmeans_assigns_like_kmeans_on_standardized_latents_and_persists() {
+    let (batch, _) = two_shapes(24, 21, 30, 30);
+    let model = Model::fit(&batch, &small(r#"{"clusters": 3, "kmeans_standardize": true}"#), |_| {}).unwrap();
+    let latent = model.latent();
+    let scale = model.cluster_scale().expect("standardised k-means keeps its scales").to_vec();
+    assert_eq!(scale.len(), latent);
+
+    // The same k-means (options, seed) run by hand on standardised latents.
+    let latents = model.embed(&batch).unwrap();
+    let (mean, expected_scale) = vrae::cluster::unit_variance_scales(&latents, latent);
+    for (a, b) in scale.iter().zip(&expected_scale) {
+        assert!((a - b).abs() <= 1e-6 * b.abs(), "scale {a} vs {b}");
+    }
+    let standardised: Vec<f32> =
+        latents.chunks_exact(latent).flat_map(|r| r.iter().zip(&mean).zip(&scale).map(|((v, m), s)| (v - m) * s)).collect();
+    let opts = vrae::cluster::KMeansOptions { k: 3, restarts: 10, max_iter: 300, seed: 5 };
+    let by_hand = vrae::cluster::fit_kmeans(&standardised, latent, &opts).unwrap();
+    let clusters = model.cluster(&batch).unwrap();
+    assert_eq!(adjusted_rand_index(&by_hand.labels, &clusters).unwrap(), 1.0);
+    // The stored centroids are in latent units, not standardised ones.
+    let centroids = model.centroids().unwrap();
+    for (c, h) in centroids.chunks_exact(latent).zip(by_hand.centroids.chunks_exact(latent)) {
+        for d in 0..latent {
+            assert!((c[d] - (h[d] / scale[d] + mean[d])).abs() < 1e-4, "centroid not mapped back to latent units");
+        }
+    }
+
+    let loaded = Model::from_bytes(&model.to_bytes().unwrap()).unwrap();
+    assert_eq!(loaded.cluster_scale(), Some(&scale[..]));
+    assert!(loaded.config().kmeans_standardize);
+    assert_eq!(loaded.cluster(&batch).unwrap(), clusters);
+
+    let plain = Model::fit(&batch, &small(r#"{"clusters": 3}"#), |_| {}).unwrap();
+    assert_eq!(plain.cluster_scale(), None);
+}
+
+#[test]
+fn version_one_models_load_with_plain_kmeans() {
+    let (batch, _) = two_shapes(12, 22, 20, 20);
+    let model = Model::fit(&batch, &small(r#"{"clusters": 2}"#), |_| {}).unwrap();
+    // A version-1 file: no kmeans.scale, and a config from before the option
+    // (here it even claims standardisation, which version 1 never did).
+    let v1 = with_metadata(&model.to_bytes().unwrap(), |meta| {
+        meta.insert("format_version".into(), "1".into());
+        let mut config: serde_json::Value = serde_json::from_str(&meta["config"]).unwrap();
+        config["kmeans_standardize"] = serde_json::Value::Bool(true);
+        meta.insert("config".into(), config.to_string());
+    });
+    let loaded = Model::from_bytes(&v1).unwrap();
+    assert!(!loaded.config().kmeans_standardize);
+    assert_eq!(loaded.cluster_scale(), None);
+    assert_eq!(loaded.cluster(&batch).unwrap(), model.cluster(&batch).unwrap());
+
+    // A version-2 file that says standardised but lacks the scales is refused.
+    let broken = with_metadata(&model.to_bytes().unwrap(), |meta| {
+        let mut config: serde_json::Value = serde_json::from_str(&meta["config"]).unwrap();
+        config["kmeans_standardize"] = serde_json::Value::Bool(true);
+        meta.insert("config".into(), config.to_string());
+    });
+    let err = Model::from_bytes(&broken).unwrap_err().to_string();
+    assert!(err.contains("kmeans.scale"), "{err}");
 }

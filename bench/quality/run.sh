@@ -5,14 +5,17 @@
 # lines per method and the Markdown table (table.md) to the output folder.
 #
 #   bash bench/quality/run.sh DATA_DIR [--quick] [--out DIR] [--max-rows N] [--max-steps N]
-#        [--cpu-budget SECONDS] [--options JSON] [--method NAME] [--vrae-only]
+#        [--cpu-budget SECONDS] [--options JSON] [--method NAME] [--vrae-only] [--keep-latents]
+#
+# --keep-latents also writes every vrae fit's latents to OUT/latents (for
+# bench/quality/recluster.py).
 #
 # Two lanes run side by side, one core each (vrae with threads 1, the
 # classic methods single-threaded); see the jobs below.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-data=${1:?usage: run.sh DATA_DIR [--quick] [--out DIR] [--max-rows N] [--max-steps N] [--cpu-budget SECONDS] [--options JSON] [--method NAME] [--vrae-only]}
+data=${1:?usage: run.sh DATA_DIR [--quick] [--out DIR] [--max-rows N] [--max-steps N] [--cpu-budget SECONDS] [--options JSON] [--method NAME] [--vrae-only] [--keep-latents]}
 shift
 out=out/quality
 # Every method gets the same rows: at most max_rows per dataset and at most
@@ -27,6 +30,7 @@ cpu_budget=150
 options='{}'
 datasets=""
 classic=1
+keep_latents=0
 method=vrae
 # A few minutes: small datasets covering univariate, multivariate and
 # variable-length series.
@@ -40,6 +44,7 @@ while [ $# -gt 0 ]; do
     --cpu-budget) cpu_budget=$2; shift ;;
     --options) options=$2; shift ;;
     --vrae-only) classic=0 ;;
+    --keep-latents) keep_latents=1 ;;
     --method) method=$2; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
@@ -52,6 +57,8 @@ exe=$(bash scripts/bench-exe.sh quality 2>/dev/null)
 options=$(python3 -c 'import json,sys; o=json.loads(sys.argv[1]); o.setdefault("threads", 1); print(json.dumps(o))' "$options")
 common=(--data "$data" --max-rows "$max_rows" --max-steps "$max_steps")
 [ -n "$datasets" ] && common+=(--datasets "$datasets")
+vrae_extra=()
+[ $keep_latents = 1 ] && vrae_extra=(--latents "$out/latents")
 
 if [ $classic = 1 ]; then
   venv=bench/.venv-classic
@@ -65,7 +72,7 @@ fi
 run_job() {
   case $1 in
     vrae:*)
-      "$exe" "${common[@]}" --seeds "${1#vrae:}" --options "$options" --method "$method" > "$out/vrae.seed${1#vrae:}.jsonl" ;;
+      "$exe" "${common[@]}" --seeds "${1#vrae:}" --options "$options" --method "$method" "${vrae_extra[@]}" > "$out/vrae.seed${1#vrae:}.jsonl" ;;
     classic:*)
       OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 \
         $venv/bin/python bench/quality/classic.py "${common[@]}" --cpu-budget "$cpu_budget" --methods "${1#classic:}" > "$out/classic.${1#classic:}.jsonl" ;;

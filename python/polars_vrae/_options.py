@@ -48,6 +48,7 @@ class Options(TypedDict, total=False):
     clusters: int | None
     kmeans_restarts: int
     kmeans_max_iter: int
+    kmeans_standardize: bool
     shift_average: int
     max_length: int
     device: Literal["cpu", "cuda"]
