@@ -40,7 +40,8 @@ pub struct TrainingSummary {
     pub loss_per_epoch: Vec<EpochStats>,
     /// Wall time of the whole fit, clustering and PCA included.
     pub seconds: f64,
-    /// k-means inertia on the training latents (when trained with clusters).
+    /// k-means inertia on the training latents (when trained with clusters;
+    /// in standardised units with `kmeans_standardize`).
     pub kmeans_inertia: Option<f64>,
     /// Variance of the training latents along the two PCA axes.
     pub pca_explained_variance: Vec<f32>,
