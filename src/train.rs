@@ -291,8 +291,8 @@ mod tests {
         let x = read("x.f32");
         let eps = read("eps.f32");
         let rows = eps.len() / model.latent();
-        let steps = x.len() / rows;
-        let offsets: Vec<usize> = (0..=rows).map(|r| r * steps).collect();
+        let length = x.len() / rows;
+        let offsets: Vec<usize> = (0..=rows).map(|r| r * length).collect();
         let batch = SeriesBatch::new(&x[..], &offsets[..], 1).expect("batch");
         let device = Device::Cpu;
         let vars: Vec<Var> = model.weights.tensors().into_iter().map(|t| Var::from_tensor(t).expect("var")).collect();
@@ -303,10 +303,10 @@ mod tests {
         let flat = |t: &Tensor| t.flatten_all().and_then(|t| t.to_vec1::<f32>()).expect("values");
         // Loss and gradients at the model's weights, then the weights after
         // `VRAE_PROBE_STEPS` optimiser steps on the same batch and noise.
-        let steps: usize = std::env::var("VRAE_PROBE_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let updates: usize = std::env::var("VRAE_PROBE_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
         let mut optimizer = Optimizer::new(&model.config, &vars).expect("optimizer");
         let mut out = Vec::new();
-        for step in 0..=steps {
+        for step in 0..=updates {
             let mut rng = StdRng::seed_from_u64(0);
             let mut dropout = Dropout { rate: 0.0, rng: &mut rng };
             let (mean, logvar) = encode(&weights, &padded, Some(&mut dropout)).expect("encode");
@@ -318,7 +318,7 @@ mod tests {
                     out.extend(grads.get(v).map(flat).unwrap_or_else(|| vec![0.0; v.elem_count()]));
                 }
             }
-            if step < steps {
+            if step < updates {
                 optimizer.step(&vars, &grads).expect("step");
             }
         }

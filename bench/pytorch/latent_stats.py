@@ -13,16 +13,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from vrae_torch import load_ecg5000  # noqa: E402
+
 DATA = Path(__file__).resolve().parents[2] / "data"
-
-
-def labels():
-    return np.concatenate([pq.read_table(DATA / f"ECG5000_{part}.parquet").column("label").to_numpy()
-                           for part in ("TRAIN", "TEST")])
 
 
 def load(path):
@@ -60,7 +57,8 @@ def describe(name, z, y):
 
 
 def main():
-    y = labels()
+    # The same TRAIN-then-TEST order both implementations embed in.
+    y = np.asarray(load_ecg5000(DATA)[1])
     for arg in sys.argv[1:]:
         name, _, path = arg.partition("=")
         describe(name, load(path), y)

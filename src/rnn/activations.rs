@@ -18,9 +18,10 @@
 //! (`speed_probe` below). Cheaper variants were measured with
 //! bench/pytorch/gradient_probe.py and dropped: tanh as `(1 - e)/(1 + e)`
 //! alone (2e-7 absolute) or through `e^x - 1` left the encoder's smallest
-//! gradient entries 3-4x less accurate than PyTorch's; this form matches it. Here both functions keep a few ulp of *relative* accuracy
-//! (sigmoid also for its tiny values; tanh also near zero) and saturate to
-//! exactly +-1 where f32 does, so saturated units get no spurious gradient.
+//! gradient entries 3-4x less accurate than PyTorch's; this form matches it.
+//! Here both functions keep a few ulp of *relative* accuracy (sigmoid also
+//! for its tiny values; tanh also near zero) and saturate to exactly +-1
+//! where f32 does, so saturated units get no spurious gradient.
 
 /// `exp` is evaluated on `[EXP_LO, EXP_HI]`: beyond it `2^n` would leave
 /// the normal f32 range (and the callers need no more: sigmoid and tanh are
