@@ -7,6 +7,8 @@
 //!
 //! Prints JSON lines (kind: peak, train, embed) for bench/compare.sh.
 
+#[path = "../examples/support/allocator.rs"]
+mod allocator;
 #[path = "../examples/support/parquet_series.rs"]
 mod parquet_series;
 

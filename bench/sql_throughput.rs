@@ -15,6 +15,8 @@
 //!
 //! Prints JSON lines; `ratio` is series/s relative to `core`.
 
+#[path = "../examples/support/allocator.rs"]
+mod allocator;
 #[path = "../examples/support/parquet_series.rs"]
 mod parquet_series;
 

@@ -6,6 +6,8 @@
 //! cargo run --release --example ecg5000 [-- --epochs N --seed S --threads T
 //!     --data DIR --out DIR --options JSON --no-tsne]
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/parquet_series.rs"]
 mod parquet_series;
 #[path = "support/plots.rs"]

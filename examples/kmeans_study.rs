@@ -1,5 +1,7 @@
 //! Study helper: how the k-means settings move NMI/ARI on a trained model's
 //! ECG5000 latents. cargo run --release --example kmeans_study -- MODEL...
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/parquet_series.rs"]
 mod parquet_series;
 

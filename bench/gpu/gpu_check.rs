@@ -16,6 +16,8 @@
 //!
 //!   gpu_check [--data DIR] [--synthetic N] [--quick]
 
+#[path = "../../examples/support/allocator.rs"]
+mod allocator;
 #[path = "../../examples/support/parquet_series.rs"]
 mod parquet_series;
 

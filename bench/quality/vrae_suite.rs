@@ -16,6 +16,8 @@
 //! (evenly spaced rows) are the same as in bench/quality/classic.py, so that
 //! every method sees the same series.
 
+#[path = "../../examples/support/allocator.rs"]
+mod allocator;
 #[path = "../../examples/support/parquet_series.rs"]
 mod parquet_series;
 #[path = "suite.rs"]

@@ -7,6 +7,13 @@
 //! and turns on `vrae_fit`'s per-epoch progress on stderr so that long
 //! training is visible without touching the query output on stdout.
 
+// mimalloc, as the DataFusion CLI's own binary uses: training allocates and
+// frees MB-sized tensors every batch, which glibc's malloc can hand back to
+// the kernel and fault in again (the main job trained 20% faster with
+// mimalloc; BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
