@@ -91,6 +91,14 @@ pub struct VraeConfig {
     pub dropout: f64,
     /// Size of the latent vector (default 20).
     pub latent: usize,
+    /// Added to the initial bias of every recurrent layer's forget gate
+    /// (LSTM) or update gate (GRU), default 0 (PyTorch's initialisation). A
+    /// positive value makes the layers keep more of their state from one
+    /// step to the next before training has taught them to, so that the
+    /// encoder's last state still depends on the start of a long series and
+    /// gradients reach back to it (Jozefowicz et al. 2015; Keras' LSTM adds
+    /// 1 by default).
+    pub forget_bias: f64,
     /// Decoder input: `zeros` (default) or `learned`.
     pub decoder_inputs: DecoderInputs,
     /// Reconstruction loss: `mse` (default) or `smooth_l1`.
@@ -163,6 +171,7 @@ impl Default for VraeConfig {
             depth: 1,
             dropout: 0.2,
             latent: 20,
+            forget_bias: 0.0,
             decoder_inputs: DecoderInputs::Zeros,
             loss: ReconstructionLoss::Mse,
             reduction: LossReduction::Original,
@@ -203,6 +212,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "depth",
     "dropout",
     "latent",
+    "forget_bias",
     "decoder_inputs",
     "loss",
     "reduction",
@@ -310,6 +320,9 @@ impl VraeConfig {
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(invalid("dropout", format!("must be in [0, 1), got {}", self.dropout)));
         }
+        if !(self.forget_bias.is_finite() && self.forget_bias.abs() <= 20.0) {
+            return Err(invalid("forget_bias", format!("must be a number in [-20, 20], got {}", self.forget_bias)));
+        }
         if !(self.kl_weight.is_finite() && self.kl_weight >= 0.0) {
             return Err(invalid("kl_weight", "must be a finite number >= 0"));
         }
@@ -394,6 +407,7 @@ mod tests {
             (r#"{"latent": 0}"#, "latent"),
             (r#"{"clusters": 1}"#, "clusters"),
             (r#"{"learning_rate": -1}"#, "learning_rate"),
+            (r#"{"forget_bias": 100}"#, "forget_bias"),
         ] {
             let err = VraeConfig::from_json(json).unwrap_err().to_string();
             assert!(err.contains(&format!("`{key}`")), "{json}: {err}");

@@ -60,8 +60,11 @@ impl NetShape {
 /// How a parameter starts.
 #[derive(Clone, Copy, Debug)]
 enum Init {
-    /// PyTorch's recurrent init: U(-1/sqrt(hidden), 1/sqrt(hidden)) for weights and biases.
-    Recurrent { hidden: usize },
+    /// PyTorch's recurrent init: U(-1/sqrt(hidden), 1/sqrt(hidden)) for
+    /// weights and biases, then the `forget_bias` option added to the forget
+    /// (LSTM) or update (GRU) gate's slice of `b_ih`, the packed row
+    /// `bias_row`.
+    Recurrent { hidden: usize, bias_row: usize },
     /// Xavier/Glorot uniform, as the original VRAE uses for its linear maps.
     Xavier { fan_in: usize, fan_out: usize },
     /// PyTorch's linear bias init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
@@ -83,7 +86,7 @@ pub(crate) fn param_specs(s: &NetShape) -> Vec<ParamSpec> {
     let mut push = |name: String, dims: Vec<usize>, init: Init| out.push(ParamSpec { name, dims, init });
     for l in 0..s.depth {
         let spec = s.encoder_layer(l);
-        push(format!("encoder.{l}.packed"), vec![spec.packed_rows(), spec.gate_width()], Init::Recurrent { hidden: s.hidden });
+        push(format!("encoder.{l}.packed"), vec![spec.packed_rows(), spec.gate_width()], recurrent_init(spec));
     }
     for head in ["mean", "logvar"] {
         push(format!("latent.{head}.weight"), vec![s.hidden, s.latent], Init::Xavier { fan_in: s.hidden, fan_out: s.latent });
@@ -93,7 +96,7 @@ pub(crate) fn param_specs(s: &NetShape) -> Vec<ParamSpec> {
     push("decoder.init.bias".into(), vec![s.hidden], Init::Bias { fan_in: s.latent });
     for l in 0..s.depth {
         let spec = s.decoder_layer(l);
-        push(format!("decoder.{l}.packed"), vec![spec.packed_rows(), spec.gate_width()], Init::Recurrent { hidden: s.hidden });
+        push(format!("decoder.{l}.packed"), vec![spec.packed_rows(), spec.gate_width()], recurrent_init(spec));
     }
     if let Some(steps) = s.decoder_steps {
         push("decoder.inputs".into(), vec![steps, s.channels], Init::Zeros);
@@ -103,14 +106,29 @@ pub(crate) fn param_specs(s: &NetShape) -> Vec<ParamSpec> {
     out
 }
 
-fn init_values(init: Init, count: usize, rng: &mut StdRng) -> Vec<f32> {
+fn recurrent_init(spec: LayerSpec) -> Init {
+    // Packed rows: W_ih^T (input), W_hh^T (hidden), then b_ih.
+    Init::Recurrent { hidden: spec.hidden, bias_row: spec.input + spec.hidden }
+}
+
+fn init_values(init: Init, count: usize, forget_bias: f32, rng: &mut StdRng) -> Vec<f32> {
     let bound = match init {
-        Init::Recurrent { hidden } => 1.0 / (hidden as f64).sqrt(),
+        Init::Recurrent { hidden, .. } => 1.0 / (hidden as f64).sqrt(),
         Init::Xavier { fan_in, fan_out } => (6.0 / (fan_in + fan_out) as f64).sqrt(),
         Init::Bias { fan_in } => 1.0 / (fan_in as f64).sqrt(),
         Init::Zeros => return vec![0.0; count],
     } as f32;
-    (0..count).map(|_| rng.random_range(-bound..=bound)).collect()
+    let mut values: Vec<f32> = (0..count).map(|_| rng.random_range(-bound..=bound)).collect();
+    if let Init::Recurrent { hidden, bias_row } = init {
+        // Gate order i, f, g, o (LSTM) or r, z, n (GRU): the second block of
+        // `hidden` columns is the forget or update gate in both.
+        let width = count / (bias_row + 2);
+        let start = bias_row * width + hidden;
+        if let Some(slice) = values.get_mut(start..start + hidden) {
+            slice.iter_mut().for_each(|v| *v += forget_bias);
+        }
+    }
+    values
 }
 
 /// The network's tensors, by role.
@@ -131,13 +149,14 @@ pub(crate) struct Weights {
 }
 
 impl Weights {
-    /// Fresh weights drawn from `rng`.
-    pub fn init(shape: NetShape, rng: &mut StdRng, device: &Device) -> Result<Self> {
+    /// Fresh weights drawn from `rng`, `forget_bias` added to every
+    /// recurrent layer's forget (LSTM) or update (GRU) gate bias.
+    pub fn init(shape: NetShape, forget_bias: f32, rng: &mut StdRng, device: &Device) -> Result<Self> {
         let tensors = param_specs(&shape)
             .into_iter()
             .map(|p| {
                 let count = p.dims.iter().product();
-                Tensor::from_vec(init_values(p.init, count, rng), p.dims, device)
+                Tensor::from_vec(init_values(p.init, count, forget_bias, rng), p.dims, device)
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
         Ok(Self::from_ordered(shape, tensors))
@@ -312,4 +331,46 @@ pub(crate) fn decode(w: &Weights, z: &Tensor, p: &Padded, mut dropout: Option<&m
     }
     let flat = h.reshape((t * b, s.hidden))?;
     Ok(linear(&flat, &w.out_w, &w.out_b)?.reshape((t, b, s.channels))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    fn values(t: &Tensor) -> Vec<f32> {
+        t.flatten_all().and_then(|t| t.to_vec1::<f32>()).expect("f32 tensor")
+    }
+
+    #[test]
+    fn forget_bias_moves_only_the_forget_or_update_gate_bias() {
+        for block in [Block::Lstm, Block::Gru] {
+            let plain = VraeConfig { block, hidden_size: 5, latent: 3, depth: 2, ..Default::default() };
+            let shifted = VraeConfig { forget_bias: 2.5, ..plain.clone() };
+            let init = |c: &VraeConfig| {
+                let shape = NetShape::new(c, 2, 10);
+                Weights::init(shape, c.forget_bias as f32, &mut StdRng::seed_from_u64(7), &Device::Cpu).expect("init")
+            };
+            let (a, b) = (init(&plain), init(&shifted));
+            let recurrent: Vec<LayerSpec> = (0..2)
+                .map(|l| a.shape.encoder_layer(l))
+                .chain((0..2).map(|l| a.shape.decoder_layer(l)))
+                .collect();
+            let layers_a = a.encoder.iter().chain(&a.decoder);
+            let layers_b = b.encoder.iter().chain(&b.decoder);
+            for ((ta, tb), spec) in layers_a.zip(layers_b).zip(&recurrent) {
+                let (va, vb, width, h) = (values(ta), values(tb), spec.gate_width(), spec.hidden);
+                let b_ih = (spec.input + h) * width;
+                for (idx, (x, y)) in va.iter().zip(&vb).enumerate() {
+                    let in_gate = (b_ih + h..b_ih + 2 * h).contains(&idx);
+                    let expected = if in_gate { x + 2.5 } else { *x };
+                    assert_eq!(*y, expected, "{block:?} {spec:?} index {idx}");
+                }
+            }
+            // Nothing else moves, and the random draws are the same.
+            assert_eq!(values(&a.mean_w), values(&b.mean_w));
+            assert_eq!(values(&a.out_b), values(&b.out_b));
+        }
+    }
 }

@@ -208,7 +208,7 @@ pub(crate) fn train(
     let mut rng = StdRng::seed_from_u64(config.seed);
     let scaler = Scaler::fit(config.scaling, batch);
     let shape = NetShape::new(config, batch.channels(), batch.max_steps());
-    let init = Weights::init(shape, &mut rng, device)?;
+    let init = Weights::init(shape, config.forget_bias as f32, &mut rng, device)?;
     let vars: Vec<Var> = init.tensors().into_iter().map(Var::from_tensor).collect::<candle_core::Result<_>>()?;
     let weights = Weights::from_ordered(shape, vars.iter().map(|v| v.as_tensor().clone()).collect());
     let mut optimizer = Optimizer::new(config, &vars)?;

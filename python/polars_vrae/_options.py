@@ -27,6 +27,7 @@ class Options(TypedDict, total=False):
     depth: int
     dropout: float
     latent: int
+    forget_bias: float
     decoder_inputs: Literal["zeros", "learned"]
     loss: Literal["mse", "smooth_l1"]
     reduction: Literal["original", "per_series"]
