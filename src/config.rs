@@ -92,12 +92,13 @@ pub struct VraeConfig {
     /// Size of the latent vector (default 20).
     pub latent: usize,
     /// Added to the initial bias of every recurrent layer's forget gate
-    /// (LSTM) or update gate (GRU), default 0 (PyTorch's initialisation). A
-    /// positive value makes the layers keep more of their state from one
-    /// step to the next before training has taught them to, so that the
-    /// encoder's last state still depends on the start of a long series and
-    /// gradients reach back to it (Jozefowicz et al. 2015; Keras' LSTM adds
-    /// 1 by default).
+    /// (LSTM) or update gate (GRU), default 2 (0 is PyTorch's
+    /// initialisation, the original VRAE's). A positive value makes the
+    /// layers keep more of their state from one step to the next before
+    /// training has taught them to, so that the encoder's last state still
+    /// depends on the start of a long series and gradients reach back to it
+    /// (Jozefowicz et al. 2015; Keras' LSTM adds 1 by default). The quality
+    /// suite chose 2 (BENCHMARKS.md).
     pub forget_bias: f64,
     /// Decoder input: `zeros` (default) or `learned`.
     pub decoder_inputs: DecoderInputs,
@@ -171,7 +172,7 @@ impl Default for VraeConfig {
             depth: 1,
             dropout: 0.2,
             latent: 20,
-            forget_bias: 0.0,
+            forget_bias: FORGET_BIAS_DEFAULT,
             decoder_inputs: DecoderInputs::Zeros,
             loss: ReconstructionLoss::Mse,
             reduction: LossReduction::Original,
@@ -200,6 +201,11 @@ impl Default for VraeConfig {
         }
     }
 }
+
+/// Default of `forget_bias`: the one departure from the original VRAE's
+/// defaults, chosen by the quality suite (BENCHMARKS.md, "The forget-gate
+/// bias"). Models saved before the option existed were trained with 0.
+const FORGET_BIAS_DEFAULT: f64 = 2.0;
 
 /// Default of `kmeans_standardize` (the quality study decides it; see
 /// BENCHMARKS.md).
@@ -365,6 +371,8 @@ mod tests {
         assert_eq!(c.learning_rate, 5e-4);
         assert_eq!(c.block, Block::Lstm);
         assert!(c.clip && c.max_grad_norm == 5.0);
+        // The one departure: the quality suite's forget-gate bias.
+        assert_eq!(c.forget_bias, 2.0);
         assert_eq!(VraeConfig::from_json("{}").unwrap(), c);
     }
 

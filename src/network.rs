@@ -346,7 +346,7 @@ mod tests {
     #[test]
     fn forget_bias_moves_only_the_forget_or_update_gate_bias() {
         for block in [Block::Lstm, Block::Gru] {
-            let plain = VraeConfig { block, hidden_size: 5, latent: 3, depth: 2, ..Default::default() };
+            let plain = VraeConfig { block, hidden_size: 5, latent: 3, depth: 2, forget_bias: 0.0, ..Default::default() };
             let shifted = VraeConfig { forget_bias: 2.5, ..plain.clone() };
             let init = |c: &VraeConfig| {
                 let shape = NetShape::new(c, 2, 10);

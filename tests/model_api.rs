@@ -351,3 +351,22 @@ fn version_one_models_load_with_plain_kmeans() {
     let err = Model::from_bytes(&broken).unwrap_err().to_string();
     assert!(err.contains("kmeans.scale"), "{err}");
 }
+
+#[test]
+fn models_saved_before_forget_bias_existed_report_pytorchs_initialisation() {
+    let (batch, _) = two_shapes(12, 22, 20, 20);
+    let model = Model::fit(&batch, &small("{}"), |_| {}).unwrap();
+    assert_eq!(model.config().forget_bias, 2.0);
+    assert_eq!(Model::from_bytes(&model.to_bytes().unwrap()).unwrap().config().forget_bias, 2.0);
+    // The same file as an older build wrote it: no `forget_bias` in the
+    // config. It was trained with PyTorch's initialisation, not today's
+    // default, and the model says so.
+    let older = with_metadata(&model.to_bytes().unwrap(), |meta| {
+        let mut config: serde_json::Value = serde_json::from_str(&meta["config"]).unwrap();
+        config.as_object_mut().unwrap().remove("forget_bias");
+        meta.insert("config".into(), config.to_string());
+    });
+    let loaded = Model::from_bytes(&older).unwrap();
+    assert_eq!(loaded.config().forget_bias, 0.0);
+    assert_eq!(loaded.embed(&batch).unwrap(), model.embed(&batch).unwrap());
+}
