@@ -288,6 +288,13 @@ fn with_metadata(bytes: &[u8], change: impl Fn(&mut HashMap<String, String>)) ->
     safetensors::serialize(views, Some(meta)).unwrap()
 }
 
+/// Rewrites the stored config (a JSON object) inside a metadata map.
+fn edit_config(meta: &mut HashMap<String, String>, change: impl Fn(&mut serde_json::Map<String, serde_json::Value>)) {
+    let mut config: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&meta["config"]).unwrap();
+    change(&mut config);
+    meta.insert("config".into(), serde_json::Value::Object(config).to_string());
+}
+
 #[test]
 fn standardized_kmeans_assigns_like_kmeans_on_standardized_latents_and_persists() {
     let (batch, _) = two_shapes(24, 21, 30, 30);
@@ -333,9 +340,7 @@ fn version_one_models_load_with_plain_kmeans() {
     // (here it even claims standardisation, which version 1 never did).
     let v1 = with_metadata(&model.to_bytes().unwrap(), |meta| {
         meta.insert("format_version".into(), "1".into());
-        let mut config: serde_json::Value = serde_json::from_str(&meta["config"]).unwrap();
-        config["kmeans_standardize"] = serde_json::Value::Bool(true);
-        meta.insert("config".into(), config.to_string());
+        edit_config(meta, |config| drop(config.insert("kmeans_standardize".into(), true.into())));
     });
     let loaded = Model::from_bytes(&v1).unwrap();
     assert!(!loaded.config().kmeans_standardize);
@@ -344,9 +349,7 @@ fn version_one_models_load_with_plain_kmeans() {
 
     // A version-2 file that says standardised but lacks the scales is refused.
     let broken = with_metadata(&model.to_bytes().unwrap(), |meta| {
-        let mut config: serde_json::Value = serde_json::from_str(&meta["config"]).unwrap();
-        config["kmeans_standardize"] = serde_json::Value::Bool(true);
-        meta.insert("config".into(), config.to_string());
+        edit_config(meta, |config| drop(config.insert("kmeans_standardize".into(), true.into())));
     });
     let err = Model::from_bytes(&broken).unwrap_err().to_string();
     assert!(err.contains("kmeans.scale"), "{err}");
@@ -361,11 +364,7 @@ fn models_saved_before_forget_bias_existed_report_pytorchs_initialisation() {
     // The same file as an older build wrote it: no `forget_bias` in the
     // config. It was trained with PyTorch's initialisation, not today's
     // default, and the model says so.
-    let older = with_metadata(&model.to_bytes().unwrap(), |meta| {
-        let mut config: serde_json::Value = serde_json::from_str(&meta["config"]).unwrap();
-        config.as_object_mut().unwrap().remove("forget_bias");
-        meta.insert("config".into(), config.to_string());
-    });
+    let older = with_metadata(&model.to_bytes().unwrap(), |meta| edit_config(meta, |config| drop(config.remove("forget_bias"))));
     let loaded = Model::from_bytes(&older).unwrap();
     assert_eq!(loaded.config().forget_bias, 0.0);
     assert_eq!(loaded.embed(&batch).unwrap(), model.embed(&batch).unwrap());
