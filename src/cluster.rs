@@ -104,9 +104,17 @@ pub fn nearest_centroid(centroids: &[f32], dim: usize, point: &[f32]) -> usize {
     nearest_with_distance(centroids, dim, point).0
 }
 
+/// Smallest spread a dimension is scaled as having, relative to the widest
+/// dimension's: latent dimensions the KL term has collapsed (or that the
+/// encoder never learnt to use) hold little but noise, and scaling them to
+/// unit variance would let that noise decide the clusters.
+pub const MIN_RELATIVE_SPREAD: f64 = 0.01;
+
 /// Per-dimension mean and `1 / standard deviation` (population) of `data`
 /// (row-major, `dim` wide): what standardising each dimension to mean 0 and
-/// variance 1 needs. A dimension without spread gets scale 1.
+/// variance 1 needs. A standard deviation below [`MIN_RELATIVE_SPREAD`] times
+/// the largest one is raised to that floor; when no dimension has any spread
+/// every scale is 1.
 pub fn unit_variance_scales(data: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
     let rows = (data.len() / dim.max(1)).max(1) as f64;
     let mut mean = vec![0.0f64; dim];
@@ -122,10 +130,9 @@ pub fn unit_variance_scales(data: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
             *s += (v as f64 - m).powi(2);
         }
     }
-    let scale = var.iter().map(|s| {
-        let std = (s / rows).sqrt();
-        if std > 1e-12 { (1.0 / std) as f32 } else { 1.0 }
-    });
+    let std: Vec<f64> = var.iter().map(|s| (s / rows).sqrt()).collect();
+    let floor = std.iter().cloned().fold(0.0, f64::max) * MIN_RELATIVE_SPREAD;
+    let scale = std.iter().map(|&s| if floor > 1e-12 { (1.0 / s.max(floor)) as f32 } else { 1.0 });
     (mean.iter().map(|&m| m as f32).collect(), scale.collect())
 }
 
@@ -136,11 +143,23 @@ pub fn unit_variance_scales(data: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
 pub fn assign_scaled(centroids: &[f32], dim: usize, data: &[f32], scale: Option<&[f32]>) -> Vec<usize> {
     match scale {
         None => assign(centroids, dim, data),
+        Some(_) if dim == 0 => Vec::new(),
         Some(scale) => {
-            let scaled = |values: &[f32]| -> Vec<f32> {
-                values.chunks_exact(dim).flat_map(|row| row.iter().zip(scale).map(|(v, s)| v * s)).collect()
+            // Scale the k centroids once and each point into one reused
+            // buffer: no copy of the whole batch of latents.
+            let scale_into = |dst: &mut Vec<f32>, values: &[f32]| {
+                dst.clear();
+                dst.extend(values.chunks_exact(dim).flat_map(|row| row.iter().zip(scale).map(|(v, s)| v * s)));
             };
-            assign(&scaled(centroids), dim, &scaled(data))
+            let mut scaled_centroids = Vec::with_capacity(centroids.len());
+            scale_into(&mut scaled_centroids, centroids);
+            let mut point = Vec::with_capacity(dim);
+            data.chunks_exact(dim)
+                .map(|p| {
+                    scale_into(&mut point, p);
+                    nearest_centroid(&scaled_centroids, dim, &point)
+                })
+                .collect()
         }
     }
 }
@@ -425,20 +444,31 @@ mod tests {
 
     #[test]
     fn scaled_assignment_measures_distance_in_standardised_units() {
-        // Dimension 0 spreads over +-100, dimension 1 over +-1.
-        let data = [100.0f32, 0.0, -100.0, 0.0, 0.0, 1.0, 0.0, -1.0];
+        // Dimension 0 spreads over +-50, dimension 1 over +-1.
+        let data = [50.0f32, 0.0, -50.0, 0.0, 0.0, 1.0, 0.0, -1.0];
         let (mean, scale) = unit_variance_scales(&data, 2);
         assert_eq!(mean, vec![0.0, 0.0]);
-        let expected = 1.0 / (5000.0f32).sqrt();
+        let expected = 1.0 / (1250.0f32).sqrt();
         assert!((scale[0] - expected).abs() < 1e-7 && (scale[1] - 1.0 / 0.5f32.sqrt()).abs() < 1e-6, "{scale:?}");
         // The point (0, 0.9) is nearer (0, 0) than (10, 1) in raw units, and
-        // nearer (10, 1) once the first dimension's gap of 10 shrinks to 0.14.
+        // nearer (10, 1) once the first dimension's gap of 10 shrinks to 0.28.
         let centroids = [0.0f32, 0.0, 10.0, 1.0];
         let point = [0.0f32, 0.9];
         assert_eq!(assign_scaled(&centroids, 2, &point, None), vec![0]);
         assert_eq!(assign_scaled(&centroids, 2, &point, Some(&scale)), vec![1]);
-        // A dimension without spread keeps scale 1.
-        assert_eq!(unit_variance_scales(&[3.0, 1.0, 3.0, 2.0], 2).1[0], 1.0);
+        // Nothing spreads: every scale is 1.
+        assert_eq!(unit_variance_scales(&[3.0, 1.0, 3.0, 1.0], 2).1, vec![1.0, 1.0]);
+    }
+
+    #[test]
+    fn nearly_constant_dimensions_are_not_blown_up_to_unit_variance() {
+        // Dimension 0 has standard deviation 1, dimension 1 0.001 (noise
+        // from a collapsed latent), dimension 2 none: both are scaled as
+        // having a spread of 0.01, not to unit variance.
+        let data = [1.0f32, 0.001, 5.0, -1.0, -0.001, 5.0];
+        let (_, scale) = unit_variance_scales(&data, 3);
+        assert!((scale[0] - 1.0).abs() < 1e-6, "{scale:?}");
+        assert!((scale[1] - 100.0).abs() < 1e-3 && (scale[2] - 100.0).abs() < 1e-3, "{scale:?}");
     }
 
     fn opts(k: usize, restarts: usize, seed: u64) -> KMeansOptions {

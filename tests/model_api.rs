@@ -328,14 +328,14 @@ fn standardized_kmeans_assigns_like_kmeans_on_standardized_latents_and_persists(
     assert!(loaded.config().kmeans_standardize);
     assert_eq!(loaded.cluster(&batch).unwrap(), clusters);
 
-    let plain = Model::fit(&batch, &small(r#"{"clusters": 3}"#), |_| {}).unwrap();
+    let plain = Model::fit(&batch, &small(r#"{"clusters": 3, "kmeans_standardize": false}"#), |_| {}).unwrap();
     assert_eq!(plain.cluster_scale(), None);
 }
 
 #[test]
 fn version_one_models_load_with_plain_kmeans() {
     let (batch, _) = two_shapes(12, 22, 20, 20);
-    let model = Model::fit(&batch, &small(r#"{"clusters": 2}"#), |_| {}).unwrap();
+    let model = Model::fit(&batch, &small(r#"{"clusters": 2, "kmeans_standardize": false}"#), |_| {}).unwrap();
     // A version-1 file: no kmeans.scale, and a config from before the option
     // (here it even claims standardisation, which version 1 never did).
     let v1 = with_metadata(&model.to_bytes().unwrap(), |meta| {
