@@ -42,13 +42,6 @@ fn to_bytes_le(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-/// Whether a stored config (a JSON object, already parsed once) names
-/// `forget_bias`.
-fn config_names_forget_bias(config_json: &str) -> bool {
-    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(config_json)
-        .is_ok_and(|map| map.contains_key("forget_bias"))
-}
-
 fn bad_meta(key: &str, message: impl Into<String>) -> ArtifactError {
     ArtifactError::BadMetadata { key: key.into(), message: message.into() }
 }
@@ -159,9 +152,10 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     if version > FORMAT_VERSION {
         return Err(ArtifactError::NewerVersion { found: version, supported: FORMAT_VERSION });
     }
-    let config_json = get("config")?;
-    let mut config = VraeConfig::from_json(config_json).map_err(|e| bad_meta("config", e.to_string()))?;
-    if !config_names_forget_bias(config_json) {
+    let config_map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(get("config")?).map_err(|e| bad_meta("config", format!("not a JSON object: {e}")))?;
+    let mut config = VraeConfig::from_map(&config_map).map_err(|e| bad_meta("config", e.to_string()))?;
+    if !config_map.contains_key("forget_bias") {
         // Written before `forget_bias` existed: trained with PyTorch's
         // initialisation, not today's default.
         config.forget_bias = 0.0;

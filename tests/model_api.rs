@@ -356,6 +356,17 @@ fn version_one_models_load_with_plain_kmeans() {
 }
 
 #[test]
+fn a_model_whose_config_is_not_a_json_object_is_refused() {
+    let (batch, _) = two_shapes(12, 22, 20, 20);
+    let bytes = Model::fit(&batch, &small("{}"), |_| {}).unwrap().to_bytes().unwrap();
+    for bad in ["null", "[1, 2]", "{\"hidden_size\": 8", "{\"no_such_option\": 1}"] {
+        let broken = with_metadata(&bytes, |meta| drop(meta.insert("config".into(), bad.into())));
+        let err = Model::from_bytes(&broken).unwrap_err().to_string();
+        assert!(err.contains("config"), "{bad}: {err}");
+    }
+}
+
+#[test]
 fn models_saved_before_forget_bias_existed_report_pytorchs_initialisation() {
     let (batch, _) = two_shapes(12, 22, 20, 20);
     let model = Model::fit(&batch, &small("{}"), |_| {}).unwrap();
