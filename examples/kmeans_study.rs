@@ -5,7 +5,7 @@ mod allocator;
 #[path = "support/parquet_series.rs"]
 mod parquet_series;
 
-use vrae::cluster::{fit_kmeans, KMeansOptions};
+use vrae::cluster::{fit_kmeans, unit_variance_scales, KMeansOptions};
 use vrae::metrics::{adjusted_rand_index, encode_labels, normalized_mutual_info};
 use vrae::{Model, SeriesBatch};
 
@@ -20,15 +20,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Also leave the latents beside the model for outside tools (CSV).
         let csv: String = latents.chunks(model.latent()).map(|r| r.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",") + "\n").collect();
         std::fs::write(format!("{path}.latents.csv"), csv)?;
-        for restarts in [1, 10] {
+        // Both ways vrae can cluster: latents as they are, and scaled to
+        // unit variance per dimension (`kmeans_standardize`, the default).
+        let (mean, scale) = unit_variance_scales(&latents, model.latent());
+        let standardised: Vec<f32> = latents
+            .chunks_exact(model.latent())
+            .flat_map(|row| row.iter().zip(&mean).zip(&scale).map(|((v, m), s)| (v - m) * s))
+            .collect();
+        for ((space, points), restarts) in [("plain", &latents), ("standardised", &standardised)]
+            .into_iter()
+            .flat_map(|space| [1, 10].map(|restarts| (space, restarts)))
+        {
             let (mut nmi, mut ari) = (Vec::new(), Vec::new());
             for seed in 0..10 {
-                let fit = fit_kmeans(&latents, model.latent(), &KMeansOptions { k: 5, restarts, max_iter: 300, seed })?;
+                let fit = fit_kmeans(points, model.latent(), &KMeansOptions { k: 5, restarts, max_iter: 300, seed })?;
                 nmi.push(normalized_mutual_info(&labels, &fit.labels)?);
                 ari.push(adjusted_rand_index(&labels, &fit.labels)?);
             }
             let m = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-            println!("{path} restarts {restarts}: NMI mean {:.3} [{:.3}..{:.3}] ARI mean {:.3} [{:.3}..{:.3}]", m(&nmi),
+            println!("{path} {space}, restarts {restarts}: NMI mean {:.3} [{:.3}..{:.3}] ARI mean {:.3} [{:.3}..{:.3}]", m(&nmi),
                 nmi.iter().cloned().fold(1.0, f64::min), nmi.iter().cloned().fold(0.0, f64::max), m(&ari),
                 ari.iter().cloned().fold(1.0, f64::min), ari.iter().cloned().fold(0.0, f64::max));
         }

@@ -153,7 +153,7 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
         return Err(ArtifactError::NewerVersion { found: version, supported: FORMAT_VERSION });
     }
     let config_map: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(get("config")?).map_err(|e| bad_meta("config", format!("not a JSON object: {e}")))?;
+        serde_json::from_str(get("config")?).map_err(|e| bad_meta("config", format!("not a valid JSON object: {e}")))?;
     let mut config = VraeConfig::from_map(&config_map).map_err(|e| bad_meta("config", e.to_string()))?;
     if !config_map.contains_key("forget_bias") {
         // Written before `forget_bias` existed: trained with PyTorch's

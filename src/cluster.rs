@@ -113,9 +113,12 @@ pub const MIN_RELATIVE_SPREAD: f64 = 0.01;
 /// Per-dimension mean and `1 / standard deviation` (population) of `data`
 /// (row-major, `dim` wide): what standardising each dimension to mean 0 and
 /// variance 1 needs. A standard deviation below [`MIN_RELATIVE_SPREAD`] times
-/// the largest one is raised to that floor; when no dimension has any spread
-/// every scale is 1.
+/// the largest one is raised to that floor; when no dimension spreads by
+/// more than 1e-10 every scale is 1. `dim == 0` gives two empty vectors.
 pub fn unit_variance_scales(data: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
+    if dim == 0 {
+        return (Vec::new(), Vec::new());
+    }
     let rows = (data.len() / dim.max(1)).max(1) as f64;
     let mut mean = vec![0.0f64; dim];
     for row in data.chunks_exact(dim) {
@@ -139,7 +142,8 @@ pub fn unit_variance_scales(data: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
 /// Nearest-centroid labels when distances are measured after scaling each
 /// dimension by `scale` (`dim` values): the assignment rule of k-means fitted
 /// on standardised data, with centroids kept in the data's own units.
-/// `None` is plain [`assign`].
+/// `None` is plain [`assign`]. `scale` must hold `dim` values (a model checks
+/// that when it loads); extra values are ignored.
 pub fn assign_scaled(centroids: &[f32], dim: usize, data: &[f32], scale: Option<&[f32]>) -> Vec<usize> {
     match scale {
         None => assign(centroids, dim, data),
@@ -456,8 +460,9 @@ mod tests {
         let point = [0.0f32, 0.9];
         assert_eq!(assign_scaled(&centroids, 2, &point, None), vec![0]);
         assert_eq!(assign_scaled(&centroids, 2, &point, Some(&scale)), vec![1]);
-        // Nothing spreads: every scale is 1.
+        // Nothing spreads: every scale is 1; no dimensions, no scales.
         assert_eq!(unit_variance_scales(&[3.0, 1.0, 3.0, 1.0], 2).1, vec![1.0, 1.0]);
+        assert_eq!(unit_variance_scales(&[], 0), (vec![], vec![]));
     }
 
     #[test]

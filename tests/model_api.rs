@@ -346,6 +346,14 @@ fn version_one_models_load_with_plain_kmeans() {
     assert!(!loaded.config().kmeans_standardize);
     assert_eq!(loaded.cluster_scale(), None);
     assert_eq!(loaded.cluster(&batch).unwrap(), model.cluster(&batch).unwrap());
+    // As version-1 files really are: no such key, whose default is now true.
+    let v1_plain = with_metadata(&model.to_bytes().unwrap(), |meta| {
+        meta.insert("format_version".into(), "1".into());
+        edit_config(meta, |config| drop(config.remove("kmeans_standardize")));
+    });
+    let loaded = Model::from_bytes(&v1_plain).unwrap();
+    assert!(!loaded.config().kmeans_standardize);
+    assert_eq!(loaded.cluster(&batch).unwrap(), model.cluster(&batch).unwrap());
 
     // A version-2 file that says standardised but lacks the scales is refused.
     let broken = with_metadata(&model.to_bytes().unwrap(), |meta| {
@@ -359,10 +367,16 @@ fn version_one_models_load_with_plain_kmeans() {
 fn a_model_whose_config_is_not_a_json_object_is_refused() {
     let (batch, _) = two_shapes(12, 22, 20, 20);
     let bytes = Model::fit(&batch, &small("{}"), |_| {}).unwrap().to_bytes().unwrap();
-    for bad in ["null", "[1, 2]", "{\"hidden_size\": 8", "{\"no_such_option\": 1}"] {
+    let cases = [
+        ("null", "not a valid JSON object"),
+        ("[1, 2]", "not a valid JSON object"),
+        ("{\"hidden_size\": 8", "not a valid JSON object"),
+        ("{\"no_such_option\": 1}", "unknown option `no_such_option`"),
+    ];
+    for (bad, expected) in cases {
         let broken = with_metadata(&bytes, |meta| drop(meta.insert("config".into(), bad.into())));
         let err = Model::from_bytes(&broken).unwrap_err().to_string();
-        assert!(err.contains("config"), "{bad}: {err}");
+        assert!(err.contains("config") && err.contains(expected), "{bad}: {err}");
     }
 }
 

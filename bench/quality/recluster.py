@@ -1,8 +1,10 @@
 """Scores other clusterings of latents the quality runner kept
-(`quality --latents DIR`, or `VRAE_STUDY_LATENTS=1 bash study.sh`): k-means
-on the latent means as vrae does it, and on the means with every dimension
-scaled to unit variance. Prints NMI per dataset (mean over seeds) and the
-mean over datasets, for each latents folder given.
+(`quality --latents DIR`, or `VRAE_STUDY_LATENTS=1 bash study.sh`), with scikit-learn's k-means
+(10 restarts) both ways vrae can cluster: on the latent means as they are
+(`kmeans_standardize: false`) and with every dimension scaled to unit
+variance under vrae's 1% spread floor (`true`, the default). Prints NMI and
+ARI per dataset (mean over seeds) and the mean over datasets, for each
+latents folder given.
 
     bench/.venv-classic/bin/python bench/quality/recluster.py out/study/latents/defaults ...
 """
@@ -18,7 +20,11 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 def spaces(z):
     centred = z - z.mean(axis=0)
     std = z.std(axis=0)
-    return {"means": z, "standardized": centred / np.where(std > 0, std, 1.0)}
+    # vrae's floor (`cluster::MIN_RELATIVE_SPREAD`): a dimension with under
+    # 1% of the widest one's spread is scaled as having that 1%.
+    floor = 0.01 * std.max()
+    scaled = centred / np.maximum(std, floor) if floor > 1e-12 else centred
+    return {"means": z, "standardized": scaled}
 
 
 def score(path):
@@ -27,7 +33,7 @@ def score(path):
     k = len(np.unique(labels))
     out = {}
     for name, features in spaces(z).items():
-        # vrae's own default: k-means++ with 10 restarts, best inertia.
+        # vrae's k-means: k-means++ with 10 restarts, best inertia.
         pred = KMeans(k, n_init=10, random_state=0).fit_predict(features)
         out[name] = (normalized_mutual_info_score(labels, pred), adjusted_rand_score(labels, pred))
     return out
