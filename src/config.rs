@@ -59,7 +59,8 @@ pub enum OptimizerKind {
 pub enum Scaling {
     /// Values as given.
     None,
-    /// Each series (each channel) to mean 0, standard deviation 1: clusters by shape.
+    /// Each series (each channel) to mean 0, standard deviation 1: clusters
+    /// by shape alone, the original VRAE's default.
     Zscore,
     /// One mean and standard deviation per channel over the training data, stored in the model.
     Global,
@@ -136,7 +137,10 @@ pub struct VraeConfig {
     pub early_stopping_patience: Option<usize>,
     /// Improvement smaller than this does not count for early stopping (default 0).
     pub early_stopping_min_delta: f64,
-    /// Input scaling: `none`, `zscore` (default) or `global`.
+    /// Input scaling: `none`, `zscore` or `global` (default). `global` keeps
+    /// each series' level and amplitude, which the quality suite's labels
+    /// often follow; `zscore` clusters by shape alone (series of very
+    /// different sizes, such as sales of different items).
     pub scaling: Scaling,
     /// Train k-means with this many clusters on the latent means (default: none).
     pub clusters: Option<usize>,
@@ -190,7 +194,7 @@ impl Default for VraeConfig {
             threads: 0,
             early_stopping_patience: None,
             early_stopping_min_delta: 0.0,
-            scaling: Scaling::Zscore,
+            scaling: SCALING_DEFAULT,
             clusters: None,
             kmeans_restarts: 10,
             kmeans_max_iter: 300,
@@ -207,6 +211,12 @@ impl Default for VraeConfig {
 /// forget-gate bias"). Models saved before the option existed were trained
 /// with 0.
 const FORGET_BIAS_DEFAULT: f64 = 2.0;
+
+/// Default of `scaling`: `global` since the quality suite found it far
+/// better than per-series z-scores on the datasets whose series are not
+/// already z-normalised (BENCHMARKS.md, "Input scaling"). Every saved
+/// model's config names its scaling, so older models are unaffected.
+const SCALING_DEFAULT: Scaling = Scaling::Global;
 
 /// Default of `kmeans_standardize`: on, because with `forget_bias` 2's
 /// latents it clustered ECG5000's 5000 rows clearly better (6 seeds: NMI
@@ -379,6 +389,7 @@ mod tests {
         // k-means on standardised latents (clustering, not the network).
         assert_eq!(c.forget_bias, 2.0);
         assert!(c.kmeans_standardize && c.kmeans_restarts == 10);
+        assert_eq!(c.scaling, Scaling::Global);
         assert_eq!(VraeConfig::from_json("{}").unwrap(), c);
     }
 

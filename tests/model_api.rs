@@ -140,15 +140,18 @@ fn variable_length_multivariate_batches_keep_every_row_and_length() {
 
 #[test]
 fn reconstruction_is_in_the_input_units_and_lengths() {
-    // Series far from zero with zscore scaling: reconstructions must come back
-    // shifted and scaled to the input's own units.
+    // Series far from zero, under both scalings that shift and scale:
+    // reconstructions must come back in the input's own units.
     let rows: Vec<Vec<f32>> = (0..24).map(|i| (0..(10 + i % 5)).map(|t| 1000.0 + 50.0 * (t as f32 * 0.6).sin()).collect()).collect();
     let batch = SeriesBatch::from_rows(&rows, 1).unwrap();
-    let model = Model::fit(&batch, &small(r#"{"epochs": 20, "learning_rate": 0.01}"#), |_| {}).unwrap();
-    let rec = model.reconstruct(&batch).unwrap();
-    assert_eq!(rec.len(), batch.total_steps());
-    let mean = rec.iter().sum::<f32>() / rec.len() as f32;
-    assert!((mean - 1000.0).abs() < 20.0, "reconstruction mean {mean}");
+    for scaling in ["zscore", "global"] {
+        let options = format!(r#"{{"epochs": 20, "learning_rate": 0.01, "scaling": "{scaling}"}}"#);
+        let model = Model::fit(&batch, &small(&options), |_| {}).unwrap();
+        let rec = model.reconstruct(&batch).unwrap();
+        assert_eq!(rec.len(), batch.total_steps());
+        let mean = rec.iter().sum::<f32>() / rec.len() as f32;
+        assert!((mean - 1000.0).abs() < 20.0, "{scaling}: reconstruction mean {mean}");
+    }
 }
 
 #[test]

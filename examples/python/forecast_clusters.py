@@ -24,8 +24,8 @@ Method, the same for every contender:
   z-scored with its own history's mean and standard deviation), shared back
   to every item as ``mean_i + std_i * forecast``;
 * **vrae clusters**: the same, per cluster, with clusters from a VRAE trained
-  on the histories (``clusters=--clusters``, per-series z-scoring, so
-  clusters group by shape, not level).
+  on the histories (``clusters=--clusters``, ``scaling="zscore"``: per-series
+  z-scoring, so clusters group by shape, not level).
 
 Errors are on the held-out blocks, in the data's units: MAE and sMAPE
 (``2|y - f| / (|y| + |f|)``, averaged; in [0, 2]).
@@ -116,6 +116,9 @@ def main() -> None:
         epochs=args.epochs,
         hidden_size=64,
         latent=16,
+        # Shape, not level: the pooled forecast is shared back through each
+        # item's own mean and standard deviation.
+        scaling="zscore",
         seed=args.seed,
         verbose=True,
     )
