@@ -5,7 +5,7 @@ mod allocator;
 #[path = "support/parquet_series.rs"]
 mod parquet_series;
 
-use vrae::cluster::{fit_kmeans, unit_variance_scales, KMeansOptions};
+use vrae::cluster::{fit_kmeans, standardise, unit_variance_scales, KMeansOptions};
 use vrae::metrics::{adjusted_rand_index, encode_labels, normalized_mutual_info};
 use vrae::{Model, SeriesBatch};
 
@@ -23,10 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Both ways vrae can cluster: latents as they are, and scaled to
         // unit variance per dimension (`kmeans_standardize`, the default).
         let (mean, scale) = unit_variance_scales(&latents, model.latent());
-        let standardised: Vec<f32> = latents
-            .chunks_exact(model.latent())
-            .flat_map(|row| row.iter().zip(&mean).zip(&scale).map(|((v, m), s)| (v - m) * s))
-            .collect();
+        let standardised = standardise(&latents, &mean, &scale);
         for ((space, points), restarts) in [("plain", &latents), ("standardised", &standardised)]
             .into_iter()
             .flat_map(|space| [1, 10].map(|restarts| (space, restarts)))

@@ -119,7 +119,7 @@ pub fn unit_variance_scales(data: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
     if dim == 0 {
         return (Vec::new(), Vec::new());
     }
-    let rows = (data.len() / dim.max(1)).max(1) as f64;
+    let rows = (data.len() / dim).max(1) as f64;
     let mut mean = vec![0.0f64; dim];
     for row in data.chunks_exact(dim) {
         for (m, &v) in mean.iter_mut().zip(row) {
@@ -137,6 +137,18 @@ pub fn unit_variance_scales(data: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
     let floor = std.iter().cloned().fold(0.0, f64::max) * MIN_RELATIVE_SPREAD;
     let scale = std.iter().map(|&s| if floor > 1e-12 { (1.0 / s.max(floor)) as f32 } else { 1.0 });
     (mean.iter().map(|&m| m as f32).collect(), scale.collect())
+}
+
+/// `data` (row-major, `mean.len()` wide) standardised with the mean and
+/// scales of [`unit_variance_scales`]: `(value - mean) * scale` per
+/// dimension.
+pub fn standardise(data: &[f32], mean: &[f32], scale: &[f32]) -> Vec<f32> {
+    if mean.is_empty() {
+        return Vec::new();
+    }
+    data.chunks_exact(mean.len())
+        .flat_map(|row| row.iter().zip(mean).zip(scale).map(|((v, m), s)| (v - m) * s))
+        .collect()
 }
 
 /// Nearest-centroid labels when distances are measured after scaling each
@@ -463,6 +475,9 @@ mod tests {
         // Nothing spreads: every scale is 1; no dimensions, no scales.
         assert_eq!(unit_variance_scales(&[3.0, 1.0, 3.0, 1.0], 2).1, vec![1.0, 1.0]);
         assert_eq!(unit_variance_scales(&[], 0), (vec![], vec![]));
+        // Standardising: (value - mean) * scale, row by row.
+        assert_eq!(standardise(&[2.0, 5.0, 0.0, 1.0], &[1.0, 1.0], &[3.0, 0.5]), vec![3.0, 2.0, -3.0, 0.0]);
+        assert_eq!(standardise(&[1.0], &[], &[]), Vec::<f32>::new());
     }
 
     #[test]

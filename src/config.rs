@@ -385,8 +385,8 @@ mod tests {
         assert_eq!(c.learning_rate, 5e-4);
         assert_eq!(c.block, Block::Lstm);
         assert!(c.clip && c.max_grad_norm == 5.0);
-        // The departures the quality suite chose: the forget-gate bias, and
-        // k-means on standardised latents (clustering, not the network).
+        // The departures the quality suite chose: global input scaling, the
+        // forget-gate bias, and k-means on standardised latents.
         assert_eq!(c.forget_bias, 2.0);
         assert!(c.kmeans_standardize && c.kmeans_restarts == 10);
         assert_eq!(c.scaling, Scaling::Global);

@@ -8,7 +8,7 @@ use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::batch::SeriesBatch;
-use crate::cluster::{assign_scaled, fit_kmeans, unit_variance_scales, KMeansOptions};
+use crate::cluster::{assign_scaled, fit_kmeans, standardise, unit_variance_scales, KMeansOptions};
 use crate::config::{DeviceKind, VraeConfig};
 use crate::error::{Result, VraeError};
 use crate::network::{decode, encode, Padded, Weights};
@@ -157,11 +157,7 @@ impl Model {
                     // Fit on standardised latents, keep the centroids in
                     // latent units and the scales for later assignments.
                     let (mean, scale) = unit_variance_scales(&latents, latent);
-                    let standardised: Vec<f32> = latents
-                        .chunks_exact(latent)
-                        .flat_map(|row| row.iter().zip(&mean).zip(&scale).map(|((v, m), s)| (v - m) * s))
-                        .collect();
-                    let fit = fit_kmeans(&standardised, latent, &opts)?;
+                    let fit = fit_kmeans(&standardise(&latents, &mean, &scale), latent, &opts)?;
                     kmeans_inertia = Some(fit.inertia);
                     centroids = Some(
                         fit.centroids
