@@ -71,10 +71,18 @@ impl Model {
             let values = t.flatten_all()?.to_vec1::<f32>()?;
             entries.push(Entry { name: spec.name.clone(), dims: t.dims().to_vec(), bytes: to_bytes_le(&values) });
         }
-        let (mean, std) = self.scaler.global_stats();
-        if self.scaler.mode() == Scaling::Global {
-            entries.push(Entry { name: "scaling.mean".into(), dims: vec![mean.len()], bytes: to_bytes_le(mean) });
-            entries.push(Entry { name: "scaling.std".into(), dims: vec![std.len()], bytes: to_bytes_le(std) });
+        let (mean, std) = self.scaler.stats();
+        match self.scaler.mode() {
+            Scaling::Global => {
+                entries.push(Entry { name: "scaling.mean".into(), dims: vec![mean.len()], bytes: to_bytes_le(mean) });
+                entries.push(Entry { name: "scaling.std".into(), dims: vec![std.len()], bytes: to_bytes_le(std) });
+            }
+            Scaling::PerStep => {
+                let steps = mean.len() / std.len().max(1);
+                entries.push(Entry { name: "scaling.step_mean".into(), dims: vec![steps, std.len()], bytes: to_bytes_le(mean) });
+                entries.push(Entry { name: "scaling.std".into(), dims: vec![std.len()], bytes: to_bytes_le(std) });
+            }
+            Scaling::None | Scaling::Zscore => {}
         }
         let latent = self.latent();
         if let Some(c) = &self.centroids {
@@ -204,10 +212,18 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
         }
         Ok(values)
     };
-    let scaler = if config.scaling == Scaling::Global {
-        Scaler::from_parts(Scaling::Global, vector("scaling.mean", channels)?, vector("scaling.std", channels)?)
-    } else {
-        Scaler::from_parts(config.scaling, Vec::new(), Vec::new())
+    let scaler = match config.scaling {
+        Scaling::Global => Scaler::from_parts(Scaling::Global, vector("scaling.mean", channels)?, vector("scaling.std", channels)?),
+        Scaling::PerStep => {
+            // The mean series is as long as the longest training series.
+            let name = "scaling.step_mean";
+            let (dims, values) = lookup(name).ok_or_else(|| ArtifactError::MissingTensor(name.into()))?;
+            if dims.len() != 2 || dims[0] == 0 || dims[1] != channels {
+                return Err(bad_meta(name, format!("shape {dims:?}, expected [steps, {channels}] with at least one step")));
+            }
+            Scaler::from_parts(Scaling::PerStep, values, vector("scaling.std", channels)?)
+        }
+        Scaling::None | Scaling::Zscore => Scaler::from_parts(config.scaling, Vec::new(), Vec::new()),
     };
     let centroids = match config.clusters {
         Some(k) => Some(vector("kmeans.centroids", k * latent)?),

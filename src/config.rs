@@ -64,6 +64,12 @@ pub enum Scaling {
     Zscore,
     /// One mean and standard deviation per channel over the training data, stored in the model.
     Global,
+    /// The mean series (one mean per step and channel over the training
+    /// data) subtracted, what is left divided by one standard deviation per
+    /// channel; both stored in the model. The network then models how each
+    /// series departs from the typical one, at unit scale: for series that
+    /// differ from each other by little compared with their common shape.
+    PerStep,
 }
 
 /// Where tensors live.
@@ -137,7 +143,7 @@ pub struct VraeConfig {
     pub early_stopping_patience: Option<usize>,
     /// Improvement smaller than this does not count for early stopping (default 0).
     pub early_stopping_min_delta: f64,
-    /// Input scaling: `none`, `zscore` or `global` (default). `global` keeps
+    /// Input scaling: `none`, `zscore`, `global` (default) or `per_step`. `global` keeps
     /// each series' level and amplitude, which the quality suite's labels
     /// often follow; `zscore` clusters by shape alone (series of very
     /// different sizes, such as sales of different items).

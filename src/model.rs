@@ -323,9 +323,11 @@ impl Model {
             for (pos, &row) in p.rows.iter().enumerate() {
                 let (shift, scale) = (&p.shift[pos * c..(pos + 1) * c], &p.scale[pos * c..(pos + 1) * c]);
                 for s in 0..p.lengths[pos] {
+                    let step_mean = self.scaler.step_mean(s);
                     for ch in 0..c {
                         let v = y[(s * b + pos) * c + ch];
-                        out[(starts[row] + s) * c + ch] = v * scale[ch] + shift[ch];
+                        let centre = step_mean.map_or(0.0, |m| m[ch]);
+                        out[(starts[row] + s) * c + ch] = v * scale[ch] + shift[ch] + centre;
                     }
                 }
             }

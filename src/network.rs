@@ -241,8 +241,10 @@ impl Padded {
             scaler.row_scale_into(values, sh, sc);
             for (s, step) in values.chunks_exact(c).enumerate() {
                 let dst = (s * b + pos) * c;
+                let step_mean = scaler.step_mean(s);
                 for ch in 0..c {
-                    x[dst + ch] = (step[ch] - sh[ch]) / sc[ch];
+                    let centre = step_mean.map_or(0.0, |m| m[ch]);
+                    x[dst + ch] = (step[ch] - centre - sh[ch]) / sc[ch];
                 }
                 mask[s * b + pos] = 1.0;
             }

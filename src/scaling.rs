@@ -1,5 +1,6 @@
 //! Input scaling: per-series z-scores (clustering by shape), global
-//! per-channel standardisation (statistics kept in the model), or none.
+//! per-channel standardisation, the mean series subtracted step by step
+//! (statistics kept in the model for both), or none.
 
 use crate::batch::SeriesBatch;
 use crate::config::Scaling;
@@ -12,8 +13,11 @@ const MIN_STD: f64 = 1e-6;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scaler {
     mode: Scaling,
-    /// `global`: per-channel mean and standard deviation of the training data.
+    /// `global`: per-channel mean of the training data; `per_step`: the
+    /// mean series, `[steps, channels]` row-major.
     mean: Vec<f32>,
+    /// `global` and `per_step`: one standard deviation per channel (around
+    /// the mean, or around the mean series).
     std: Vec<f32>,
 }
 
@@ -32,18 +36,53 @@ fn mean_std(values: impl Iterator<Item = f32> + Clone) -> (f32, f32) {
     (mean as f32, if std < MIN_STD { 1.0 } else { std as f32 })
 }
 
+/// The mean series of a batch (`[longest, channels]`; step `s` averages the
+/// rows at least `s + 1` steps long) and each channel's standard deviation
+/// around it.
+fn mean_series(batch: &SeriesBatch) -> (Vec<f32>, Vec<f32>) {
+    let c = batch.channels();
+    let longest = (0..batch.len()).map(|r| batch.steps(r)).max().unwrap_or(0);
+    let (mut sum, mut count) = (vec![0.0f64; longest * c], vec![0usize; longest]);
+    for r in 0..batch.len() {
+        for (i, v) in batch.row(r).iter().enumerate() {
+            sum[i] += *v as f64;
+        }
+        count.iter_mut().take(batch.steps(r)).for_each(|n| *n += 1);
+    }
+    let mean: Vec<f64> = sum.iter().enumerate().map(|(i, s)| s / count[i / c].max(1) as f64).collect();
+    let (mut squares, mut n) = (vec![0.0f64; c], 0usize);
+    for r in 0..batch.len() {
+        for (i, v) in batch.row(r).iter().enumerate() {
+            squares[i % c] += (*v as f64 - mean[i]).powi(2);
+        }
+        n += batch.steps(r);
+    }
+    let std = squares
+        .iter()
+        .map(|sq| {
+            let sd = (sq / n.max(1) as f64).sqrt();
+            if sd < MIN_STD { 1.0 } else { sd as f32 }
+        })
+        .collect();
+    (mean.into_iter().map(|m| m as f32).collect(), std)
+}
+
 impl Scaler {
-    /// Fits the scaler on training data (only `global` learns anything).
+    /// Fits the scaler on training data (only `global` and `per_step` learn anything).
     pub fn fit(mode: Scaling, batch: &SeriesBatch) -> Self {
         let c = batch.channels();
         let (mut mean, mut std) = (Vec::new(), Vec::new());
-        if mode == Scaling::Global {
-            for ch in 0..c {
-                let all = (0..batch.len()).flat_map(move |r| batch.row(r).iter().skip(ch).step_by(c).copied());
-                let (m, s) = mean_std(all);
-                mean.push(m);
-                std.push(s);
+        match mode {
+            Scaling::Global => {
+                for ch in 0..c {
+                    let all = (0..batch.len()).flat_map(move |r| batch.row(r).iter().skip(ch).step_by(c).copied());
+                    let (m, s) = mean_std(all);
+                    mean.push(m);
+                    std.push(s);
+                }
             }
+            Scaling::PerStep => (mean, std) = mean_series(batch),
+            Scaling::None | Scaling::Zscore => {}
         }
         Self { mode, mean, std }
     }
@@ -58,9 +97,24 @@ impl Scaler {
         self.mode
     }
 
-    /// Global statistics (empty unless the mode is `global`).
-    pub fn global_stats(&self) -> (&[f32], &[f32]) {
+    /// Learnt statistics: for `global` the per-channel means and standard
+    /// deviations, for `per_step` the mean series (`[steps, channels]`) and
+    /// the per-channel standard deviations; empty for the other modes.
+    pub fn stats(&self) -> (&[f32], &[f32]) {
         (&self.mean, &self.std)
+    }
+
+    /// What `per_step` subtracts at `step` (one value per channel) before
+    /// the row's shift and scale; `None` for every other mode. Steps past
+    /// the longest training series take its last step's mean.
+    pub fn step_mean(&self, step: usize) -> Option<&[f32]> {
+        if self.mode != Scaling::PerStep {
+            return None;
+        }
+        let c = self.std.len();
+        let steps = self.mean.len().checked_div(c)?;
+        let s = step.min(steps.checked_sub(1)?);
+        self.mean.get(s * c..(s + 1) * c)
     }
 
     /// Writes one row's per-channel shift and scale (`scaled = (value -
@@ -75,6 +129,11 @@ impl Scaler {
             }
             Scaling::Global => {
                 shift.copy_from_slice(&self.mean);
+                scale.copy_from_slice(&self.std);
+            }
+            // The mean series is subtracted step by step (`step_mean`).
+            Scaling::PerStep => {
+                shift.fill(0.0);
                 scale.copy_from_slice(&self.std);
             }
             Scaling::Zscore => {
@@ -105,8 +164,24 @@ mod tests {
     fn global_learns_channel_statistics() {
         let b = SeriesBatch::from_rows(&[vec![0.0, 5.0, 2.0, 5.0], vec![4.0, 5.0]], 2).unwrap();
         let s = Scaler::fit(Scaling::Global, &b);
-        let (m, sd) = s.global_stats();
+        let (m, sd) = s.stats();
         assert_eq!(m, &[2.0, 5.0]);
         assert!((sd[0] - (8.0f32 / 3.0).sqrt()).abs() < 1e-6 && sd[1] == 1.0);
+    }
+
+    #[test]
+    fn per_step_subtracts_the_mean_series_and_scales_what_is_left() {
+        // Two rows of 3 and 2 steps: step means 2, 4 and 9 (the last from
+        // the long row alone); deviations -1, 1, -2, 2, 0 -> std sqrt(2).
+        let b = SeriesBatch::from_rows(&[vec![1.0, 2.0, 9.0], vec![3.0, 6.0]], 1).unwrap();
+        let s = Scaler::fit(Scaling::PerStep, &b);
+        assert_eq!(s.stats().0, &[2.0, 4.0, 9.0]);
+        assert!((s.stats().1[0] - 2.0f32.sqrt()).abs() < 1e-6);
+        assert_eq!(s.step_mean(1), Some(&[4.0f32][..]));
+        assert_eq!(s.step_mean(7), Some(&[9.0f32][..]), "past the longest series: its last step");
+        let (mut shift, mut scale) = ([5.0f32], [0.0f32]);
+        s.row_scale_into(&[1.0, 2.0], &mut shift, &mut scale);
+        assert_eq!((shift, scale), ([0.0], [2.0f32.sqrt()]));
+        assert_eq!(Scaler::fit(Scaling::Global, &b).step_mean(0), None);
     }
 }

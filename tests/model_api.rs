@@ -94,20 +94,24 @@ fn same_seed_gives_identical_model_bytes_whatever_the_thread_count() {
 #[test]
 fn save_load_round_trip_keeps_every_output() {
     let (batch, _) = two_shapes(12, 3, 8, 25);
-    let model = Model::fit(&batch, &small(r#"{"clusters": 3, "scaling": "global"}"#), |_| {}).unwrap();
     let dir = std::env::temp_dir().join(format!("vrae-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("m.safetensors");
-    model.save(&path).unwrap();
-    let loaded = Model::load(&path).unwrap();
-    assert_eq!(loaded.config(), model.config());
-    assert_eq!(loaded.summary(), model.summary());
-    assert_eq!(loaded.embed(&batch).unwrap(), model.embed(&batch).unwrap());
-    assert_eq!(loaded.cluster(&batch).unwrap(), model.cluster(&batch).unwrap());
-    assert_eq!(loaded.reconstruct(&batch).unwrap(), model.reconstruct(&batch).unwrap());
-    assert_eq!(loaded.project(&batch).unwrap(), model.project(&batch).unwrap());
-    let from_bytes = Model::from_bytes(&model.to_bytes().unwrap()).unwrap();
-    assert_eq!(from_bytes.score(&batch).unwrap(), model.score(&batch).unwrap());
+    // Both scalings whose statistics live in the file.
+    for scaling in ["global", "per_step"] {
+        let options = format!(r#"{{"clusters": 3, "scaling": "{scaling}"}}"#);
+        let model = Model::fit(&batch, &small(&options), |_| {}).unwrap();
+        let path = dir.join(format!("{scaling}.safetensors"));
+        model.save(&path).unwrap();
+        let loaded = Model::load(&path).unwrap();
+        assert_eq!(loaded.config(), model.config());
+        assert_eq!(loaded.summary(), model.summary());
+        assert_eq!(loaded.embed(&batch).unwrap(), model.embed(&batch).unwrap(), "{scaling}");
+        assert_eq!(loaded.cluster(&batch).unwrap(), model.cluster(&batch).unwrap(), "{scaling}");
+        assert_eq!(loaded.reconstruct(&batch).unwrap(), model.reconstruct(&batch).unwrap(), "{scaling}");
+        assert_eq!(loaded.project(&batch).unwrap(), model.project(&batch).unwrap(), "{scaling}");
+        let from_bytes = Model::from_bytes(&model.to_bytes().unwrap()).unwrap();
+        assert_eq!(from_bytes.score(&batch).unwrap(), model.score(&batch).unwrap(), "{scaling}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -144,7 +148,7 @@ fn reconstruction_is_in_the_input_units_and_lengths() {
     // reconstructions must come back in the input's own units.
     let rows: Vec<Vec<f32>> = (0..24).map(|i| (0..(10 + i % 5)).map(|t| 1000.0 + 50.0 * (t as f32 * 0.6).sin()).collect()).collect();
     let batch = SeriesBatch::from_rows(&rows, 1).unwrap();
-    for scaling in ["zscore", "global"] {
+    for scaling in ["zscore", "global", "per_step"] {
         let options = format!(r#"{{"epochs": 20, "learning_rate": 0.01, "scaling": "{scaling}"}}"#);
         let model = Model::fit(&batch, &small(&options), |_| {}).unwrap();
         let rec = model.reconstruct(&batch).unwrap();
@@ -279,6 +283,44 @@ fn a_single_series_trains_and_projects_to_the_origin() {
     assert_eq!(xy.len(), 2);
     assert!(xy.iter().all(|v| v.abs() < 1e-6), "{xy:?}");
     assert_eq!(model.embed(&batch).unwrap().len(), model.latent());
+}
+
+#[test]
+fn per_step_models_its_series_as_departures_from_the_mean_series() {
+    // Series that share one large shape and differ by a small bump whose
+    // sign is the class: the mean series carries the shape, so the bump is
+    // what the network sees, at unit scale.
+    let shape = |t: usize| 100.0 + 40.0 * (t as f32 * 0.3).sin();
+    let rows: Vec<Vec<f32>> = (0..32)
+        .map(|i| {
+            let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
+            (0..30).map(|t| shape(t) + if (10..20).contains(&t) { sign * (2.0 + (i % 5) as f32 * 0.1) } else { 0.0 }).collect()
+        })
+        .collect();
+    let batch = SeriesBatch::from_rows(&rows, 1).unwrap();
+    let model = Model::fit(&batch, &small(r#"{"scaling": "per_step", "clusters": 2, "epochs": 30, "learning_rate": 0.01}"#), |_| {}).unwrap();
+    let labels = model.cluster(&batch).unwrap();
+    let truth: Vec<usize> = (0..32).map(|i| i % 2).collect();
+    let ari = vrae::metrics::adjusted_rand_index(&truth, &labels).unwrap();
+    assert!(ari > 0.9, "the bump's sign decides the clusters: ARI {ari}");
+    // Reconstructions come back around the shared shape, in input units.
+    let rec = model.reconstruct(&batch).unwrap();
+    let worst = rec.chunks(30).flat_map(|r| r.iter().enumerate().map(|(t, v)| (v - shape(t)).abs())).fold(0.0f32, f32::max);
+    assert!(worst < 8.0, "reconstruction strays {worst} from the mean series");
+    // A series longer than any training series takes the last step's mean
+    // past the end, and still embeds.
+    let long = SeriesBatch::from_rows(&[(0..45).map(shape).collect::<Vec<f32>>()], 1).unwrap();
+    assert_eq!(model.reconstruct(&long).unwrap().len(), 45);
+    assert!(model.embed(&long).unwrap().iter().all(|v| v.is_finite()));
+
+    // A file whose config says per_step but which lacks the mean series is
+    // refused by name.
+    let global = Model::fit(&batch, &small(r#"{"scaling": "global"}"#), |_| {}).unwrap().to_bytes().unwrap();
+    let relabelled = with_metadata(&global, |meta| edit_config(meta, |c| {
+        c.insert("scaling".into(), "per_step".into());
+    }));
+    let err = Model::from_bytes(&relabelled).unwrap_err();
+    assert!(matches!(&err, VraeError::Artifact(ArtifactError::MissingTensor(name)) if name == "scaling.step_mean"), "{err}");
 }
 
 /// Rewrites a model file's metadata entries (tensors untouched).

@@ -45,7 +45,7 @@ class Options(TypedDict, total=False):
     threads: int
     early_stopping_patience: int | None
     early_stopping_min_delta: float
-    scaling: Literal["none", "zscore", "global"]
+    scaling: Literal["none", "zscore", "global", "per_step"]
     clusters: int | None
     kmeans_restarts: int
     kmeans_max_iter: int
