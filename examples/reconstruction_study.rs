@@ -28,7 +28,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = VraeConfig::from_json(options)?;
     let model = Model::fit(&batch, &VraeConfig { clusters: Some(k), ..config }, |_| {})?;
     let rows = batch.len();
-    let width = data.values.len() / rows; // equal-length datasets only
+    let width = batch.steps(0) * data.channels;
+    if (0..rows).any(|r| batch.steps(r) * data.channels != width) {
+        return Err(format!("{name}: variable-length series; this study compares equal-length ones").into());
+    }
     let recon = model.reconstruct(&batch)?;
     // Variance around the mean series, the sum a constant reconstruction leaves.
     let mut mean = vec![0.0f64; width];

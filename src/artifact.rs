@@ -225,6 +225,15 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
         }
         Scaling::None | Scaling::Zscore => Scaler::from_parts(config.scaling, Vec::new(), Vec::new()),
     };
+    // An edited file can carry a valid checksum: statistics that would turn
+    // every output into NaN or infinity are refused here instead.
+    let (means, stds) = scaler.stats();
+    if let Some(bad) = means.iter().find(|v| !v.is_finite()) {
+        return Err(bad_meta("scaling", format!("means must be finite, found {bad}")));
+    }
+    if let Some(bad) = stds.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
+        return Err(bad_meta("scaling.std", format!("standard deviations must be finite and positive, found {bad}")));
+    }
     let centroids = match config.clusters {
         Some(k) => Some(vector("kmeans.centroids", k * latent)?),
         None => None,

@@ -184,4 +184,16 @@ mod tests {
         assert_eq!((shift, scale), ([0.0], [2.0f32.sqrt()]));
         assert_eq!(Scaler::fit(Scaling::Global, &b).step_mean(0), None);
     }
+
+    #[test]
+    fn per_step_keeps_channels_apart_in_time_major_rows() {
+        // Two channels, rows of 2 and 1 steps: step 0 averages both rows,
+        // step 1 only the first; channel 1 is constant, so its std is 1.
+        let b = SeriesBatch::from_rows(&[vec![1.0, 7.0, 4.0, 7.0], vec![3.0, 7.0]], 2).unwrap();
+        let s = Scaler::fit(Scaling::PerStep, &b);
+        assert_eq!(s.stats().0, &[2.0, 7.0, 4.0, 7.0]);
+        // Channel 0 departs by -1, 0, +1: std sqrt(2/3).
+        assert!((s.stats().1[0] - (2.0f32 / 3.0).sqrt()).abs() < 1e-6 && s.stats().1[1] == 1.0);
+        assert_eq!(s.step_mean(1), Some(&[4.0f32, 7.0][..]));
+    }
 }

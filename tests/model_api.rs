@@ -321,6 +321,31 @@ fn per_step_models_its_series_as_departures_from_the_mean_series() {
     }));
     let err = Model::from_bytes(&relabelled).unwrap_err();
     assert!(matches!(&err, VraeError::Artifact(ArtifactError::MissingTensor(name)) if name == "scaling.step_mean"), "{err}");
+
+    // Statistics that would turn every output into NaN or infinity are
+    // refused even under a valid checksum; the unedited file still loads.
+    let own = model.to_bytes().unwrap();
+    assert!(Model::from_bytes(&with_tensor(&own, "scaling.std", &[1.5])).is_ok());
+    for (name, values) in [("scaling.std", vec![0.0f32]), ("scaling.step_mean", { let mut m = vec![1.0f32; 30]; m[4] = f32::NAN; m })] {
+        let err = Model::from_bytes(&with_tensor(&own, name, &values)).unwrap_err().to_string();
+        assert!(err.contains("scaling") && (err.contains("finite")), "{name}: {err}");
+    }
+}
+
+#[test]
+fn per_step_shift_averaging_rolls_the_departures_from_the_mean_series() {
+    // Every row is the same series, so it is its own mean series and departs
+    // from it by nothing; so does every rolled copy of that departure. The
+    // shift-averaged latent must therefore equal the plain one (rolling the
+    // raw values instead would feed the network the whole shape, shifted).
+    let series: Vec<f32> = (0..24).map(|t| 50.0 + 30.0 * (t as f32 * 0.4).sin() + if t > 12 { 20.0 } else { 0.0 }).collect();
+    let batch = SeriesBatch::from_rows(&vec![series; 8], 1).unwrap();
+    let plain = Model::fit(&batch, &small(r#"{"scaling": "per_step"}"#), |_| {}).unwrap();
+    let averaged = Model::fit(&batch, &small(r#"{"scaling": "per_step", "shift_average": 4}"#), |_| {}).unwrap();
+    let (a, b) = (plain.embed(&batch).unwrap(), averaged.embed(&batch).unwrap());
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() < 1e-5, "plain {a:?} vs shift-averaged {b:?}");
+    }
 }
 
 /// Rewrites a model file's metadata entries (tensors untouched).
@@ -330,6 +355,32 @@ fn with_metadata(bytes: &[u8], change: impl Fn(&mut HashMap<String, String>)) ->
     change(&mut meta);
     let st = safetensors::SafeTensors::deserialize(bytes).unwrap();
     let views: Vec<(String, safetensors::tensor::TensorView)> = st.tensors();
+    safetensors::serialize(views, Some(meta)).unwrap()
+}
+
+/// Replaces one tensor's values (same shape) and re-signs the file with a
+/// valid checksum, as a hand-edited model would be: FNV-1a over every
+/// tensor's name and little-endian bytes in name order (src/artifact.rs).
+fn with_tensor(bytes: &[u8], name: &str, values: &[f32]) -> Vec<u8> {
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).unwrap();
+    let mut meta = header.metadata().clone().unwrap();
+    let st = safetensors::SafeTensors::deserialize(bytes).unwrap();
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = st
+        .tensors()
+        .into_iter()
+        .map(|(n, t)| {
+            let data = if n == name { values.iter().flat_map(|v| v.to_le_bytes()).collect() } else { t.data().to_vec() };
+            assert_eq!(data.len(), t.data().len(), "{n}: same shape only");
+            (n, t.shape().to_vec(), data)
+        })
+        .collect();
+    tensors.sort();
+    let signed: Vec<u8> = tensors.iter().flat_map(|(n, _, d)| n.as_bytes().iter().chain(d).copied()).collect();
+    meta.insert("checksum".into(), format!("{:016x}", vrae::fnv1a64(&signed)));
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .iter()
+        .map(|(n, shape, d)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), d).unwrap()))
+        .collect();
     safetensors::serialize(views, Some(meta)).unwrap()
 }
 
