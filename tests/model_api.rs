@@ -332,22 +332,6 @@ fn per_step_models_its_series_as_departures_from_the_mean_series() {
     }
 }
 
-#[test]
-fn per_step_shift_averaging_rolls_the_departures_from_the_mean_series() {
-    // Every row is the same series, so it is its own mean series and departs
-    // from it by nothing; so does every rolled copy of that departure. The
-    // shift-averaged latent must therefore equal the plain one (rolling the
-    // raw values instead would feed the network the whole shape, shifted).
-    let series: Vec<f32> = (0..24).map(|t| 50.0 + 30.0 * (t as f32 * 0.4).sin() + if t > 12 { 20.0 } else { 0.0 }).collect();
-    let batch = SeriesBatch::from_rows(&vec![series; 8], 1).unwrap();
-    let plain = Model::fit(&batch, &small(r#"{"scaling": "per_step"}"#), |_| {}).unwrap();
-    let averaged = Model::fit(&batch, &small(r#"{"scaling": "per_step", "shift_average": 4}"#), |_| {}).unwrap();
-    let (a, b) = (plain.embed(&batch).unwrap(), averaged.embed(&batch).unwrap());
-    for (x, y) in a.iter().zip(&b) {
-        assert!((x - y).abs() < 1e-5, "plain {a:?} vs shift-averaged {b:?}");
-    }
-}
-
 /// Rewrites a model file's metadata entries (tensors untouched).
 fn with_metadata(bytes: &[u8], change: impl Fn(&mut HashMap<String, String>)) -> Vec<u8> {
     let (_, header) = safetensors::SafeTensors::read_metadata(bytes).unwrap();
