@@ -52,10 +52,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pca = vrae::pca::Pca::fit(&data.values, width, model.latent().min(width))?;
     let pca_r2 = pca.explained_variance.iter().map(|&v| v as f64).sum::<f64>() * (rows - 1) as f64 / total;
     let scores = pca.transform(&data.values);
-    let pca_fit = fit_kmeans(&scores, pca.n_components, &KMeansOptions { k, restarts: 10, max_iter: 300, seed: 0 })?;
+    let kmeans = KMeansOptions { k, restarts: 10, max_iter: 300, seed: 0 };
+    let pca_fit = fit_kmeans(&scores, pca.n_components, &kmeans)?;
     let pca_nmi = normalized_mutual_info(&labels, &pca_fit.labels)?;
     let vrae_nmi = normalized_mutual_info(&labels, &model.cluster(&batch)?)?;
-    let raw = fit_kmeans(&data.values, width, &KMeansOptions { k, restarts: 10, max_iter: 300, seed: 0 })?;
+    let raw = fit_kmeans(&data.values, width, &kmeans)?;
     let raw_nmi = normalized_mutual_info(&labels, &raw.labels)?;
     let losses: Vec<String> = model.summary().loss_per_epoch.iter().map(|e| format!("{:.1}", e.loss)).collect();
     println!("{name} {options}: rows {rows}, steps {width}");

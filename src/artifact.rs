@@ -72,17 +72,16 @@ impl Model {
             entries.push(Entry { name: spec.name.clone(), dims: t.dims().to_vec(), bytes: to_bytes_le(&values) });
         }
         let (mean, std) = self.scaler.stats();
-        match self.scaler.mode() {
-            Scaling::Global => {
-                entries.push(Entry { name: "scaling.mean".into(), dims: vec![mean.len()], bytes: to_bytes_le(mean) });
-                entries.push(Entry { name: "scaling.std".into(), dims: vec![std.len()], bytes: to_bytes_le(std) });
-            }
-            Scaling::PerStep => {
-                let steps = mean.len() / std.len().max(1);
-                entries.push(Entry { name: "scaling.step_mean".into(), dims: vec![steps, std.len()], bytes: to_bytes_le(mean) });
-                entries.push(Entry { name: "scaling.std".into(), dims: vec![std.len()], bytes: to_bytes_le(std) });
-            }
-            Scaling::None | Scaling::Zscore => {}
+        // `global` keeps one mean per channel, `per_step` the mean series;
+        // both keep one standard deviation per channel.
+        let means = match self.scaler.mode() {
+            Scaling::Global => Some(("scaling.mean", vec![mean.len()])),
+            Scaling::PerStep => Some(("scaling.step_mean", vec![mean.len() / std.len().max(1), std.len()])),
+            Scaling::None | Scaling::Zscore => None,
+        };
+        if let Some((name, dims)) = means {
+            entries.push(Entry { name: name.into(), dims, bytes: to_bytes_le(mean) });
+            entries.push(Entry { name: "scaling.std".into(), dims: vec![std.len()], bytes: to_bytes_le(std) });
         }
         let latent = self.latent();
         if let Some(c) = &self.centroids {

@@ -9,6 +9,11 @@ use crate::config::Scaling;
 /// map to zeros instead of dividing by zero.
 const MIN_STD: f64 = 1e-6;
 
+/// A standard deviation as the scaler divides by it: 1 below [`MIN_STD`].
+fn usable_std(std: f64) -> f32 {
+    if std < MIN_STD { 1.0 } else { std as f32 }
+}
+
 /// A fitted scaler.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scaler {
@@ -32,8 +37,7 @@ fn mean_std(values: impl Iterator<Item = f32> + Clone) -> (f32, f32) {
     }
     let mean = sum / n as f64;
     let var = values.map(|v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64;
-    let std = var.sqrt();
-    (mean as f32, if std < MIN_STD { 1.0 } else { std as f32 })
+    (mean as f32, usable_std(var.sqrt()))
 }
 
 /// The mean series of a batch (`[longest, channels]`; step `s` averages the
@@ -57,13 +61,7 @@ fn mean_series(batch: &SeriesBatch) -> (Vec<f32>, Vec<f32>) {
         }
         n += batch.steps(r);
     }
-    let std = squares
-        .iter()
-        .map(|sq| {
-            let sd = (sq / n.max(1) as f64).sqrt();
-            if sd < MIN_STD { 1.0 } else { sd as f32 }
-        })
-        .collect();
+    let std = squares.iter().map(|sq| usable_std((sq / n.max(1) as f64).sqrt())).collect();
     (mean.into_iter().map(|m| m as f32).collect(), std)
 }
 
