@@ -4,8 +4,14 @@
 //!
 //! The same bytes are a file, a Binary cell in SQL and a `bytes` object in
 //! Python. Safetensors has no checksum of its own, so the metadata carries an
-//! FNV-1a hash of every tensor's bytes: a flipped bit in the data is caught
-//! on load instead of silently producing wrong embeddings.
+//! FNV-1a hash (`checksum`) of everything the model's behaviour depends on:
+//! every metadata entry (config, format version, channels, ...) and every
+//! tensor's name, shape and bytes. Only the wall-clock times of training
+//! (`timing`) stay outside it, so that the same training gives the same
+//! checksum whenever and wherever it runs. A flipped bit anywhere else is
+//! caught on load instead of silently changing embeddings or clusters.
+//! Files of format versions 1 and 2 hashed their tensors alone; they still
+//! load.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -24,8 +30,16 @@ use crate::scaling::Scaler;
 /// The format version this build writes and the newest it reads.
 /// Version 2 added `kmeans.scale` (`kmeans_standardize`): a version-1 reader
 /// would ignore it and assign clusters by the wrong distance, so it must
-/// refuse these files instead.
-pub const FORMAT_VERSION: u32 = 2;
+/// refuse these files instead. Version 3 extended the checksum to the
+/// metadata and moved wall-clock times out of `summary` into `timing`.
+pub const FORMAT_VERSION: u32 = 3;
+
+/// The first version whose checksum covers the metadata.
+const SIGNED_METADATA: u32 = 3;
+
+/// Metadata entries the checksum does not cover: itself, and the wall-clock
+/// times, which differ between two runs of the same training.
+const UNSIGNED_KEYS: [&str; 2] = ["checksum", "timing"];
 const FORMAT_NAME: &str = "vrae";
 
 /// 64-bit FNV-1a, used as the content checksum (and by front ends as a cache key).
@@ -53,13 +67,103 @@ struct Entry {
     bytes: Vec<u8>,
 }
 
-fn checksum(entries: &[Entry]) -> u64 {
+/// The checksum of format versions 1 and 2: every tensor's name and bytes.
+fn tensor_checksum(entries: &[Entry]) -> u64 {
     let mut all = Vec::new();
     for e in entries {
         all.extend_from_slice(e.name.as_bytes());
         all.extend_from_slice(&e.bytes);
     }
     fnv1a64(&all)
+}
+
+/// The checksum of version 3: every metadata entry but [`UNSIGNED_KEYS`]
+/// (in key order), then every tensor's name, shape and bytes (in name
+/// order), each field length-prefixed so that no two files share a stream.
+fn full_checksum(meta: &HashMap<String, String>, entries: &[Entry]) -> u64 {
+    let mut all = Vec::new();
+    let mut field = |bytes: &[u8]| {
+        all.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        all.extend_from_slice(bytes);
+    };
+    let mut keys: Vec<&String> = meta.keys().filter(|k| !UNSIGNED_KEYS.contains(&k.as_str())).collect();
+    keys.sort();
+    for key in keys {
+        field(key.as_bytes());
+        field(meta[key].as_bytes());
+    }
+    for e in entries {
+        field(e.name.as_bytes());
+        let dims: Vec<u8> = e.dims.iter().flat_map(|&d| (d as u64).to_le_bytes()).collect();
+        field(&dims);
+        field(&e.bytes);
+    }
+    fnv1a64(&all)
+}
+
+/// Wall-clock times of training, kept beside the checksummed summary.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Timing {
+    seconds: f64,
+    epoch_seconds: Vec<f64>,
+}
+
+/// The summary as stored from version 3 on (no wall-clock times) and the
+/// times apart.
+fn split_timing(summary: &TrainingSummary) -> std::result::Result<(String, String), ArtifactError> {
+    let mut value = serde_json::to_value(summary).map_err(|e| bad_meta("summary", e.to_string()))?;
+    if let Some(map) = value.as_object_mut() {
+        map.remove("seconds");
+        if let Some(serde_json::Value::Array(epochs)) = map.get_mut("loss_per_epoch") {
+            epochs.iter_mut().filter_map(|e| e.as_object_mut()).for_each(|e| drop(e.remove("seconds")));
+        }
+    }
+    let timing = Timing { seconds: summary.seconds, epoch_seconds: summary.loss_per_epoch.iter().map(|e| e.seconds).collect() };
+    let summary = serde_json::to_string(&value).map_err(|e| bad_meta("summary", e.to_string()))?;
+    let timing = serde_json::to_string(&timing).map_err(|e| bad_meta("timing", e.to_string()))?;
+    Ok((summary, timing))
+}
+
+/// The stored summary with the times put back (version 3), or as stored.
+fn join_timing(summary: &str, timing: Option<&str>) -> std::result::Result<TrainingSummary, ArtifactError> {
+    let mut value: serde_json::Value = serde_json::from_str(summary).map_err(|e| bad_meta("summary", e.to_string()))?;
+    if let Some(timing) = timing {
+        let timing: Timing = serde_json::from_str(timing).map_err(|e| bad_meta("timing", e.to_string()))?;
+        let map = value.as_object_mut().ok_or_else(|| bad_meta("summary", "not a JSON object"))?;
+        map.insert("seconds".into(), timing.seconds.into());
+        let epochs = map.get_mut("loss_per_epoch").and_then(|e| e.as_array_mut()).ok_or_else(|| bad_meta("summary", "no loss_per_epoch list"))?;
+        if epochs.len() != timing.epoch_seconds.len() {
+            return Err(bad_meta("timing", format!("{} epoch times for {} epochs", timing.epoch_seconds.len(), epochs.len())));
+        }
+        for (epoch, seconds) in epochs.iter_mut().zip(timing.epoch_seconds) {
+            epoch.as_object_mut().ok_or_else(|| bad_meta("summary", "an epoch is not a JSON object"))?.insert("seconds".into(), seconds.into());
+        }
+    }
+    serde_json::from_value(value).map_err(|e| bad_meta("summary", e.to_string()))
+}
+
+/// Reads a model file, refusing what is not a regular file (a device such
+/// as `/dev/zero` never ends) and anything over
+/// [`crate::budget::MAX_MODEL_BYTES`], before reading it.
+pub(crate) fn read_model_file(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let io = |source| VraeError::Io { path: path.display().to_string(), source };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    let limit = crate::budget::MAX_MODEL_BYTES;
+    let refuse = |why: String| VraeError::Artifact(ArtifactError::Unreadable(format!("{}: {why}", path.display())));
+    if !meta.is_file() {
+        return Err(refuse("not a regular file".into()));
+    }
+    if meta.len() > limit {
+        return Err(refuse(format!("{} bytes is larger than a model can be ({limit} bytes)", meta.len())));
+    }
+    // The file may grow between the check and the read: never read past the limit.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path).and_then(|f| f.take(limit + 1).read_to_end(&mut bytes)).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(refuse(format!("larger than a model can be ({limit} bytes)")));
+    }
+    Ok(bytes)
 }
 
 impl Model {
@@ -96,14 +200,17 @@ impl Model {
         entries.push(Entry { name: "pca.explained_variance".into(), dims: vec![p.n_components], bytes: to_bytes_le(&p.explained_variance) });
         entries.sort_by(|a, b| a.name.cmp(&b.name));
 
+        let (summary, timing) = split_timing(&self.summary)?;
         let mut meta = HashMap::new();
         meta.insert("format".to_string(), FORMAT_NAME.to_string());
         meta.insert("format_version".to_string(), FORMAT_VERSION.to_string());
         meta.insert("config".to_string(), self.config.to_json());
-        meta.insert("summary".to_string(), serde_json::to_string(&self.summary).map_err(|e| bad_meta("summary", e.to_string()))?);
+        meta.insert("summary".to_string(), summary);
+        meta.insert("timing".to_string(), timing);
         meta.insert("channels".to_string(), self.channels().to_string());
         meta.insert("decoder_steps".to_string(), self.weights.shape.decoder_steps.unwrap_or(0).to_string());
-        meta.insert("checksum".to_string(), format!("{:016x}", checksum(&entries)));
+        let checksum = full_checksum(&meta, &entries);
+        meta.insert("checksum".to_string(), format!("{checksum:016x}"));
 
         let views = entries
             .iter()
@@ -120,6 +227,10 @@ impl Model {
     /// model is still usable and runs on the CPU (nobody asked this build
     /// for a GPU; [`Model::set_device`] switches explicitly).
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
+        let limit = crate::budget::MAX_MODEL_BYTES;
+        if bytes.len() as u64 > limit {
+            return Err(ArtifactError::Unreadable(format!("{} bytes is larger than a model can be ({limit} bytes)", bytes.len())).into());
+        }
         let mut model = read_model(bytes)?;
         if cfg!(not(feature = "cuda")) && model.config.device == crate::config::DeviceKind::Cuda {
             model.config.device = crate::config::DeviceKind::Cpu;
@@ -140,11 +251,17 @@ impl Model {
         })
     }
 
+    /// A model file's bytes, undecoded, read with the checks of
+    /// [`Model::load`]: what is not a regular file (a device such as
+    /// `/dev/zero` never ends) or is larger than a model can be is refused
+    /// before anything is read.
+    pub fn file_bytes(path: impl AsRef<Path>) -> Result<Vec<u8>> {
+        read_model_file(path.as_ref())
+    }
+
     /// Reads a model file.
     pub fn load(path: impl AsRef<Path>) -> Result<Model> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| VraeError::Io { path: path.display().to_string(), source })?;
-        Model::from_bytes(&bytes)
+        Model::from_bytes(&read_model_file(path.as_ref())?)
     }
 }
 
@@ -159,6 +276,25 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     if version > FORMAT_VERSION {
         return Err(ArtifactError::NewerVersion { found: version, supported: FORMAT_VERSION });
     }
+    let st = SafeTensors::deserialize(bytes).map_err(|e| ArtifactError::Unreadable(e.to_string()))?;
+    let mut names: Vec<&str> = st.names();
+    names.sort_unstable();
+    let mut entries = Vec::with_capacity(names.len());
+    for name in names {
+        let view = st.tensor(name).map_err(|e| ArtifactError::Unreadable(e.to_string()))?;
+        if view.dtype() != Dtype::F32 {
+            return Err(ArtifactError::BadTensor { name: name.into(), found: view.shape().to_vec(), expected: vec![] });
+        }
+        entries.push(Entry { name: name.to_string(), dims: view.shape().to_vec(), bytes: view.data().to_vec() });
+    }
+    // Nothing is parsed before the checksum holds: from version 3 on it
+    // covers every entry the rest of this function reads.
+    let signed = version >= SIGNED_METADATA;
+    let computed = if signed { full_checksum(meta, &entries) } else { tensor_checksum(&entries) };
+    if format!("{computed:016x}") != *get("checksum")? {
+        return Err(ArtifactError::Unreadable("checksum mismatch: the model is corrupt or was edited".into()));
+    }
+
     let config_map: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(get("config")?).map_err(|e| bad_meta("config", format!("not a valid JSON object: {e}")))?;
     let mut config = VraeConfig::from_map(&config_map).map_err(|e| bad_meta("config", e.to_string()))?;
@@ -171,35 +307,31 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
         // Version 1 had no `kmeans_standardize`: its k-means was always plain.
         config.kmeans_standardize = false;
     }
-    let summary: TrainingSummary = serde_json::from_str(get("summary")?).map_err(|e| bad_meta("summary", e.to_string()))?;
+    let timing = if signed { Some(get("timing")?.as_str()) } else { None };
+    let summary = join_timing(get("summary")?, timing)?;
     let channels: usize = get("channels")?.parse().map_err(|_| bad_meta("channels", "not a number"))?;
+    if channels == 0 || channels > crate::budget::MAX_CHANNELS {
+        return Err(bad_meta("channels", format!("must be in 1..={}, got {channels}", crate::budget::MAX_CHANNELS)));
+    }
+    if summary.channels != channels {
+        return Err(bad_meta("summary", format!("trained on {} channels, the model has {channels}", summary.channels)));
+    }
     let decoder_steps: usize = get("decoder_steps")?.parse().map_err(|_| bad_meta("decoder_steps", "not a number"))?;
-    if channels == 0 {
-        return Err(bad_meta("channels", "must be at least 1"));
+    let learned = config.decoder_inputs == crate::config::DecoderInputs::Learned;
+    if (learned && !(1..=config.max_length).contains(&decoder_steps)) || (!learned && decoder_steps != 0) {
+        return Err(bad_meta(
+            "decoder_steps",
+            format!("{decoder_steps} does not fit decoder_inputs {:?} and max_length {}", config.decoder_inputs, config.max_length),
+        ));
     }
-
-    let st = SafeTensors::deserialize(bytes).map_err(|e| ArtifactError::Unreadable(e.to_string()))?;
-    let mut names: Vec<&str> = st.names();
-    names.sort_unstable();
-    let mut entries = Vec::with_capacity(names.len());
-    for name in names {
-        let view = st.tensor(name).map_err(|e| ArtifactError::Unreadable(e.to_string()))?;
-        if view.dtype() != Dtype::F32 {
-            return Err(ArtifactError::BadTensor { name: name.into(), found: view.shape().to_vec(), expected: vec![] });
-        }
-        entries.push(Entry { name: name.to_string(), dims: view.shape().to_vec(), bytes: view.data().to_vec() });
-    }
-    let expected = get("checksum")?;
-    if format!("{:016x}", checksum(&entries)) != *expected {
-        return Err(ArtifactError::Unreadable("checksum mismatch: the tensor data is corrupt".into()));
-    }
+    let shape = NetShape::new(&config, channels, decoder_steps);
+    crate::budget::check_network(&shape).map_err(|e| bad_meta("config", e.to_string()))?;
     let lookup = |name: &str| -> Option<(Vec<usize>, Vec<f32>)> {
         entries.iter().find(|e| e.name == name).map(|e| {
             let values = e.bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
             (e.dims.clone(), values)
         })
     };
-    let shape = NetShape::new(&config, channels, decoder_steps);
     let weights = Weights::from_named(shape, |name| {
         lookup(name).and_then(|(dims, values)| Tensor::from_vec(values, dims, &Device::Cpu).ok())
     })?;
@@ -253,5 +385,142 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
         n_components,
     )
     .map_err(|e| bad_meta("pca", e.to_string()))?;
-    Ok(Model { config, weights, scaler, centroids, cluster_scale, pca, summary })
+    let model = Model { config, weights, scaler, centroids, cluster_scale, pca, summary };
+    // A re-signed file can hold NaN weights or centroids (NaN centroids put
+    // every series in cluster 0): refused like any other corruption.
+    model.check_finite()?;
+    Ok(model)
+}
+
+#[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{SeriesBatch, VraeConfig};
+
+    fn trained(options: &str) -> (Model, SeriesBatch<'static>) {
+        let rows: Vec<Vec<f32>> = (0..16).map(|r| (0..10).map(|t| ((t + r) as f32 * 0.5).sin() * (1.0 + r as f32 * 0.2)).collect()).collect();
+        let batch = SeriesBatch::from_rows(&rows, 1).unwrap();
+        let mut config: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(r#"{"hidden_size": 6, "latent": 3, "epochs": 2, "batch_size": 8, "seed": 1, "clusters": 3}"#).unwrap();
+        config.extend(serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(options).unwrap());
+        (Model::fit(&batch, &VraeConfig::from_map(&config).unwrap(), |_| {}).unwrap(), batch)
+    }
+
+    /// The file with its metadata edited and nothing re-signed.
+    fn edited(bytes: &[u8], edit: impl Fn(&mut HashMap<String, String>)) -> Vec<u8> {
+        let (mut meta, entries) = split(bytes);
+        edit(&mut meta);
+        join(meta, &entries)
+    }
+
+    /// The file with its metadata or tensors edited and the checksum
+    /// recomputed, as a deliberate editor would.
+    fn resigned(bytes: &[u8], edit: impl Fn(&mut HashMap<String, String>, &mut Vec<Entry>)) -> Vec<u8> {
+        let (mut meta, mut entries) = split(bytes);
+        edit(&mut meta, &mut entries);
+        meta.insert("checksum".into(), format!("{:016x}", full_checksum(&meta, &entries)));
+        join(meta, &entries)
+    }
+
+    fn split(bytes: &[u8]) -> (HashMap<String, String>, Vec<Entry>) {
+        let (_, header) = SafeTensors::read_metadata(bytes).unwrap();
+        let st = SafeTensors::deserialize(bytes).unwrap();
+        let mut entries: Vec<Entry> =
+            st.tensors().into_iter().map(|(name, t)| Entry { name, dims: t.shape().to_vec(), bytes: t.data().to_vec() }).collect();
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        (header.metadata().clone().unwrap(), entries)
+    }
+
+    fn join(meta: HashMap<String, String>, entries: &[Entry]) -> Vec<u8> {
+        let views: Vec<(String, TensorView)> =
+            entries.iter().map(|e| (e.name.clone(), TensorView::new(Dtype::F32, e.dims.clone(), &e.bytes).unwrap())).collect();
+        safetensors::serialize(views, Some(meta)).unwrap()
+    }
+
+    fn refusal(bytes: &[u8]) -> String {
+        Model::from_bytes(bytes).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_checksum_covers_every_metadata_entry_but_the_times() {
+        let (model, batch) = trained(r#"{"shift_average": 1}"#);
+        let bytes = model.to_bytes().unwrap();
+        // The flips the issue found loading silently: a format version of
+        // 0 (plain k-means) and a shift_average of 3.
+        for edit in [("format_version", "0"), ("format_version", "2"), ("channels", "1 ")] {
+            let err = refusal(&edited(&bytes, |m| drop(m.insert(edit.0.into(), edit.1.into()))));
+            assert!(err.contains("checksum mismatch"), "{edit:?}: {err}");
+        }
+        let err = refusal(&edited(&bytes, |m| {
+            let config = m["config"].replace(r#""shift_average":1"#, r#""shift_average":3"#);
+            m.insert("config".into(), config);
+        }));
+        assert!(err.contains("checksum mismatch"), "{err}");
+        let err = refusal(&edited(&bytes, |m| drop(m.insert("extra".into(), "1".into()))));
+        assert!(err.contains("checksum mismatch"), "{err}");
+        // Wall-clock times are outside it: edited, the model loads and answers the same.
+        let retimed = edited(&bytes, |m| {
+            let mut timing: serde_json::Value = serde_json::from_str(&m["timing"]).unwrap();
+            timing["seconds"] = 12345.5.into();
+            m.insert("timing".into(), timing.to_string());
+        });
+        let loaded = Model::from_bytes(&retimed).unwrap();
+        assert_eq!(loaded.summary().seconds, 12345.5);
+        assert_eq!(loaded.embed(&batch).unwrap(), model.embed(&batch).unwrap());
+        assert_eq!(loaded.summary().loss_per_epoch.len(), 2);
+    }
+
+    #[test]
+    fn re_signed_files_with_non_finite_values_or_absurd_sizes_are_refused() {
+        let (model, _) = trained("{}");
+        let bytes = model.to_bytes().unwrap();
+        for (tensor, value) in [("kmeans.centroids", f32::NAN), ("encoder.0.packed", f32::INFINITY), ("pca.components", f32::NAN)] {
+            let bad = resigned(&bytes, |_, entries| {
+                let e = entries.iter_mut().find(|e| e.name == tensor).unwrap();
+                e.bytes[..4].copy_from_slice(&value.to_le_bytes());
+            });
+            let err = refusal(&bad);
+            let named = if tensor.starts_with("pca") { "metadata `pca`" } else { tensor };
+            assert!(err.contains(named) && err.contains("finite"), "{tensor}: {err}");
+        }
+        let bad = resigned(&bytes, |m, _| drop(m.insert("channels".into(), u64::MAX.to_string())));
+        assert!(refusal(&bad).contains("metadata `channels` is invalid: must be in 1..=65536"), "{}", refusal(&bad));
+        let bad = resigned(&bytes, |m, _| {
+            let config = m["config"].replace(r#""clusters":3"#, r#""clusters":4611686018427387904"#);
+            m.insert("config".into(), config);
+        });
+        assert!(refusal(&bad).contains("option `clusters`: must be in 2..=10000"), "{}", refusal(&bad));
+        let bad = resigned(&bytes, |m, _| drop(m.insert("decoder_steps".into(), "7".into())));
+        assert!(refusal(&bad).contains("decoder_steps"), "{}", refusal(&bad));
+        // Re-signed but intact: loads.
+        assert!(Model::from_bytes(&resigned(&bytes, |_, _| {})).is_ok());
+    }
+
+    #[test]
+    fn same_training_gives_the_same_checksum_and_only_the_times_differ() {
+        let (a, _) = trained("{}");
+        let (b, _) = trained("{}");
+        let (meta_a, entries_a) = split(&a.to_bytes().unwrap());
+        let (meta_b, entries_b) = split(&b.to_bytes().unwrap());
+        assert_eq!(meta_a["checksum"], meta_b["checksum"]);
+        for key in meta_a.keys().filter(|k| *k != "timing") {
+            assert_eq!(meta_a[key], meta_b[key], "{key}");
+        }
+        assert!(entries_a.iter().zip(&entries_b).all(|(x, y)| x.name == y.name && x.bytes == y.bytes));
+    }
+
+    #[test]
+    fn files_that_are_not_regular_or_too_large_are_refused_before_reading() {
+        for path in ["/dev/zero", "/dev/urandom", "/tmp"] {
+            if std::path::Path::new(path).exists() {
+                let err = Model::load(path).unwrap_err().to_string();
+                assert!(err.contains("not a regular file") && err.contains(path), "{path}: {err}");
+            }
+        }
+        let err = Model::load("/nonexistent/model.vrae").unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/model.vrae"), "{err}");
+    }
 }

@@ -117,6 +117,27 @@ impl<'a> SeriesBatch<'a> {
         series_error(self.row(row), self.channels, max_length).map(|e| e.map_row(|_| row))
     }
 
+    /// The same rows in an order fixed by their content alone (a hash of
+    /// each row's values, ties broken by the values themselves): any two
+    /// batches holding the same series, in whatever order, give the same
+    /// batch.
+    pub(crate) fn in_content_order(&self) -> Result<SeriesBatch<'static>> {
+        let bits = |row: usize| self.row(row).iter().map(|v| v.to_bits());
+        let keys: Vec<u64> = (0..self.len())
+            .map(|row| crate::artifact::fnv1a64(&bits(row).flat_map(u32::to_le_bytes).collect::<Vec<u8>>()))
+            .collect();
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then_with(|| bits(a).cmp(bits(b))));
+        let mut values = Vec::with_capacity(self.total_steps() * self.channels);
+        let mut offsets = Vec::with_capacity(self.len() + 1);
+        offsets.push(0);
+        for row in order {
+            values.extend_from_slice(self.row(row));
+            offsets.push(values.len() / self.channels);
+        }
+        SeriesBatch::new(values, offsets, self.channels)
+    }
+
     /// Rows ordered longest first    /// Rows ordered longest first (ties by row number), the order the fused
     /// layers need.
     pub(crate) fn rows_longest_first(&self) -> Vec<usize> {
@@ -158,6 +179,24 @@ mod tests {
         assert_eq!(batch.lengths().collect::<Vec<_>>(), vec![2, 0, 3]);
         assert_eq!(batch.total_steps(), 5);
         assert_eq!(batch.rows_longest_first(), vec![2, 0, 1]);
+    }
+
+    #[test]
+    fn content_order_ignores_the_order_rows_came_in() {
+        let rows = [vec![3.0f32, 1.0], vec![0.5], vec![-2.0, 4.0, 1.0], vec![3.0, 1.0], vec![0.0, -0.0]];
+        let a = SeriesBatch::from_rows(&rows, 1).unwrap().in_content_order().unwrap();
+        let mut reversed = rows.to_vec();
+        reversed.reverse();
+        let b = SeriesBatch::from_rows(&reversed, 1).unwrap().in_content_order().unwrap();
+        let rows_of = |batch: &SeriesBatch| (0..batch.len()).map(|r| batch.row(r).to_vec()).collect::<Vec<_>>();
+        assert_eq!(rows_of(&a), rows_of(&b));
+        // Every row is kept, duplicates included.
+        let mut sorted_in = rows.to_vec();
+        let mut sorted_out = rows_of(&a);
+        let key = |r: &Vec<f32>| r.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        sorted_in.sort_by_key(key);
+        sorted_out.sort_by_key(key);
+        assert_eq!(sorted_in, sorted_out);
     }
 
     #[test]

@@ -135,7 +135,8 @@ pub struct VraeConfig {
     pub min_updates: usize,
     /// Series per optimisation step (default 32); the last partial batch is used too.
     pub batch_size: usize,
-    /// Seed of every random choice; same seed, data and CPU give bit-identical models (default 0).
+    /// Seed of every random choice (default 0). The same seed and the same
+    /// set of series, in any order, give the same model on the same kind of CPU.
     pub seed: u64,
     /// Worker threads for training (default 0: all cores).
     pub threads: usize,
@@ -318,71 +319,145 @@ impl VraeConfig {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Checks ranges that the types alone do not.
+    /// Checks every option against its documented range ([`INTEGER_RANGES`],
+    /// [`FLOAT_RANGES`]): the one gate before anything is sized, allocated
+    /// or looped over from these values, for options from users and for the
+    /// config stored in a model file alike.
     pub fn validate(&self) -> Result<()> {
-        let positive = [
-            ("hidden_size", self.hidden_size),
-            ("depth", self.depth),
-            ("latent", self.latent),
-            ("epochs", self.epochs),
-            ("batch_size", self.batch_size),
-            ("kmeans_restarts", self.kmeans_restarts),
-            ("kmeans_max_iter", self.kmeans_max_iter),
-            ("shift_average", self.shift_average),
-            ("max_length", self.max_length),
-        ];
-        for (key, value) in positive {
-            if value == 0 {
-                return Err(invalid(key, "must be at least 1"));
+        for &(key, min, max) in INTEGER_RANGES {
+            // `None` is an optional option switched off (always allowed).
+            if let Some(value) = self.integer(key) {
+                if !(min..=max).contains(&value) {
+                    return Err(invalid(key, format!("must be in {min}..={max}, got {value}")));
+                }
             }
         }
-        if self.min_updates > 10_000_000 {
-            return Err(invalid("min_updates", "must be at most 10000000"));
-        }
-        if self.shift_average > 1024 {
-            return Err(invalid("shift_average", "must be at most 1024"));
-        }
-        if self.hidden_size > 4096 {
-            return Err(invalid("hidden_size", "must be at most 4096"));
-        }
-        if self.latent > 4096 {
-            return Err(invalid("latent", "must be at most 4096"));
-        }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(invalid("dropout", format!("must be in [0, 1), got {}", self.dropout)));
-        }
-        if !(self.forget_bias.is_finite() && self.forget_bias.abs() <= 20.0) {
-            return Err(invalid("forget_bias", format!("must be a number in [-20, 20], got {}", self.forget_bias)));
-        }
-        if !(self.kl_weight.is_finite() && self.kl_weight >= 0.0) {
-            return Err(invalid("kl_weight", "must be a finite number >= 0"));
-        }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return Err(invalid("learning_rate", "must be a finite number > 0"));
-        }
-        if !(0.0..1.0).contains(&self.momentum) {
-            return Err(invalid("momentum", "must be in [0, 1)"));
-        }
-        if !(self.max_grad_norm.is_finite() && self.max_grad_norm > 0.0) {
-            return Err(invalid("max_grad_norm", "must be a finite number > 0"));
-        }
-        if !(self.early_stopping_min_delta.is_finite() && self.early_stopping_min_delta >= 0.0) {
-            return Err(invalid("early_stopping_min_delta", "must be a finite number >= 0"));
-        }
-        if self.early_stopping_patience == Some(0) {
-            return Err(invalid("early_stopping_patience", "must be at least 1 (or null for off)"));
-        }
-        if let Some(k) = self.clusters {
-            if k < 2 {
-                return Err(invalid("clusters", "must be at least 2 (or null for none)"));
+        for &(key, range) in FLOAT_RANGES {
+            let value = self.float(key);
+            if !range.contains(value) {
+                return Err(invalid(key, format!("must be {}, got {}", range.describe(), number(value))));
             }
-        }
-        if self.threads > 1024 {
-            return Err(invalid("threads", "must be at most 1024 (0: all cores)"));
         }
         Ok(())
     }
+
+    /// The value of an integer option by name (`None`: switched off).
+    fn integer(&self, key: &str) -> Option<u64> {
+        let value = match key {
+            "hidden_size" => self.hidden_size,
+            "depth" => self.depth,
+            "latent" => self.latent,
+            "kl_warmup_epochs" => self.kl_warmup_epochs,
+            "epochs" => self.epochs,
+            "min_updates" => self.min_updates,
+            "batch_size" => self.batch_size,
+            "threads" => self.threads,
+            "early_stopping_patience" => self.early_stopping_patience?,
+            "clusters" => self.clusters?,
+            "kmeans_restarts" => self.kmeans_restarts,
+            "kmeans_max_iter" => self.kmeans_max_iter,
+            "shift_average" => self.shift_average,
+            "max_length" => self.max_length,
+            _ => return None,
+        };
+        Some(value as u64)
+    }
+
+    /// The value of a real-valued option by name.
+    fn float(&self, key: &str) -> f64 {
+        match key {
+            "dropout" => self.dropout,
+            "forget_bias" => self.forget_bias,
+            "kl_weight" => self.kl_weight,
+            "learning_rate" => self.learning_rate,
+            "momentum" => self.momentum,
+            "max_grad_norm" => self.max_grad_norm,
+            "early_stopping_min_delta" => self.early_stopping_min_delta,
+            _ => f64::NAN,
+        }
+    }
 }
+
+/// The accepted values of every integer option, inclusive. The upper
+/// bounds are far above any useful setting; they exist so that a typo or a
+/// hostile model file cannot size an allocation or a loop (`depth`
+/// 1000000000 used to abort the process, `kmeans_restarts` 10^12 to run
+/// for ever). Optional options (`clusters`, `early_stopping_patience`) may
+/// also be null.
+pub const INTEGER_RANGES: &[(&str, u64, u64)] = &[
+    ("hidden_size", 1, 4096),
+    ("depth", 1, 16),
+    ("latent", 1, 4096),
+    ("kl_warmup_epochs", 0, 100_000),
+    ("epochs", 1, 100_000),
+    ("min_updates", 0, 10_000_000),
+    ("batch_size", 1, 65_536),
+    ("threads", 0, 1024),
+    ("early_stopping_patience", 1, 100_000),
+    ("clusters", 2, 10_000),
+    ("kmeans_restarts", 1, 1000),
+    ("kmeans_max_iter", 1, 100_000),
+    ("shift_average", 1, 1024),
+    ("max_length", 1, 10_000_000),
+];
+
+/// An interval of real numbers (never NaN or infinite).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FloatRange {
+    /// Lower bound.
+    pub min: f64,
+    /// Whether the lower bound itself is allowed.
+    pub min_inclusive: bool,
+    /// Upper bound.
+    pub max: f64,
+    /// Whether the upper bound itself is allowed.
+    pub max_inclusive: bool,
+}
+
+impl FloatRange {
+    const fn closed(min: f64, max: f64) -> Self {
+        Self { min, min_inclusive: true, max, max_inclusive: true }
+    }
+
+    /// Whether `value` is a finite number inside the range.
+    pub fn contains(&self, value: f64) -> bool {
+        let above = if self.min_inclusive { value >= self.min } else { value > self.min };
+        let below = if self.max_inclusive { value <= self.max } else { value < self.max };
+        value.is_finite() && above && below
+    }
+
+    /// The interval as the README writes it, e.g. `[0, 1)`.
+    pub fn interval(&self) -> String {
+        let open = if self.min_inclusive { '[' } else { '(' };
+        let close = if self.max_inclusive { ']' } else { ')' };
+        format!("{open}{}, {}{close}", number(self.min), number(self.max))
+    }
+
+    /// The range as error messages write it, e.g. `a finite number in [0, 1)`.
+    pub fn describe(&self) -> String {
+        format!("a finite number in {}", self.interval())
+    }
+}
+
+/// A number as people write it: `1e30` rather than thirty-one digits.
+fn number(value: f64) -> String {
+    if value != 0.0 && value.is_finite() && !(1e-4..1e6).contains(&value.abs()) {
+        format!("{value:e}")
+    } else {
+        format!("{value}")
+    }
+}
+
+/// The accepted values of every real-valued option.
+pub const FLOAT_RANGES: &[(&str, FloatRange)] = &[
+    ("dropout", FloatRange { min: 0.0, min_inclusive: true, max: 1.0, max_inclusive: false }),
+    ("forget_bias", FloatRange::closed(-20.0, 20.0)),
+    ("kl_weight", FloatRange::closed(0.0, 1e6)),
+    ("learning_rate", FloatRange { min: 0.0, min_inclusive: false, max: 10.0, max_inclusive: true }),
+    ("momentum", FloatRange { min: 0.0, min_inclusive: true, max: 1.0, max_inclusive: false }),
+    ("max_grad_norm", FloatRange { min: 0.0, min_inclusive: false, max: 1e6, max_inclusive: true }),
+    ("early_stopping_min_delta", FloatRange::closed(0.0, 1e30)),
+];
 
 #[cfg(test)]
 mod tests {
@@ -449,5 +524,45 @@ mod tests {
             assert!(err.contains(&format!("`{key}`")), "{json}: {err}");
         }
         assert!(matches!(VraeConfig::from_json("[1]"), Err(VraeError::OptionsNotAnObject(_))));
+    }
+
+    #[test]
+    fn every_numeric_option_has_a_range_and_its_bounds_are_enforced() {
+        let ranged: Vec<&str> = INTEGER_RANGES.iter().map(|r| r.0).chain(FLOAT_RANGES.iter().map(|r| r.0)).collect();
+        let defaults: Map<String, Value> = serde_json::from_str(&VraeConfig::default().to_json()).unwrap();
+        for name in OPTION_NAMES {
+            let numeric = matches!(defaults[*name], Value::Number(_)) || ["clusters", "early_stopping_patience"].contains(name);
+            assert_eq!(ranged.contains(name), numeric && *name != "seed", "{name}: a numeric option needs a range");
+        }
+        for &(key, min, max) in INTEGER_RANGES {
+            assert!(VraeConfig::from_json(&format!(r#"{{"{key}": {max}}}"#)).is_ok(), "{key} = {max}");
+            let err = VraeConfig::from_json(&format!(r#"{{"{key}": {}}}"#, max + 1)).unwrap_err().to_string();
+            assert_eq!(err, format!("option `{key}`: must be in {min}..={max}, got {}", max + 1));
+            if min > 0 {
+                assert!(VraeConfig::from_json(&format!(r#"{{"{key}": {}}}"#, min - 1)).is_err(), "{key} = {}", min - 1);
+            }
+        }
+        for (json, expected) in [
+            (r#"{"depth": 1000000000}"#, "option `depth`: must be in 1..=16, got 1000000000"),
+            (r#"{"kmeans_restarts": 1000000000000}"#, "option `kmeans_restarts`: must be in 1..=1000, got 1000000000000"),
+            (r#"{"learning_rate": 1e30}"#, "option `learning_rate`: must be a finite number in (0, 10], got 1e30"),
+            (r#"{"dropout": 1}"#, "option `dropout`: must be a finite number in [0, 1), got 1"),
+        ] {
+            assert_eq!(VraeConfig::from_json(json).unwrap_err().to_string(), expected);
+        }
+        // The README's options table states every range as checked here.
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let row = |key: &str| readme.lines().find(|l| l.starts_with("| `") && l.split('|').nth(1).is_some_and(|c| c.contains(&format!("`{key}`")))).unwrap_or_else(|| panic!("README has no row for {key}")).to_string();
+        for &(key, min, max) in INTEGER_RANGES {
+            assert!(row(key).contains(&format!("{min}..={max}")), "README's range of {key}: {}", row(key));
+        }
+        for &(key, range) in FLOAT_RANGES {
+            assert!(row(key).contains(&range.interval()), "README's range of {key}: {}", row(key));
+        }
+        for key in OPTION_NAMES {
+            row(key);
+        }
+        // Null switches the optional ones off.
+        assert!(VraeConfig::from_json(r#"{"clusters": null, "early_stopping_patience": null}"#).is_ok());
     }
 }

@@ -78,9 +78,23 @@ pub enum VraeError {
     #[error("PCA: {0}")]
     Pca(#[from] crate::pca::PcaError),
 
+    /// A network, training run or series too large for the limits or for
+    /// this machine's memory (see `budget`).
+    #[error("too large: {0}")]
+    TooLarge(String),
+
+    /// Values that the model's scaling or network turns into NaN or infinity.
+    #[error("row {row}: {message}")]
+    NotFiniteOutput { row: usize, message: String },
+
     /// Training diverged.
     #[error("training diverged at epoch {epoch}: the loss became {loss}; lower learning_rate or keep clip on")]
     Diverged { epoch: usize, loss: f64 },
+
+    /// Training ended with a network that is not usable (weights or latents
+    /// that are not finite).
+    #[error("training diverged: {0}; lower learning_rate (or max_grad_norm) and keep clip on")]
+    DivergedWeights(String),
 
     /// An error inside the tensor library.
     #[error("compute error: {0}")]
@@ -103,7 +117,8 @@ impl VraeError {
             | VraeError::RaggedSteps { row, .. }
             | VraeError::SeriesTooLong { row, .. }
             | VraeError::NullValue { row, .. }
-            | VraeError::StepWidth { row, .. } => Some(*row),
+            | VraeError::StepWidth { row, .. }
+            | VraeError::NotFiniteOutput { row, .. } => Some(*row),
             _ => None,
         }
     }
@@ -119,6 +134,7 @@ impl VraeError {
             VraeError::SeriesTooLong { row, length, max } => VraeError::SeriesTooLong { row: map(row), length, max },
             VraeError::NullValue { row, step } => VraeError::NullValue { row: map(row), step },
             VraeError::StepWidth { row, step, found, channels } => VraeError::StepWidth { row: map(row), step, found, channels },
+            VraeError::NotFiniteOutput { row, message } => VraeError::NotFiniteOutput { row: map(row), message },
             other => other,
         }
     }

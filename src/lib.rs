@@ -22,6 +22,7 @@ mod artifact;
 #[cfg(feature = "arrow")]
 pub mod arrow_input;
 mod batch;
+mod budget;
 pub mod cluster;
 pub mod config;
 mod error;
@@ -41,5 +42,5 @@ pub use artifact::{fnv1a64, FORMAT_VERSION};
 pub use batch::SeriesBatch;
 pub use config::VraeConfig;
 pub use error::{ArtifactError, Result, VraeError};
-pub use model::{Model, TrainingSummary};
+pub use model::{Model, TrainingSummary, PROJECTION_DIMS};
 pub use train::{EpochStats, Progress};

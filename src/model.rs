@@ -8,20 +8,25 @@ use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::batch::SeriesBatch;
+use crate::budget;
 use crate::cluster::{assign_scaled, fit_kmeans, standardise, unit_variance_scales, KMeansOptions};
 use crate::config::{DeviceKind, VraeConfig};
-use crate::error::{Result, VraeError};
-use crate::network::{decode, encode, Padded, Weights};
+use crate::error::{ArtifactError, Result, VraeError};
+use crate::network::{decode, encode, NetShape, Padded, Weights};
 use crate::pca::Pca;
 use crate::scaling::Scaler;
 use crate::train::{train, EpochStats, Progress};
 
-/// Rows per inference batch on the CPU and on a GPU; see [`inference_rows`].
+/// Rows per inference batch on the CPU (fewer for long series) and on a
+/// GPU; see [`inference_rows`].
 const INFERENCE_ROWS_CPU: usize = 512;
 const INFERENCE_ROWS_GPU: usize = 16384;
 /// Row-steps per GPU inference batch: 16384 rows of 256 steps, about 1.5 GB
 /// of input projections at hidden size 90.
 const GPU_ROW_STEPS: usize = 16384 * 256;
+
+/// Coordinates per series of [`Model::project`]: pictures are 2-D.
+pub const PROJECTION_DIMS: usize = 2;
 
 /// What training did, stored in the model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,6 +68,14 @@ pub struct Model {
     pub(crate) summary: TrainingSummary,
 }
 
+/// An error naming `what` if any of `values` is NaN or infinite.
+fn finite(what: &str, values: &[f32]) -> std::result::Result<(), ArtifactError> {
+    match values.iter().find(|v| !v.is_finite()) {
+        Some(bad) => Err(ArtifactError::BadMetadata { key: what.to_string(), message: format!("values must be finite, found {bad}") }),
+        None => Ok(()),
+    }
+}
+
 /// The device a config asks for, or an error naming why it cannot be had.
 pub(crate) fn device_for(kind: DeviceKind) -> Result<Device> {
     match kind {
@@ -90,11 +103,13 @@ pub(crate) fn device_for(kind: DeviceKind) -> Result<Device> {
 
 /// Rows per inference batch whose longest series has `steps` steps: on the
 /// CPU large enough for efficient products and small enough to stay
-/// cache-friendly; a GPU needs far more rows per kernel to be busy, bounded
-/// by a budget of row-steps so that long series do not exhaust its memory.
-fn inference_rows(device: &Device, steps: usize) -> usize {
+/// cache-friendly, and fewer for long series so that a batch's activations
+/// stay within [`budget::INFERENCE_BATCH_BYTES`]; a GPU needs far more rows
+/// per kernel to be busy, bounded by a budget of row-steps so that long
+/// series do not exhaust its memory.
+fn inference_rows(device: &Device, shape: &NetShape, steps: usize) -> usize {
     if device.is_cpu() {
-        INFERENCE_ROWS_CPU
+        budget::inference_rows(shape, steps, INFERENCE_ROWS_CPU)
     } else {
         (GPU_ROW_STEPS / steps.max(1)).clamp(1, INFERENCE_ROWS_GPU)
     }
@@ -135,11 +150,24 @@ impl Model {
                 });
             }
         }
+        budget::check_training(config, &NetShape::new(config, batch.channels(), batch.max_steps()), batch.max_steps())?;
+        // Rows in an order fixed by their content alone, so that the model
+        // depends on the set of training series and not on the order a
+        // front end happened to collect them in (DataFusion merges partial
+        // aggregates in the order partitions finish).
+        let canonical = batch.in_content_order()?;
+        let batch = &canonical;
         let started = Instant::now();
         with_threads(config.threads, move || {
             let trained = train(batch, config, &device, &mut progress)?;
             progress(Progress::Finishing);
             let latents = embed_latents(&trained.weights, &trained.scaler, batch, config.shift_average, &device)?;
+            if let Some(bad) = latents.iter().position(|v| !v.is_finite()) {
+                return Err(VraeError::DivergedWeights(format!(
+                    "the latent vector of training series {} is not finite",
+                    bad / config.latent.max(1)
+                )));
+            }
             let latent = config.latent;
             let pca = if batch.len() >= 2 {
                 Pca::fit(&latents, latent, 2.min(latent))?
@@ -195,8 +223,30 @@ impl Model {
                 pca,
             };
             model.summary.seconds = started.elapsed().as_secs_f64();
+            // A model its own loader would refuse is not returned: training
+            // that ends on non-finite weights or latents has diverged.
+            model.check_finite().map_err(|e| VraeError::DivergedWeights(e.to_string()))?;
             Ok(model)
         })
+    }
+
+    /// Refuses a model with any value that is not finite: weights, scaling
+    /// statistics, centroids, k-means scales or the PCA basis. Such a model
+    /// would answer NaN (or put every series in cluster 0) without a word.
+    pub(crate) fn check_finite(&self) -> std::result::Result<(), ArtifactError> {
+        let names = crate::network::param_specs(&self.weights.shape);
+        for (spec, tensor) in names.iter().zip(self.weights.tensors()) {
+            let values = tensor.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(|e| ArtifactError::Unreadable(e.to_string()))?;
+            finite(&spec.name, &values)?;
+        }
+        let (means, stds) = self.scaler.stats();
+        finite("scaling means", means)?;
+        finite("scaling.std", stds)?;
+        finite("kmeans.centroids", self.centroids.as_deref().unwrap_or(&[]))?;
+        finite("kmeans.scale", self.cluster_scale.as_deref().unwrap_or(&[]))?;
+        finite("pca.mean", &self.pca.mean)?;
+        finite("pca.components", &self.pca.components)?;
+        finite("pca.explained_variance", &self.pca.explained_variance)
     }
 
     /// The options the model was trained with.
@@ -261,7 +311,40 @@ impl Model {
         if batch.channels() != self.channels() {
             return Err(VraeError::ChannelMismatch { expected: self.channels(), found: batch.channels() });
         }
-        batch.validate(self.config.max_length)
+        budget::check_inference(&self.weights.shape, batch.max_steps())?;
+        match (0..batch.len()).find_map(|row| self.row_error(batch, row)) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// The rows of `batch` that this model can take ([`Model::row_error`]
+    /// finds nothing wrong with them), as a batch of their own, with each
+    /// one's row number in `batch`: for front ends that return null for the
+    /// others.
+    pub fn usable_rows(&self, batch: &SeriesBatch) -> Result<(SeriesBatch<'static>, Vec<usize>)> {
+        let kept: Vec<usize> = (0..batch.len()).filter(|&row| self.row_error(batch, row).is_none()).collect();
+        let rows: Vec<&[f32]> = kept.iter().map(|&row| batch.row(row)).collect();
+        Ok((SeriesBatch::from_rows(&rows, batch.channels())?, kept))
+    }
+
+    /// Why row `row` of `batch` cannot go through this model, if it cannot:
+    /// what [`SeriesBatch::row_error`] refuses (empty, longer than the
+    /// model's `max_length`, NaN/inf), and values that the model's scaling
+    /// would blow up beyond [`crate::scaling::MAX_SCALED`]. Front ends that
+    /// turn unusable rows into nulls ask this.
+    pub fn row_error(&self, batch: &SeriesBatch, row: usize) -> Option<VraeError> {
+        if let Some(e) = batch.row_error(row, self.config.max_length) {
+            return Some(e);
+        }
+        let (step, channel, value, scaled) = self.scaler.unscalable(batch.row(row), batch.channels())?;
+        Some(VraeError::NotFiniteOutput {
+            row,
+            message: format!(
+                "value {value:e} at step {step}, channel {channel} is too large for this model: scaled it is {scaled:.3e}, beyond ±{:e}",
+                crate::scaling::MAX_SCALED
+            ),
+        })
     }
 
     /// Latent mean of every series, `[rows, latent]` row-major.
@@ -302,10 +385,17 @@ impl Model {
         self.project_embeddings(&latents)
     }
 
-    /// 2-D PCA coordinates of precomputed latent vectors.
+    /// 2-D PCA coordinates of precomputed latent vectors. A model whose
+    /// latent vector has one value has one PCA axis; its second coordinate
+    /// is 0, so that every model projects to [`PROJECTION_DIMS`] values.
     pub fn project_embeddings(&self, latents: &[f32]) -> Result<Vec<f32>> {
         self.check_latents(latents)?;
-        Ok(self.pca.transform(latents))
+        let axes = self.pca.transform(latents);
+        let kept = self.pca.n_components;
+        if kept == PROJECTION_DIMS {
+            return Ok(axes);
+        }
+        Ok(axes.chunks_exact(kept.max(1)).flat_map(|row| (0..PROJECTION_DIMS).map(|i| row.get(i).copied().unwrap_or(0.0))).collect())
     }
 
     /// Decodes each series' latent mean back to a series of its own length,
@@ -317,7 +407,7 @@ impl Model {
         let starts = row_starts(batch);
         let mut out = vec![0.0f32; batch.total_steps() * c];
         let (device, weights) = self.on_device()?;
-        for_each_batch(batch, &self.scaler, &device, |p| {
+        for_each_batch(batch, &weights.shape, &self.scaler, &device, |p| {
             let y = decode_mean(&weights, p)?;
             let b = p.batch();
             for (pos, &row) in p.rows.iter().enumerate() {
@@ -327,7 +417,11 @@ impl Model {
                     for ch in 0..c {
                         let v = y[(s * b + pos) * c + ch];
                         let centre = step_mean.map_or(0.0, |m| m[ch]);
-                        out[(starts[row] + s) * c + ch] = v * scale[ch] + shift[ch] + centre;
+                        let value = v * scale[ch] + shift[ch] + centre;
+                        if !value.is_finite() {
+                            return Err(not_finite(row, "its reconstruction"));
+                        }
+                        out[(starts[row] + s) * c + ch] = value;
                     }
                 }
             }
@@ -344,7 +438,7 @@ impl Model {
         let c = self.channels();
         let mut out = vec![0.0f64; batch.len()];
         let (device, weights) = self.on_device()?;
-        for_each_batch(batch, &self.scaler, &device, |p| {
+        for_each_batch(batch, &weights.shape, &self.scaler, &device, |p| {
             let y = decode_mean(&weights, p)?;
             let x = p.x.flatten_all()?.to_vec1::<f32>()?;
             let b = p.batch();
@@ -357,6 +451,9 @@ impl Model {
                         sum += ((y[i] - x[i]) as f64).powi(2);
                     }
                 }
+                if !sum.is_finite() {
+                    return Err(not_finite(row, "its reconstruction error"));
+                }
                 out[row] = sum / (len * c) as f64;
             }
             Ok(())
@@ -364,6 +461,12 @@ impl Model {
         Ok(out)
     }
 
+}
+
+/// The error for a series whose output came out NaN or infinite (a
+/// backstop: the scaled-value limit keeps finite inputs finite).
+fn not_finite(row: usize, what: &str) -> VraeError {
+    VraeError::NotFiniteOutput { row, message: format!("{what} is not finite: the series is outside what this model can represent") }
 }
 
 /// Reconstructions from the latent means of a laid-out batch, flat.
@@ -377,6 +480,7 @@ fn decode_mean(weights: &Weights, p: &Padded) -> Result<Vec<f32>> {
 /// out longest first (`Padded::rows` maps positions back to source rows).
 fn for_each_batch(
     batch: &SeriesBatch,
+    shape: &NetShape,
     scaler: &Scaler,
     device: &Device,
     mut f: impl FnMut(&Padded) -> Result<()>,
@@ -384,7 +488,7 @@ fn for_each_batch(
     let order = batch.rows_longest_first();
     let mut start = 0;
     while start < order.len() {
-        let end = (start + inference_rows(device, batch.steps(order[start]))).min(order.len());
+        let end = (start + inference_rows(device, shape, batch.steps(order[start]))).min(order.len());
         let rows = &order[start..end];
         start = end;
         let padded = Padded::build(batch, rows, scaler, device)?;
@@ -426,6 +530,10 @@ fn embed_latents(weights: &Weights, scaler: &Scaler, batch: &SeriesBatch, shifts
     }
     let n = shifts as f32;
     sum.iter_mut().for_each(|v| *v /= n);
+    // Finite latents can still add up to infinity.
+    if let Some(bad) = sum.iter().position(|v| !v.is_finite()) {
+        return Err(not_finite(bad / weights.shape.latent.max(1), "its shift-averaged latent vector"));
+    }
     Ok(sum)
 }
 
@@ -441,11 +549,15 @@ fn row_offsets(batch: &SeriesBatch) -> Vec<usize> {
 fn embed_rows(weights: &Weights, scaler: &Scaler, batch: &SeriesBatch, device: &Device) -> Result<Vec<f32>> {
     let latent = weights.shape.latent;
     let mut out = vec![0.0f32; batch.len() * latent];
-    for_each_batch(batch, scaler, device, |p| {
+    for_each_batch(batch, &weights.shape, scaler, device, |p| {
         let (mean, _) = encode(weights, p, None)?;
         let mean = mean.flatten_all()?.to_vec1::<f32>()?;
         for (pos, &row) in p.rows.iter().enumerate() {
-            out[row * latent..(row + 1) * latent].copy_from_slice(&mean[pos * latent..(pos + 1) * latent]);
+            let values = &mean[pos * latent..(pos + 1) * latent];
+            if values.iter().any(|v| !v.is_finite()) {
+                return Err(not_finite(row, "its latent vector"));
+            }
+            out[row * latent..(row + 1) * latent].copy_from_slice(values);
         }
         Ok(())
     })?;

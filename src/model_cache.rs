@@ -15,29 +15,28 @@ use crate::model::Model;
 /// Decoded models kept at most (each is a few hundred kilobytes).
 const CACHE_ENTRIES: usize = 32;
 
-static CACHE: OnceLock<Mutex<HashMap<u64, Arc<Model>>>> = OnceLock::new();
+/// A decoded model with the exact bytes it was decoded from.
+struct Entry {
+    bytes: Arc<[u8]>,
+    model: Arc<Model>,
+}
 
-/// The cache key of a model's bytes: a hash of the safetensors header
-/// (which holds the config, the training summary and a checksum of every
-/// tensor) and the length, so that a lookup costs a few kilobytes of
-/// hashing, not the whole model.
+static CACHE: OnceLock<Mutex<HashMap<u64, Entry>>> = OnceLock::new();
+
+/// The cache key of a model's bytes: a hash of all of them. A hit is then
+/// confirmed by comparing the bytes themselves, so the cache never answers
+/// for bytes that differ from what it decoded by even one bit (such bytes
+/// would be refused on their own when their checksum no longer holds).
 fn model_key(bytes: &[u8]) -> u64 {
-    let header_end = bytes
-        .get(..8)
-        .and_then(|len| <[u8; 8]>::try_from(len).ok())
-        .map(u64::from_le_bytes)
-        .and_then(|len| usize::try_from(len).ok())
-        .and_then(|len| len.checked_add(8))
-        .filter(|&end| end <= bytes.len())
-        .unwrap_or(bytes.len());
-    fnv1a64(&bytes[..header_end]) ^ (bytes.len() as u64).rotate_left(32)
+    fnv1a64(bytes) ^ (bytes.len() as u64).rotate_left(32)
 }
 
 /// Decodes the model in `bytes`, or finds it already decoded.
 pub fn cached_model(bytes: &[u8]) -> Result<Arc<Model>, VraeError> {
     let key = model_key(bytes);
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some(model) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+    let hit = cache.lock().ok().and_then(|c| c.get(&key).filter(|e| *e.bytes == *bytes).map(|e| e.model.clone()));
+    if let Some(model) = hit {
         return Ok(model);
     }
     let model = Arc::new(Model::from_bytes(bytes)?);
@@ -45,9 +44,16 @@ pub fn cached_model(bytes: &[u8]) -> Result<Arc<Model>, VraeError> {
         if c.len() >= CACHE_ENTRIES {
             c.clear();
         }
-        c.insert(key, model.clone());
+        c.insert(key, Entry { bytes: bytes.into(), model: model.clone() });
     }
     Ok(model)
+}
+
+/// Reads a model file (refusing what is not a regular file or is larger
+/// than a model can be, before reading it) and decodes it as
+/// [`cached_model`].
+pub fn cached_model_from_path(path: &str) -> Result<Arc<Model>, VraeError> {
+    cached_model(&crate::artifact::read_model_file(std::path::Path::new(path))?)
 }
 
 /// What a model is, as JSON text: format version, channels, latent size,
@@ -62,4 +68,26 @@ pub fn model_info_json(model: &Model) -> String {
         "summary": model.summary(),
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{SeriesBatch, VraeConfig};
+
+    #[test]
+    fn a_corrupt_copy_of_a_cached_model_is_refused_not_answered_from_the_cache() {
+        let rows: Vec<Vec<f32>> = (0..8).map(|r| (0..6).map(|t| (t * r) as f32 * 0.1).collect()).collect();
+        let batch = SeriesBatch::from_rows(&rows, 1).unwrap();
+        let config = VraeConfig::from_json(r#"{"hidden_size": 4, "latent": 2, "epochs": 1, "seed": 9}"#).unwrap();
+        let bytes = Model::fit(&batch, &config, |_| {}).unwrap().to_bytes().unwrap();
+        let first = cached_model(&bytes).unwrap();
+        assert!(Arc::ptr_eq(&first, &cached_model(&bytes).unwrap()), "the same bytes are decoded once");
+        // One flipped bit of tensor data: same header, same length.
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 2;
+        flipped[last] ^= 0x01;
+        let err = cached_model(&flipped).unwrap_err().to_string();
+        assert!(err.contains("checksum mismatch"), "{err}");
+    }
 }

@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::error::{Result, VraeError};
 
-/// t-SNE settings.
+/// t-SNE settings (ranges in [`TsneOptions::validate`]).
 #[derive(Clone, Debug)]
 pub struct TsneOptions {
     /// Effective number of neighbours (default 30; capped at (rows - 1) / 3).
@@ -18,6 +18,27 @@ pub struct TsneOptions {
     pub theta: f32,
     /// Seed of the initial layout.
     pub seed: u64,
+}
+
+/// Most points exact t-SNE (`theta` 0) takes.
+pub const EXACT_TSNE_MAX_ROWS: usize = 5000;
+
+impl TsneOptions {
+    /// Checks the documented ranges: `perplexity` in (0, 1000], `epochs` in
+    /// 1..=100000, `theta` in [0, 1].
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key: &str, message: String| Err(VraeError::InvalidOption { key: key.into(), message });
+        if !(self.perplexity.is_finite() && self.perplexity > 0.0 && self.perplexity <= 1000.0) {
+            return bad("perplexity", format!("must be a finite number in (0, 1000], got {}", self.perplexity));
+        }
+        if !(1..=100_000).contains(&self.epochs) {
+            return bad("epochs", format!("must be in 1..=100000, got {}", self.epochs));
+        }
+        if !(self.theta.is_finite() && (0.0..=1.0).contains(&self.theta)) {
+            return bad("theta", format!("must be a finite number in [0, 1], got {}", self.theta));
+        }
+        Ok(())
+    }
 }
 
 impl Default for TsneOptions {
@@ -31,7 +52,14 @@ pub fn tsne(points: &[f32], dim: usize, options: &TsneOptions) -> Result<Vec<f32
     if dim == 0 || points.len() % dim != 0 {
         return Err(VraeError::Layout(format!("{} values is not a whole number of points of {dim}", points.len())));
     }
+    options.validate()?;
     let rows = points.len() / dim;
+    if options.theta == 0.0 && rows > EXACT_TSNE_MAX_ROWS {
+        return Err(VraeError::InvalidOption {
+            key: "theta".into(),
+            message: format!("exact t-SNE (theta 0) takes time quadratic in the points; use theta > 0 for more than {EXACT_TSNE_MAX_ROWS} points, got {rows}"),
+        });
+    }
     if rows < 4 {
         return Err(VraeError::InvalidOption { key: "tsne".into(), message: format!("needs at least 4 points, got {rows}") });
     }
@@ -43,8 +71,7 @@ pub fn tsne(points: &[f32], dim: usize, options: &TsneOptions) -> Result<Vec<f32
     // A seeded small random start makes the picture reproducible.
     let mut rng = StdRng::seed_from_u64(options.seed);
     let start: Vec<f32> = (0..rows * 2).map(|_| rng.random_range(-1e-2f32..1e-2)).collect();
-    let epochs = options.epochs.max(1);
-    let theta = options.theta.max(0.0);
+    let (epochs, theta) = (options.epochs, options.theta);
     // bhtsne asserts on its parameters; they are validated above, and a
     // panic is still turned into an error rather than crossing into a caller.
     let result = std::panic::catch_unwind(|| {
@@ -59,4 +86,27 @@ pub fn tsne(points: &[f32], dim: usize, options: &TsneOptions) -> Result<Vec<f32
         t.embedding()
     });
     result.map_err(|_| VraeError::InvalidOption { key: "tsne".into(), message: "t-SNE failed on these points".into() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_out_of_range_are_refused_by_name() {
+        let points: Vec<f32> = (0..40).map(|i| (i as f32 * 0.37).sin()).collect();
+        for (options, key) in [
+            (TsneOptions { epochs: 1_000_000_000_000, ..Default::default() }, "epochs"),
+            (TsneOptions { epochs: 0, ..Default::default() }, "epochs"),
+            (TsneOptions { theta: f32::NAN, ..Default::default() }, "theta"),
+            (TsneOptions { perplexity: f32::INFINITY, ..Default::default() }, "perplexity"),
+        ] {
+            let err = tsne(&points, 2, &options).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("option `{key}`")), "{err}");
+        }
+        let many = vec![0.5f32; 2 * (EXACT_TSNE_MAX_ROWS + 1)];
+        let err = tsne(&many, 2, &TsneOptions { theta: 0.0, ..Default::default() }).unwrap_err().to_string();
+        assert!(err.contains("quadratic"), "{err}");
+        assert_eq!(tsne(&points, 2, &TsneOptions { epochs: 50, ..Default::default() }).unwrap().len(), 40);
+    }
 }

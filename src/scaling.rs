@@ -14,6 +14,11 @@ fn usable_std(std: f64) -> f32 {
     if std < MIN_STD { 1.0 } else { std as f32 }
 }
 
+/// Largest magnitude a value may have once scaled. Far beyond anything a
+/// network can tell apart (its gates saturate long before), and far enough
+/// below `f32::MAX` that no input projection can overflow to infinity.
+pub const MAX_SCALED: f64 = 1e30;
+
 /// A fitted scaler.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scaler {
@@ -113,6 +118,22 @@ impl Scaler {
         let steps = self.mean.len().checked_div(c)?;
         let s = step.min(steps.checked_sub(1)?);
         self.mean.get(s * c..(s + 1) * c)
+    }
+
+    /// The first value of `row` (time-major, `channels` per step) that this
+    /// scaler turns into something larger than [`MAX_SCALED`]: its step,
+    /// channel, value and scaled value (computed in f64, so never infinite).
+    pub fn unscalable(&self, row: &[f32], channels: usize) -> Option<(usize, usize, f32, f64)> {
+        let (mut shift, mut scale) = (vec![0.0f32; channels], vec![1.0f32; channels]);
+        self.row_scale_into(row, &mut shift, &mut scale);
+        row.chunks_exact(channels).enumerate().find_map(|(s, step)| {
+            let centre = self.step_mean(s);
+            step.iter().enumerate().find_map(|(ch, &v)| {
+                let c = centre.map_or(0.0, |m| m[ch]) as f64;
+                let scaled = (v as f64 - c - shift[ch] as f64) / scale[ch] as f64;
+                (scaled.abs() > MAX_SCALED).then_some((s, ch, v, scaled))
+            })
+        })
     }
 
     /// Writes one row's per-channel shift and scale (`scaled = (value -

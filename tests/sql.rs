@@ -202,3 +202,60 @@ async fn fit_trains_one_model_per_group_and_the_models_work() {
     let m = Model::from_bytes(ok.column(0).as_binary::<i32>().value(0)).unwrap();
     assert_eq!(m.summary().rows, 2, "the NaN series was left out");
 }
+
+/// The checksum of a model's bytes: it covers everything but the
+/// wall-clock times, so equal checksums mean the same model.
+fn checksum(model: &[u8]) -> String {
+    let (_, header) = safetensors::SafeTensors::read_metadata(model).unwrap();
+    header.metadata().as_ref().unwrap()["checksum"].clone()
+}
+
+/// `vrae_fit` over the bundled ECG5000 training file (its first 120 rows)
+/// with a given record-batch size and number of partitions.
+async fn fit_over_parquet(batch_size: usize, partitions: usize) -> Vec<u8> {
+    let config = datafusion::prelude::SessionConfig::new().with_batch_size(batch_size).with_target_partitions(partitions);
+    let ctx = SessionContext::new_with_config(config);
+    vrae::sql::register(&ctx);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/ECG5000_TRAIN.parquet");
+    ctx.register_parquet("ecg", path, Default::default()).await.unwrap();
+    // Spread the rows over partitions (a round-robin repartition), so that
+    // partial states merge in whatever order the partitions finish.
+    let sql = r#"SELECT vrae_fit(series, '{"epochs": 2, "hidden_size": 8, "latent": 3, "seed": 7, "clusters": 3}') AS model
+                 FROM (SELECT series FROM ecg WHERE id < 120)"#;
+    let df = ctx.sql(sql).await.unwrap();
+    let out = df.collect().await.unwrap();
+    out[0].column(0).as_binary::<i32>().value(0).to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vrae_fit_gives_one_model_whatever_the_batch_size_and_partitions() {
+    let reference = fit_over_parquet(8192, 1).await;
+    for (batch_size, partitions) in [(50, 1), (7, 4), (50, 4), (13, 3), (8192, 4)] {
+        for _ in 0..2 {
+            let again = fit_over_parquet(batch_size, partitions).await;
+            assert_eq!(checksum(&again), checksum(&reference), "batch size {batch_size}, {partitions} partitions");
+        }
+    }
+    // The same rows through the core API, in another order, give the same model too.
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(concat!(env!("CARGO_MANIFEST_DIR"), "/data/ECG5000_TRAIN.parquet")).unwrap(),
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let mut rows: Vec<Vec<f32>> = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let ids = batch.column_by_name("id").unwrap().as_primitive::<datafusion::arrow::datatypes::Int64Type>().clone();
+        let series = batch.column_by_name("series").unwrap().as_list::<i32>().clone();
+        for r in 0..batch.num_rows() {
+            if ids.value(r) < 120 {
+                rows.push(series.value(r).as_primitive::<Float64Type>().values().iter().map(|&v| v as f32).collect());
+            }
+        }
+    }
+    rows.reverse();
+    let config = VraeConfig::from_json(r#"{"epochs": 2, "hidden_size": 8, "latent": 3, "seed": 7, "clusters": 3}"#).unwrap();
+    let direct = Model::fit(&SeriesBatch::from_rows(&rows, 1).unwrap(), &config, |_| {}).unwrap().to_bytes().unwrap();
+    assert_eq!(checksum(&direct), checksum(&reference), "the core API on the same rows, reversed");
+}

@@ -19,6 +19,10 @@ use datafusion::prelude::SessionContext;
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType, Runner};
 use vrae::{Model, SeriesBatch, VraeConfig};
 
+#[path = "support/legacy_model.rs"]
+mod legacy_model;
+use legacy_model::legacy_model;
+
 /// A DataFusion session as a sqllogictest database.
 struct VraeDb {
     ctx: SessionContext,
@@ -101,6 +105,26 @@ fn training_series(channels: usize) -> (Vec<f32>, Vec<usize>) {
     (values, offsets)
 }
 
+/// A copy of a model file with one bit of tensor data flipped (the
+/// checksum no longer holds).
+fn flipped_copy(model: &Path, dir: &Path) -> PathBuf {
+    let mut bytes = std::fs::read(model).expect("model file");
+    let last = bytes.len() - 5;
+    bytes[last] ^= 0x08;
+    let path = dir.join("flipped.vrae");
+    std::fs::write(&path, bytes).expect("flipped copy written");
+    path
+}
+
+/// A copy of a model file rewritten as format version 2 wrote it with one
+/// metadata entry edited, as a hostile file would be.
+fn legacy_copy(model: &Path, dir: &Path, name: &str, edit: impl Fn(&mut std::collections::HashMap<String, String>)) -> PathBuf {
+    let bytes = legacy_model(&std::fs::read(model).expect("model file"), edit, None);
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("written");
+    path
+}
+
 fn save_model(dir: &Path, name: &str, channels: usize, options: &str) -> PathBuf {
     let (values, offsets) = training_series(channels);
     let batch = SeriesBatch::new(&values[..], offsets, channels).expect("valid training batch");
@@ -118,6 +142,14 @@ async fn sql_test_files() {
     let small = r#""hidden_size": 8, "latent": 3, "epochs": 3, "batch_size": 16, "seed": 7"#;
     let model = save_model(&scratch, "uni.vrae", 1, &format!(r#"{{{small}, "clusters": 3}}"#));
     let model_mv = save_model(&scratch, "mv.vrae", 2, &format!("{{{small}}}"));
+    // Hostile copies of the univariate model (sql/tests/hostile.slt).
+    let flipped = flipped_copy(&model, &scratch);
+    let huge_channels = legacy_copy(&model, &scratch, "channels.vrae", |meta| drop(meta.insert("channels".into(), u64::MAX.to_string())));
+    let huge_clusters = legacy_copy(&model, &scratch, "clusters.vrae", |meta| {
+        let mut config: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&meta["config"]).expect("config");
+        config.insert("clusters".into(), (1u64 << 62).into());
+        meta.insert("config".into(), serde_json::Value::Object(config).to_string());
+    });
 
     let mut files: Vec<PathBuf> = std::fs::read_dir("sql/tests")
         .expect("sql/tests exists")
@@ -137,6 +169,9 @@ async fn sql_test_files() {
         });
         runner.set_var("MODEL".into(), model.display().to_string());
         runner.set_var("MODEL_MV".into(), model_mv.display().to_string());
+        runner.set_var("MODEL_FLIPPED".into(), flipped.display().to_string());
+        runner.set_var("MODEL_HUGE_CHANNELS".into(), huge_channels.display().to_string());
+        runner.set_var("MODEL_HUGE_CLUSTERS".into(), huge_clusters.display().to_string());
         if let Err(e) = runner.run_file_async(file).await {
             failures.push(format!("{}:\n{e}", file.display()));
         }

@@ -19,6 +19,10 @@ def model_info(model: bytes) -> str:
     """JSON: format_version, channels, latent, clusters, config, summary.
     Raises ``ValueError`` for bytes that are not a readable vrae model."""
 
+def read_model_file(path: str) -> bytes:
+    """A model file's bytes; raises ``ValueError`` for what is not a regular
+    file or is larger than a model can be, before reading it."""
+
 def check_options(options: str) -> str:
     """Checks a JSON object of options; returns every option as JSON.
     Raises ``TypeError`` for an unknown option and ``ValueError`` for a bad value."""

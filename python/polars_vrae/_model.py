@@ -39,8 +39,14 @@ class Model:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Model:
-        """Reads a model file (as written by :meth:`save`, ``vrae::Model::save`` or SQL)."""
-        return cls(Path(path).read_bytes())
+        """Reads a model file (as written by :meth:`save`, ``vrae::Model::save`` or SQL).
+
+        Raises ``FileNotFoundError`` (or another ``OSError``) when the file
+        cannot be read, and ``ValueError`` for what is not a regular file (a
+        device such as ``/dev/zero``) or is larger than a model can be,
+        before reading it.
+        """
+        return cls(_internal.read_model_file(os.fspath(path)))
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes the model to ``path`` atomically (a crash never leaves half a file)."""

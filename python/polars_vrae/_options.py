@@ -10,6 +10,7 @@ naming the option.
 from __future__ import annotations
 
 import json
+import math
 import numbers
 from typing import Any, Literal, TypedDict
 
@@ -60,13 +61,18 @@ DEFAULT_OPTIONS: dict[str, Any] = json.loads(_internal.default_options())
 
 
 def _plain(name: str, value: Any) -> Any:
-    """A JSON-ready value: numpy scalars become Python numbers."""
-    if value is None or isinstance(value, (bool, int, float, str)):
+    """A JSON-ready value: numpy scalars become Python numbers; NaN and
+    infinities (which JSON cannot carry) are refused by name."""
+    if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
-        return float(value)
+        value = float(value)
+        if not math.isfinite(value):
+            msg = f"option `{name}`: must be a finite number, got {value}"
+            raise ValueError(msg)
+        return value
     msg = f"option `{name}`: expected a number, string, bool or None, got {type(value).__name__}"
     raise TypeError(msg)
 
@@ -78,7 +84,7 @@ def options_json(options: dict[str, Any]) -> str:
     ``ValueError`` for a value of the wrong type or out of range; both name
     the option.
     """
-    text = json.dumps({name: _plain(name, value) for name, value in options.items()})
+    text = json.dumps({name: _plain(name, value) for name, value in options.items()}, allow_nan=False)
     _internal.check_options(text)
     return text
 

@@ -20,8 +20,9 @@ def tsne(
     the input is null.
 
     Barnes-Hut t-SNE in Rust (``vrae::projection``), seeded, with the GIL
-    released. ``perplexity`` is capped at ``(rows - 1) / 3``; ``theta`` 0 is
-    exact (slow). t-SNE is transductive: it maps the points it is given and
+    released. ``perplexity`` (in (0, 1000]) is capped at ``(rows - 1) / 3``;
+    ``epochs`` is in 1..=100000; ``theta`` in [0, 1], where 0 is exact
+    (quadratic, so at most 5000 points). Values outside raise ``ValueError``. t-SNE is transductive: it maps the points it is given and
     cannot place new ones (use :func:`polars_vrae.project` for that).
     """
     if not isinstance(latents, pl.Series):

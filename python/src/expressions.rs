@@ -116,7 +116,17 @@ fn run(kind: Apply, model: &Model, series: &Series, on_invalid: OnInvalid) -> Re
     let name = series.name().clone();
     let layout = step_layout(series.dtype())?;
     let converted = convert(series, Some(model.channels()), on_invalid.rows(model.config().max_length))?;
-    let (batch, rows, len) = (&converted.batch, &converted.rows[..], converted.len);
+    let len = converted.len;
+    let (mut batch, mut rows) = (converted.batch, converted.rows);
+    if on_invalid == OnInvalid::Null {
+        // Rows that this model cannot take (values its scaling blows up) become null too.
+        let (usable, kept) = model.usable_rows(&batch)?;
+        if kept.len() < batch.len() {
+            rows = kept.iter().map(|&b| rows[b]).collect();
+            batch = usable;
+        }
+    }
+    let (batch, rows) = (&batch, &rows[..]);
     let to_input = |e: VraeError| PluginError::from(e).in_input_rows(rows);
     Ok(match kind {
         Apply::Embed | Apply::Project => {

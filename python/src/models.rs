@@ -8,10 +8,10 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use vrae::Model;
 
-/// Length of a model's 2-D projection: PCA keeps two axes, or one when the
-/// latent vector has a single value.
-pub fn projection_width(model: &Model) -> usize {
-    model.latent().min(2)
+/// Length of a model's projection: always [`vrae::PROJECTION_DIMS`] (a model
+/// with a one-value latent has 0 as its second coordinate).
+pub fn projection_width(_model: &Model) -> usize {
+    vrae::PROJECTION_DIMS
 }
 
 /// A model's bytes in the keyword arguments (a Python `bytes` object, which

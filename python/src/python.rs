@@ -26,9 +26,17 @@ const TRAIN: &str = "polars_vrae.train";
 /// A Python exception for a plugin error raised by `function`.
 fn to_py(py: Python<'_>, function: &str, err: PluginError, rows: usize) -> PyErr {
     match &err {
+        // A file that cannot be read raises what Python's own file reading
+        // would (FileNotFoundError, PermissionError, ...).
+        PluginError::Vrae(VraeError::Io { path, source }) => {
+            PyErr::from(std::io::Error::new(source.kind(), format!("{function}: {path}: {source}")))
+        }
         PluginError::Vrae(VraeError::UnknownOption { .. }) => PyTypeError::new_err(format!("{function}: {err}")),
         PluginError::Vrae(
-            VraeError::InvalidOption { .. } | VraeError::OptionsNotAnObject(_) | VraeError::Artifact(_) | VraeError::Io { .. },
+            VraeError::InvalidOption { .. }
+            | VraeError::OptionsNotAnObject(_)
+            | VraeError::TooLarge(_)
+            | VraeError::Artifact(_),
         )
         | PluginError::Argument { .. } => PyValueError::new_err(format!("{function}: {err}")),
         PluginError::Panic(_) => PyRuntimeError::new_err(format!("{function}: {err}")),
@@ -124,6 +132,14 @@ fn model_info(py: Python<'_>, model: &[u8]) -> PyResult<String> {
     .map_err(|e| to_py(py, "polars_vrae.Model", e, 0))
 }
 
+/// A model file's bytes, read with the core's checks (a regular file, no
+/// larger than a model can be) before anything is read.
+#[pyfunction]
+fn read_model_file<'py>(py: Python<'py>, path: &str) -> PyResult<Bound<'py, PyBytes>> {
+    let bytes = py.detach(|| guard(|| Ok(Model::file_bytes(path)?))).map_err(|e| to_py(py, "polars_vrae.Model.load", e, 0))?;
+    Ok(PyBytes::new(py, &bytes))
+}
+
 /// Checks training options (a JSON object) and returns every option with
 /// its value, defaults filled in, as JSON. Raises `TypeError` for an unknown
 /// option (listing the valid ones) and `ValueError` for a bad value.
@@ -174,6 +190,7 @@ fn default_options() -> String {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train, m)?)?;
     m.add_function(wrap_pyfunction!(model_info, m)?)?;
+    m.add_function(wrap_pyfunction!(read_model_file, m)?)?;
     m.add_function(wrap_pyfunction!(check_options, m)?)?;
     m.add_function(wrap_pyfunction!(default_options, m)?)?;
     m.add_function(wrap_pyfunction!(tsne, m)?)?;

@@ -74,7 +74,7 @@ def test_fit_errors_name_the_row_or_skip_it(frame: pl.DataFrame) -> None:
 def test_fit_checks_options_before_the_query_runs() -> None:
     with pytest.raises(TypeError, match="unknown option `hiden_size`"):
         vrae.fit("series", hiden_size=8)
-    with pytest.raises(ValueError, match="option `kmeans_restarts`: must be at least 1"):
+    with pytest.raises(ValueError, match="option `kmeans_restarts`: must be in 1..=1000, got 0"):
         pl.col("series").vrae.fit(kmeans_restarts=0)
 
 

@@ -41,6 +41,13 @@ VRAE_SQL = find_vrae_sql()
 pytestmark = pytest.mark.skipif(VRAE_SQL is None, reason="vrae-sql binary not found (set VRAE_SQL)")
 
 
+def metadata(model: vrae.Model) -> dict[str, str]:
+    """The safetensors metadata of a model's bytes."""
+    data = model.to_bytes()
+    length = int.from_bytes(data[:8], "little")
+    return json.loads(data[8 : 8 + length])["__metadata__"]
+
+
 def sql(*statements: str) -> None:
     assert VRAE_SQL is not None
     args = [VRAE_SQL, "-q"]
@@ -65,6 +72,12 @@ def test_sql_model_in_polars_and_polars_model_in_sql(frame: pl.DataFrame, tmp_pa
     assert frame.select(vrae.embed("series", from_sql)).to_series().null_count() == 0
 
     in_polars = vrae.train(frame, "series", clusters=2, **SMALL)
+    # The same rows and options give the same model in both front ends:
+    # equal checksums (which cover everything but the wall-clock times).
+    assert metadata(from_sql)["checksum"] == metadata(in_polars)["checksum"]
+    assert {k: v for k, v in metadata(from_sql).items() if k != "timing"} == {
+        k: v for k, v in metadata(in_polars).items() if k != "timing"
+    }
 
     # Polars' model, saved to a file, clusters the same way in SQL.
     model_file = tmp_path / "polars.safetensors"

@@ -8,15 +8,9 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::ColumnarValue;
 
-use crate::model_cache::cached_model;
 use crate::error::VraeError;
 use crate::model::Model;
-
-/// Reads a model file (then as [`cached_model`]).
-pub fn model_from_path(path: &str) -> Result<Arc<Model>, VraeError> {
-    let bytes = std::fs::read(path).map_err(|source| VraeError::Io { path: path.to_string(), source })?;
-    cached_model(&bytes)
-}
+use crate::model_cache::{cached_model, cached_model_from_path};
 
 /// A model argument's value at one row: bytes, a path, or null.
 pub enum ModelRef<'a> {
@@ -30,7 +24,7 @@ impl ModelRef<'_> {
     pub fn load(&self) -> Result<Option<Arc<Model>>, VraeError> {
         match self {
             ModelRef::Bytes(b) => cached_model(b).map(Some),
-            ModelRef::Path(p) => model_from_path(p).map(Some),
+            ModelRef::Path(p) => cached_model_from_path(p).map(Some),
             ModelRef::Null => Ok(None),
         }
     }
@@ -80,20 +74,23 @@ pub fn rows_by_model(model: &ColumnarValue, rows: usize) -> Result<(Vec<(Arc<Mod
             None => null_rows.extend(0..rows),
         },
         ColumnarValue::Array(array) => {
-            let mut last: Option<(usize, *const u8, usize)> = None; // (group, ptr, len) of the previous row
+            // (group, value) of the previous row: rows of a joined model
+            // column usually repeat the same model, each row a copy of it.
+            let mut last: Option<(usize, &[u8], bool)> = None;
             for row in 0..rows {
                 let r = array_model(array, row);
-                let (ptr, len) = match &r {
-                    ModelRef::Bytes(b) => (b.as_ptr(), b.len()),
-                    ModelRef::Path(p) => (p.as_ptr(), p.len()),
+                let (value, is_path): (&[u8], bool) = match &r {
+                    ModelRef::Bytes(b) => (b, false),
+                    ModelRef::Path(p) => (p.as_bytes(), true),
                     ModelRef::Null => {
                         null_rows.push(row);
                         continue;
                     }
                 };
-                // Rows of a joined model column usually repeat the same value.
-                if let Some((g, p, l)) = last {
-                    if p == ptr && l == len {
+                // Equal content, compared in full: a copy that differs by
+                // one bit is a different (and probably refused) model.
+                if let Some((g, previous, was_path)) = last {
+                    if was_path == is_path && previous == value {
                         groups[g].1.push(row);
                         continue;
                     }
@@ -107,7 +104,7 @@ pub fn rows_by_model(model: &ColumnarValue, rows: usize) -> Result<(Vec<(Arc<Mod
                     }
                 };
                 groups[g].1.push(row);
-                last = Some((g, ptr, len));
+                last = Some((g, value, is_path));
             }
         }
     }

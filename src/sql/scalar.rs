@@ -26,7 +26,7 @@ use datafusion::logical_expr::{
 use super::model_arg::{is_model_type, rows_by_model, scalar_model};
 use crate::arrow_input::{series_from_arrow_with, InvalidRows};
 use crate::error::VraeError;
-use crate::model::Model;
+use crate::model::{Model, PROJECTION_DIMS};
 use crate::model_cache::model_info_json;
 
 /// What a function returns.
@@ -218,7 +218,7 @@ impl VraeFunction {
             },
             VraeOutput::Cluster => DataType::Int32,
             VraeOutput::Score => DataType::Float64,
-            VraeOutput::Project => DataType::FixedSizeList(item(DataType::Float32), 2),
+            VraeOutput::Project => DataType::FixedSizeList(item(DataType::Float32), PROJECTION_DIMS as i32),
             VraeOutput::Reconstruct => match step {
                 DataType::FixedSizeList(_, c) => DataType::List(item(DataType::FixedSizeList(item(DataType::Float32), *c))),
                 DataType::List(_) | DataType::LargeList(_) => DataType::List(item(DataType::List(item(DataType::Float32)))),
@@ -236,9 +236,18 @@ impl VraeFunction {
             OnInvalid::Null => InvalidRows::Skip { max_length: model.config().max_length },
         };
         let converted = series_from_arrow_with(subset.as_ref(), Some(model.channels()), invalid).map_err(|e| e.map_row(|r| rows[r]))?;
-        let batch_to_row: Vec<usize> =
+        let mut batch_to_row: Vec<usize> =
             converted.present.iter().enumerate().filter_map(|(i, p)| p.map(|_| rows[i])).collect();
-        let batch = &converted.batch;
+        let mut batch = converted.batch;
+        if on_invalid == OnInvalid::Null {
+            // Rows that this model cannot take (values its scaling blows up) become null too.
+            let (usable, kept) = model.usable_rows(&batch)?;
+            if kept.len() < batch.len() {
+                batch_to_row = kept.iter().map(|&b| batch_to_row[b]).collect();
+                batch = usable;
+            }
+        }
+        let batch = &batch;
         if batch.is_empty() {
             return Ok(());
         }
@@ -246,7 +255,7 @@ impl VraeFunction {
         match self.kind {
             VraeOutput::Embed | VraeOutput::Project => {
                 let values = if self.kind == VraeOutput::Embed { model.embed(batch) } else { model.project(batch) };
-                let dim = if self.kind == VraeOutput::Embed { model.latent() } else { 2 };
+                let dim = if self.kind == VraeOutput::Embed { model.latent() } else { PROJECTION_DIMS };
                 out.add_vectors(values.map_err(to_row)?, &batch_to_row, |_| dim, 1);
             }
             VraeOutput::Cluster => {

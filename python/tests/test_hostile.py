@@ -1,0 +1,113 @@
+"""What a hostile user can throw at the Python front end: options that
+would size an allocation or a loop, values JSON cannot carry, paths that
+never end, corrupt copies of a model in use, values at the edge of f32 and
+one-value latents. Each gets an exception naming the problem, or a result;
+never a dead interpreter."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import SMALL
+
+import polars_vrae as vrae
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"depth": 1_000_000_000}, "option `depth`: must be in 1..=16, got 1000000000"),
+        ({"kmeans_restarts": 10**12}, "option `kmeans_restarts`: must be in 1..=1000, got 1000000000000"),
+        ({"learning_rate": 1e30}, "option `learning_rate`: must be a finite number in (0, 10], got 1e30"),
+        ({"learning_rate": math.nan}, "option `learning_rate`: must be a finite number, got nan"),
+        ({"kl_weight": math.inf}, "option `kl_weight`: must be a finite number, got inf"),
+        ({"clusters": 2**62}, "option `clusters`: must be in 2..=10000, got 4611686018427387904"),
+    ],
+    ids=lambda v: str(v)[:30],
+)
+def test_options_out_of_range_are_refused_by_name(frame: pl.DataFrame, options: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        vrae.train(frame, "series", **{**SMALL, **options})
+    with pytest.raises((ValueError, pl.exceptions.PolarsError), match=re.escape(message)):
+        frame.select(vrae.fit("series", **{**SMALL, **options}))
+
+
+def test_training_beyond_the_machines_memory_is_refused_with_an_estimate(frame: pl.DataFrame) -> None:
+    with pytest.raises(ValueError, match=r"too large: a network of \d+ parameters \(hidden_size 4096, depth 16"):
+        vrae.train(frame, "series", hidden_size=4096, depth=16, epochs=1)
+    with pytest.raises(ValueError, match=r"too large: training would need about .* of memory \(hidden_size 2048, depth 1, batch_size 65536"):
+        vrae.train(frame, "series", hidden_size=2048, batch_size=65536, epochs=1)
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "/dev/urandom", "/tmp"])
+def test_model_paths_that_are_not_files_are_refused_before_reading(path: str) -> None:
+    if not Path(path).exists():
+        pytest.skip(f"{path} does not exist here")
+    with pytest.raises(ValueError, match=re.escape(f"{path}: not a regular file")):
+        vrae.Model.load(path)
+
+
+def test_a_corrupt_copy_of_a_model_in_use_is_refused(frame: pl.DataFrame, model: vrae.Model, tmp_path: Path) -> None:
+    frame.select(vrae.embed("series", model))  # decoded and cached
+    flipped = bytearray(model.to_bytes())
+    flipped[-3] ^= 0x10
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        vrae.Model(bytes(flipped))
+    (tmp_path / "flipped.vrae").write_bytes(bytes(flipped))
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        vrae.Model.load(tmp_path / "flipped.vrae")
+
+
+def test_values_at_the_edge_of_f32_are_an_error_or_null(model: vrae.Model) -> None:
+    df = pl.DataFrame({"series": [[1.0, 2.0, 3.0], [1.0, 3.0e38, 2.0], [0.5]]}, schema={"series": pl.List(pl.Float32)})
+    with pytest.raises(pl.exceptions.PolarsError, match=re.escape("row 1: value 3e38 at step 1, channel 0 is too large for this model")):
+        df.select(vrae.score("series", model))
+    scores = df.select(vrae.score("series", model, on_invalid="null")).to_series()
+    assert scores.is_null().to_list() == [False, True, False]
+    assert all(math.isfinite(s) for s in scores.drop_nulls())
+
+
+def test_a_one_value_latent_projects_to_two_columns(frame: pl.DataFrame) -> None:
+    model = vrae.train(frame, "series", **{**SMALL, "latent": 1})
+    xy = frame.select(vrae.project("series", model)).to_series()
+    assert xy.dtype == pl.Array(pl.Float32, 2)
+    assert xy.arr.get(1).to_list() == [0.0] * frame.height
+    assert xy.arr.get(0).std() > 0
+
+
+def test_the_same_rows_in_any_order_train_the_same_model(frame: pl.DataFrame) -> None:
+    a = vrae.train(frame, "series", clusters=2, **SMALL)
+    b = vrae.train(frame.reverse(), "series", clusters=2, **SMALL)
+    assert checksum(a) == checksum(b)
+    # Through the expression too (a Polars aggregation).
+    c = vrae.Model(frame.sample(fraction=1.0, shuffle=True, seed=3).select(vrae.fit("series", clusters=2, **SMALL)).item())
+    assert checksum(c) == checksum(a)
+
+
+def checksum(model: vrae.Model) -> str:
+    """The model's checksum, which covers everything but wall-clock times."""
+    import json
+    import struct
+
+    data = model.to_bytes()
+    (length,) = struct.unpack("<Q", data[:8])
+    return json.loads(data[8 : 8 + length])["__metadata__"]["checksum"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"epochs": 10**12}, "option `epochs`: must be in 1..=100000"),
+        ({"theta": math.nan}, "option `theta`: must be a finite number in [0, 1]"),
+        ({"perplexity": math.inf}, "option `perplexity`: must be a finite number in (0, 1000]"),
+    ],
+    ids=lambda v: str(v)[:20],
+)
+def test_tsne_options_out_of_range_are_refused(model: vrae.Model, frame: pl.DataFrame, options: dict, message: str) -> None:
+    latents = frame.select(vrae.embed("series", model)).to_series()
+    with pytest.raises(ValueError, match=re.escape(message)):
+        vrae.tsne(latents, **options)
