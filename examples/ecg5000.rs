@@ -1,7 +1,8 @@
 //! The main job: train a VRAE with the default options and 5 clusters on all
 //! 5000 ECG5000 beats (TRAIN + TEST; labels only score, never train), print
 //! per-epoch loss, NMI and ARI against the labels, and write PCA and t-SNE
-//! scatter plots coloured by cluster and by label.
+//! scatter plots coloured by cluster and by label, and each cluster's
+//! prototype over a sample of its members.
 //!
 //! cargo run --release --example ecg5000 [-- --epochs N --seed S --threads T
 //!     --data DIR --out DIR --options JSON --no-tsne]
@@ -115,6 +116,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     let pca = model.project_embeddings(&latents)?;
     plots::scatter(&args.out.join("pca_by_cluster.png"), "ECG5000 latents, PCA, by cluster", &pca, &clusters, &cluster_names)?;
     plots::scatter(&args.out.join("pca_by_label.png"), "ECG5000 latents, PCA, by label", &pca, &labels, &class_names)?;
+    // What each cluster looks like: its prototype over 20 of its members.
+    let prototypes = model.prototypes(None)?;
+    let series = |row: usize| batch.row(row).to_vec();
+    plots::prototype_panels(&args.out.join("prototypes.png"), "ECG5000: cluster prototypes over 20 members each", &prototypes, &clusters, &series, 20)?;
     if args.tsne {
         let t0 = Instant::now();
         let map = tsne(&latents, model.latent(), &TsneOptions { seed: config.seed, ..Default::default() })?;

@@ -87,6 +87,10 @@ pub enum VraeError {
     #[error("row {row}: {message}")]
     NotFiniteOutput { row: usize, message: String },
 
+    /// A result the model cannot give as finite numbers.
+    #[error("{0}")]
+    NonFiniteResult(String),
+
     /// Training diverged.
     #[error("training diverged at epoch {epoch}: the loss became {loss}; lower learning_rate or keep clip on")]
     Diverged { epoch: usize, loss: f64 },

@@ -430,6 +430,51 @@ impl Model {
         Ok(out)
     }
 
+    /// What every cluster looks like: the decoder run on each k-means
+    /// centroid for `steps` steps (default: the longest training series),
+    /// in the input's units, `[clusters, steps, channels]` row-major. The
+    /// model's scaling is undone as for [`Model::reconstruct`]: `per_step`
+    /// adds the mean series back, `global` the per-channel mean and spread;
+    /// `zscore` models, which keep no level or spread, give z-scores.
+    pub fn prototypes(&self, steps: Option<usize>) -> Result<Vec<f32>> {
+        let centroids = self.centroids.as_ref().ok_or(VraeError::NoClusters)?;
+        let steps = steps.unwrap_or(self.summary.longest_series);
+        if !(1..=self.config.max_length).contains(&steps) {
+            return Err(VraeError::InvalidOption {
+                key: "steps".into(),
+                message: format!("prototypes need 1 to max_length = {} steps, got {steps}", self.config.max_length),
+            });
+        }
+        let (c, latent) = (self.channels(), self.latent());
+        let k = centroids.len() / latent;
+        let per_row = budget::inference_bytes_per_row(&self.weights.shape, steps).and_then(|b| b.checked_mul(k as u64));
+        if per_row.is_none_or(|b| b > budget::machine_memory()) {
+            return Err(VraeError::TooLarge(format!("{k} prototypes of {steps} steps do not fit in this machine's memory")));
+        }
+        let (device, weights) = self.on_device()?;
+        let blank = Padded::blank(k, steps, c, &device)?;
+        let z = Tensor::from_vec(centroids.clone(), (k, latent), &device)?;
+        let y = decode(&weights, &z, &blank, None)?.flatten_all()?.to_vec1::<f32>()?;
+        let (mut shift, mut scale) = (vec![0.0f32; c], vec![1.0f32; c]);
+        // A prototype has no series of its own: the model-wide scaling
+        // (none for `zscore` and `none`).
+        self.scaler.row_scale_into(&[], &mut shift, &mut scale);
+        let mut out = vec![0.0f32; k * steps * c];
+        for cluster in 0..k {
+            for s in 0..steps {
+                let centre = self.scaler.step_mean(s);
+                for ch in 0..c {
+                    let value = y[(s * k + cluster) * c + ch] * scale[ch] + shift[ch] + centre.map_or(0.0, |m| m[ch]);
+                    if !value.is_finite() {
+                        return Err(VraeError::NonFiniteResult(format!("the prototype of cluster {cluster} is not finite")));
+                    }
+                    out[(cluster * steps + s) * c + ch] = value;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Reconstruction error of every series: the mean squared difference
     /// between the scaled series and its reconstruction (the units the model
     /// learned in), for ranking anomalies.

@@ -259,6 +259,19 @@ impl Padded {
         })
     }
 
+    /// `rows` rows of `steps` zeros, unscaled: what the decoder needs to
+    /// run from given latent vectors (prototypes).
+    pub fn blank(rows: usize, steps: usize, channels: usize, device: &Device) -> Result<Self> {
+        Ok(Self {
+            x: Tensor::zeros((steps, rows, channels), DType::F32, device)?,
+            mask: Tensor::ones((steps, rows, 1), DType::F32, device)?,
+            lengths: vec![steps; rows].into(),
+            rows: (0..rows).collect(),
+            shift: vec![0.0; rows * channels],
+            scale: vec![1.0; rows * channels],
+        })
+    }
+
     pub fn steps(&self) -> usize {
         self.lengths.first().copied().unwrap_or(0)
     }

@@ -74,6 +74,25 @@ fn training_reduces_loss_and_separates_two_shapes() {
     let ari = adjusted_rand_index(&labels, &ids).unwrap();
     let nmi = normalized_mutual_info(&labels, &ids).unwrap();
     assert!(ari > 0.8 && nmi > 0.75, "shapes not separated: ARI {ari}, NMI {nmi}");
+
+    // Each cluster's prototype (the decoder on its centroid) looks like its
+    // members: the mean member of a cluster is closer to its own prototype
+    // than to the other one, and far closer than the two prototypes are to
+    // each other.
+    let protos = model.prototypes(None).unwrap();
+    assert_eq!(protos.len(), 2 * 40);
+    let mean_member = |c: usize| {
+        let members: Vec<usize> = (0..batch.len()).filter(|&r| ids[r] == c).collect();
+        (0..40).map(|t| members.iter().map(|&r| batch.row(r)[t]).sum::<f32>() / members.len() as f32).collect::<Vec<f32>>()
+    };
+    let dist = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f32>();
+    for c in 0..2 {
+        let own = dist(&mean_member(c), &protos[c * 40..(c + 1) * 40]);
+        let other = dist(&mean_member(c), &protos[(1 - c) * 40..(2 - c) * 40]);
+        assert!(own < 0.5 * other, "cluster {c}: {own} to its prototype, {other} to the other");
+    }
+    assert_eq!(model.prototypes(Some(55)).unwrap().len(), 2 * 55);
+    assert!(model.prototypes(Some(0)).is_err());
 }
 
 #[test]

@@ -19,6 +19,9 @@ def model_info(model: bytes) -> str:
     """JSON: format_version, channels, latent, clusters, config, summary.
     Raises ``ValueError`` for bytes that are not a readable vrae model."""
 
+def prototypes(model: bytes, steps: int | None = None, multivariate: bool = False) -> pl.Series:
+    """Every cluster's prototype, one row per cluster (see ``Model.prototypes``)."""
+
 def read_model_file(path: str) -> bytes:
     """A model file's bytes; raises ``ValueError`` for what is not a regular
     file or is larger than a model can be, before reading it."""

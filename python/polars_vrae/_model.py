@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any, Union
 
+import polars as pl
+
 from polars_vrae import _internal
 
 
@@ -95,6 +97,20 @@ class Model:
     def format_version(self) -> int:
         """Version of the model file format."""
         return int(self._info["format_version"])
+
+    def prototypes(self, steps: int | None = None) -> pl.DataFrame:
+        """What every cluster looks like: the decoder run on the cluster's
+        k-means centroid, in the input's units (``per_step`` and ``global``
+        models add their level back; ``zscore`` models give z-scores).
+
+        One row per cluster: ``cluster`` (Int32) and ``prototype``, a
+        ``List(Float32)`` of ``steps`` values (default: the longest training
+        series), or ``List(Array(Float32, channels))`` for a multivariate
+        model. Raises ``polars.exceptions.ComputeError`` for a model trained
+        without ``clusters``.
+        """
+        series = _internal.prototypes(self._bytes, steps)
+        return pl.DataFrame({"cluster": pl.Series("cluster", range(len(series)), dtype=pl.Int32), "prototype": series})
 
     def info(self) -> dict[str, Any]:
         """Everything above as one dict (the JSON of SQL's ``vrae_model_info``)."""

@@ -132,6 +132,28 @@ fn model_info(py: Python<'_>, model: &[u8]) -> PyResult<String> {
     .map_err(|e| to_py(py, "polars_vrae.Model", e, 0))
 }
 
+/// Every cluster's prototype (the decoder run on its k-means centroid, in
+/// the input's units; see `vrae::Model::prototypes`): a Series of
+/// `List(Float32)` (univariate) or `List(Array(Float32, C))`, one row per
+/// cluster. `steps` defaults to the longest training series.
+#[pyfunction]
+#[pyo3(signature = (model, steps = None, multivariate = false))]
+fn prototypes(py: Python<'_>, model: &[u8], steps: Option<usize>, multivariate: bool) -> PyResult<PySeries> {
+    const NAME: &str = "polars_vrae.Model.prototypes";
+    py.detach(|| {
+        guard(|| {
+            let model = vrae::model_cache::cached_model(model)?;
+            let values = model.prototypes(steps)?;
+            let (k, c) = (model.clusters().unwrap_or(0), model.channels());
+            let steps = values.len() / (k * c).max(1);
+            let rows: Vec<usize> = (0..k).collect();
+            output::series_list("prototype".into(), k, &rows, values, std::iter::repeat_n(steps, k), c, multivariate || c > 1)
+        })
+    })
+    .map(PySeries)
+    .map_err(|e| to_py(py, NAME, e, 0))
+}
+
 /// A model file's bytes, read with the core's checks (a regular file, no
 /// larger than a model can be) before anything is read.
 #[pyfunction]
@@ -191,6 +213,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train, m)?)?;
     m.add_function(wrap_pyfunction!(model_info, m)?)?;
     m.add_function(wrap_pyfunction!(read_model_file, m)?)?;
+    m.add_function(wrap_pyfunction!(prototypes, m)?)?;
     m.add_function(wrap_pyfunction!(check_options, m)?)?;
     m.add_function(wrap_pyfunction!(default_options, m)?)?;
     m.add_function(wrap_pyfunction!(tsne, m)?)?;

@@ -10,12 +10,14 @@
 
 mod fit;
 mod model_arg;
+mod prototypes;
 mod scalar;
 
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
 pub use fit::{set_progress_on_stderr, VraeFit};
+pub use prototypes::VraePrototypes;
 pub use scalar::{VraeFunction, VraeOutput};
 
 /// Every vrae scalar function, ready to register.
@@ -26,11 +28,12 @@ pub fn scalar_functions() -> Vec<ScalarUDF> {
         .collect()
 }
 
-/// Adds every vrae function to `ctx`: the `vrae_fit` aggregate and the
-/// scalar functions.
+/// Adds every vrae function to `ctx`: the `vrae_fit` aggregate, the
+/// scalar functions and the `vrae_prototypes` table function.
 pub fn register(ctx: &SessionContext) {
     ctx.register_udaf(AggregateUDF::new_from_impl(VraeFit::default()));
     for f in scalar_functions() {
         ctx.register_udf(f);
     }
+    ctx.register_udtf("vrae_prototypes", std::sync::Arc::new(VraePrototypes));
 }
