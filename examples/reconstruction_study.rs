@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (labels, names) = encode_labels(&data.labels);
     let k = names.len();
     let config = VraeConfig::from_json(options)?;
-    let model = Model::fit(&batch, &VraeConfig { clusters: Some(k), ..config }, |_| {})?;
+    let model = Model::fit(&batch, &VraeConfig { clusters: Some(vrae::config::Clusters::Fixed(k)), ..config }, |_| {})?;
     let rows = batch.len();
     let width = batch.steps(0) * data.channels;
     if (0..rows).any(|r| batch.steps(r) * data.channels != width) {

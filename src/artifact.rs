@@ -20,7 +20,7 @@ use candle_core::{Device, Tensor};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
-use crate::config::{Scaling, VraeConfig};
+use crate::config::{Clusters, Scaling, VraeConfig};
 use crate::error::{ArtifactError, Result, VraeError};
 use crate::model::{Model, TrainingSummary};
 use crate::network::{NetShape, Weights};
@@ -366,7 +366,16 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
         return Err(bad_meta("scaling.std", format!("standard deviations must be finite and positive, found {bad}")));
     }
     let centroids = match config.clusters {
-        Some(k) => Some(vector("kmeans.centroids", k * latent)?),
+        Some(Clusters::Fixed(k)) => Some(vector("kmeans.centroids", k * latent)?),
+        Some(Clusters::Auto) => {
+            // The chosen k is the centroid count, within the range searched.
+            let name = "kmeans.centroids";
+            let (dims, values) = lookup(name).ok_or_else(|| ArtifactError::MissingTensor(name.into()))?;
+            if dims.len() != 2 || dims[1] != latent || !(2..=config.clusters_max).contains(&dims[0]) {
+                return Err(bad_meta(name, format!("shape {dims:?}, expected [k, {latent}] with k in 2..={}", config.clusters_max)));
+            }
+            Some(values)
+        }
         None => None,
     };
     let cluster_scale = match (&centroids, config.kmeans_standardize) {

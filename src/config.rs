@@ -82,6 +82,38 @@ pub enum DeviceKind {
     Cuda,
 }
 
+/// How many k-means clusters a model fits on its training latents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clusters {
+    /// Exactly this many (JSON: the number).
+    Fixed(usize),
+    /// The k in `2..=clusters_max` whose k-means fit has the best mean
+    /// silhouette (JSON: `"auto"`); see [`crate::silhouette`].
+    Auto,
+}
+
+impl Serialize for Clusters {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Clusters::Fixed(k) => serializer.serialize_u64(*k as u64),
+            Clusters::Auto => serializer.serialize_str("auto"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Clusters {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(s) if s == "auto" => Ok(Clusters::Auto),
+            Value::Number(n) if n.as_u64().is_some() => {
+                let k = n.as_u64().unwrap_or_default();
+                usize::try_from(k).map(Clusters::Fixed).map_err(|_| serde::de::Error::custom(format!("{k} clusters is too many")))
+            }
+            other => Err(serde::de::Error::custom(format!("expected a number of clusters, \"auto\" or null, got {other}"))),
+        }
+    }
+}
+
 /// Every option of a VRAE model and its training. Field names are the option
 /// names used in SQL and Python.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -151,8 +183,12 @@ pub struct VraeConfig {
     /// `zscore` clusters by shape alone (series of very different sizes,
     /// such as sales of different items).
     pub scaling: Scaling,
-    /// Train k-means with this many clusters on the latent means (default: none).
-    pub clusters: Option<usize>,
+    /// Train k-means on the latent means (default: none): with this many
+    /// clusters, or `"auto"`: the k in `2..=clusters_max` with the best mean
+    /// silhouette.
+    pub clusters: Option<Clusters>,
+    /// Largest k that `clusters: "auto"` considers (default 10).
+    pub clusters_max: usize,
     /// k-means restarts; the lowest inertia wins (default 10).
     pub kmeans_restarts: usize,
     /// k-means iteration cap per restart (default 300).
@@ -205,6 +241,7 @@ impl Default for VraeConfig {
             early_stopping_min_delta: 0.0,
             scaling: SCALING_DEFAULT,
             clusters: None,
+            clusters_max: 10,
             kmeans_restarts: 10,
             kmeans_max_iter: 300,
             kmeans_standardize: KMEANS_STANDARDIZE_DEFAULT,
@@ -264,6 +301,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "early_stopping_min_delta",
     "scaling",
     "clusters",
+    "clusters_max",
     "kmeans_restarts",
     "kmeans_max_iter",
     "kmeans_standardize",
@@ -353,7 +391,11 @@ impl VraeConfig {
             "batch_size" => self.batch_size,
             "threads" => self.threads,
             "early_stopping_patience" => self.early_stopping_patience?,
-            "clusters" => self.clusters?,
+            "clusters" => match self.clusters? {
+                Clusters::Fixed(k) => k,
+                Clusters::Auto => return None,
+            },
+            "clusters_max" => self.clusters_max,
             "kmeans_restarts" => self.kmeans_restarts,
             "kmeans_max_iter" => self.kmeans_max_iter,
             "shift_average" => self.shift_average,
@@ -395,6 +437,7 @@ pub const INTEGER_RANGES: &[(&str, u64, u64)] = &[
     ("threads", 0, 1024),
     ("early_stopping_patience", 1, 100_000),
     ("clusters", 2, 10_000),
+    ("clusters_max", 2, 10_000),
     ("kmeans_restarts", 1, 1000),
     ("kmeans_max_iter", 1, 100_000),
     ("shift_average", 1, 1024),
@@ -492,8 +535,13 @@ mod tests {
 
     #[test]
     fn json_round_trip_keeps_every_option() {
-        let c = VraeConfig { block: Block::Gru, clusters: Some(4), scaling: Scaling::Global, ..Default::default() };
+        let c = VraeConfig { block: Block::Gru, clusters: Some(Clusters::Fixed(4)), scaling: Scaling::Global, ..Default::default() };
         assert_eq!(VraeConfig::from_json(&c.to_json()).unwrap(), c);
+        let auto = VraeConfig { clusters: Some(Clusters::Auto), clusters_max: 7, ..Default::default() };
+        assert!(auto.to_json().contains(r#""clusters":"auto""#), "{}", auto.to_json());
+        assert_eq!(VraeConfig::from_json(&auto.to_json()).unwrap(), auto);
+        let err = VraeConfig::from_json(r#"{"clusters": "many"}"#).unwrap_err().to_string();
+        assert!(err.contains("option `clusters`") && err.contains("\"auto\""), "{err}");
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub mod rnn;
 #[cfg(feature = "sql")]
 pub mod sql;
 mod scaling;
+pub mod silhouette;
 mod train;
 
 pub use artifact::{fnv1a64, FORMAT_VERSION};

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::SeriesBatch;
 use crate::budget;
-use crate::cluster::{assign_scaled, fit_kmeans, standardise, unit_variance_scales, KMeansOptions};
-use crate::config::{DeviceKind, VraeConfig};
+use crate::cluster::{assign_scaled, fit_kmeans, standardise, unit_variance_scales, KMeansFit, KMeansOptions};
+use crate::config::{Clusters, DeviceKind, VraeConfig};
+use crate::silhouette::{choose_clusters, KScore};
 use crate::error::{ArtifactError, Result, VraeError};
 use crate::network::{decode, encode, NetShape, Padded, Weights};
 use crate::pca::Pca;
@@ -48,6 +49,10 @@ pub struct TrainingSummary {
     /// k-means inertia on the training latents (when trained with clusters;
     /// in standardised units with `kmeans_standardize`).
     pub kmeans_inertia: Option<f64>,
+    /// With `clusters: "auto"`: every k considered and its mean silhouette
+    /// (the model's k is the best of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_selection: Option<Vec<KScore>>,
     /// Variance of the training latents along the two PCA axes.
     pub pca_explained_variance: Vec<f32>,
     /// The vrae version that trained the model.
@@ -115,6 +120,19 @@ fn inference_rows(device: &Device, shape: &NetShape, steps: usize) -> usize {
     }
 }
 
+/// k-means on `points` (`dim` wide) with the configured k, or the k that
+/// `clusters: "auto"` chooses (with every candidate's score).
+fn fit_clusters(points: &[f32], dim: usize, clusters: Clusters, config: &VraeConfig) -> Result<(KMeansFit, Option<Vec<KScore>>)> {
+    let opts = |k| KMeansOptions { k, restarts: config.kmeans_restarts, max_iter: config.kmeans_max_iter, seed: config.seed };
+    Ok(match clusters {
+        Clusters::Fixed(k) => (fit_kmeans(points, dim, &opts(k))?, None),
+        Clusters::Auto => {
+            let (fit, scores) = choose_clusters(points, dim, config.clusters_max, &opts(2))?;
+            (fit, Some(scores))
+        }
+    })
+}
+
 fn with_threads<T>(threads: usize, work: impl FnOnce() -> Result<T> + Send) -> Result<T>
 where
     T: Send,
@@ -142,7 +160,7 @@ impl Model {
             return Err(VraeError::EmptyBatch("training"));
         }
         batch.validate(config.max_length)?;
-        if let Some(k) = config.clusters {
+        if let Some(Clusters::Fixed(k)) = config.clusters {
             if k > batch.len() {
                 return Err(VraeError::InvalidOption {
                     key: "clusters".into(),
@@ -178,27 +196,28 @@ impl Model {
                 let axes = (0..n * latent).map(|i| if i % latent == i / latent { 1.0 } else { 0.0 }).collect();
                 Pca::from_parts(latents.clone(), axes, vec![0.0; n], latent, n)?
             };
-            let (mut centroids, mut kmeans_inertia, mut cluster_scale) = (None, None, None);
-            if let Some(k) = config.clusters {
-                let opts = KMeansOptions { k, restarts: config.kmeans_restarts, max_iter: config.kmeans_max_iter, seed: config.seed };
-                if config.kmeans_standardize {
-                    // Fit on standardised latents, keep the centroids in
-                    // latent units and the scales for later assignments.
-                    let (mean, scale) = unit_variance_scales(&latents, latent);
-                    let fit = fit_kmeans(&standardise(&latents, &mean, &scale), latent, &opts)?;
-                    kmeans_inertia = Some(fit.inertia);
-                    centroids = Some(
-                        fit.centroids
-                            .chunks_exact(latent)
-                            .flat_map(|row| row.iter().zip(&mean).zip(&scale).map(|((c, m), s)| c / s + m))
-                            .collect(),
-                    );
-                    cluster_scale = Some(scale);
-                } else {
-                    let fit = fit_kmeans(&latents, latent, &opts)?;
-                    kmeans_inertia = Some(fit.inertia);
-                    centroids = Some(fit.centroids);
-                }
+            let (mut centroids, mut kmeans_inertia, mut cluster_scale, mut cluster_selection) = (None, None, None, None);
+            if let Some(clusters) = config.clusters {
+                // With `kmeans_standardize`, k-means runs on standardised
+                // latents; the centroids go back to latent units and the
+                // scales are kept for later assignments.
+                let standard = config.kmeans_standardize.then(|| unit_variance_scales(&latents, latent));
+                let points = match &standard {
+                    Some((mean, scale)) => Cow::Owned(standardise(&latents, mean, scale)),
+                    None => Cow::Borrowed(&latents[..]),
+                };
+                let (fit, scores) = fit_clusters(&points, latent, clusters, config)?;
+                kmeans_inertia = Some(fit.inertia);
+                cluster_selection = scores;
+                centroids = Some(match &standard {
+                    Some((mean, scale)) => fit
+                        .centroids
+                        .chunks_exact(latent)
+                        .flat_map(|row| row.iter().zip(mean).zip(scale).map(|((c, m), s)| c / s + m))
+                        .collect(),
+                    None => fit.centroids,
+                });
+                cluster_scale = standard.map(|(_, scale)| scale);
             }
             let mut model = Model {
                 config: config.clone(),
@@ -217,6 +236,7 @@ impl Model {
                     loss_per_epoch: trained.epochs,
                     seconds: 0.0,
                     kmeans_inertia,
+                    cluster_selection,
                     pca_explained_variance: pca.explained_variance.clone(),
                     vrae_version: env!("CARGO_PKG_VERSION").to_string(),
                 },

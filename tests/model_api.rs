@@ -477,3 +477,53 @@ fn models_saved_before_forget_bias_existed_report_pytorchs_initialisation() {
     assert_eq!(loaded.config().forget_bias, 0.0);
     assert_eq!(loaded.embed(&batch).unwrap(), model.embed(&batch).unwrap());
 }
+
+/// `n` noisy copies each of a sine, a square wave and a ramp, 40 steps.
+fn three_shapes(n: usize, seed: u64) -> (SeriesBatch<'static>, Vec<usize>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (mut rows, mut labels) = (Vec::new(), Vec::new());
+    for i in 0..3 * n {
+        let shape = i % 3;
+        let row: Vec<f32> = (0..40)
+            .map(|t| {
+                let x = t as f32 / 40.0;
+                let clean = match shape {
+                    0 => (x * std::f32::consts::TAU).sin(),
+                    1 => if x < 0.5 { 1.0 } else { -1.0 },
+                    _ => 2.0 * x - 1.0,
+                };
+                clean + rng.random_range(-0.15..0.15)
+            })
+            .collect();
+        rows.push(row);
+        labels.push(shape);
+    }
+    (SeriesBatch::from_rows(&rows, 1).unwrap(), labels)
+}
+
+#[test]
+fn clusters_auto_finds_the_number_of_shapes_and_keeps_it() {
+    // Seeded: on this data the silhouette peaks at 3 (the shapes), with a
+    // margin of more than 0.05 over any other k up to 6 (both asserted), so a
+    // regression in training or in the criterion fails here.
+    let (batch, labels) = three_shapes(30, 31);
+    let config = small(r#"{"hidden_size": 24, "latent": 6, "epochs": 40, "batch_size": 8, "learning_rate": 0.003, "clusters": "auto", "clusters_max": 6}"#);
+    let model = Model::fit(&batch, &config, |_| {}).unwrap();
+    assert_eq!(model.clusters(), Some(3), "{:?}", model.summary().cluster_selection);
+    let scores = model.summary().cluster_selection.clone().expect("auto keeps every candidate's score");
+    assert_eq!(scores.iter().map(|s| s.k).collect::<Vec<_>>(), vec![2, 3, 4, 5, 6]);
+    let best = scores.iter().find(|s| s.k == 3).unwrap().silhouette;
+    assert!(scores.iter().filter(|s| s.k != 3).all(|s| s.silhouette < best - 0.05), "{scores:?}");
+    let nmi = normalized_mutual_info(&labels, &model.cluster(&batch).unwrap()).unwrap();
+    assert!(nmi > 0.9, "NMI {nmi}");
+    // Saved and loaded: the same k, the same scores, the same clusters.
+    let loaded = Model::from_bytes(&model.to_bytes().unwrap()).unwrap();
+    assert_eq!(loaded.clusters(), Some(3));
+    assert_eq!(loaded.summary().cluster_selection, model.summary().cluster_selection);
+    assert_eq!(loaded.cluster(&batch).unwrap(), model.cluster(&batch).unwrap());
+    assert_eq!(loaded.config().clusters, Some(vrae::config::Clusters::Auto));
+    let info: serde_json::Value = serde_json::from_str(&vrae::model_cache::model_info_json(&loaded)).unwrap();
+    assert_eq!(info["clusters"], 3);
+    assert_eq!(info["config"]["clusters"], "auto");
+    assert_eq!(info["summary"]["cluster_selection"].as_array().unwrap().len(), 5);
+}

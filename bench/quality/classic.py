@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 import pyarrow.parquet as pq
 from sklearn.cluster import KMeans
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, silhouette_score
 from tslearn.clustering import KShape, TimeSeriesKMeans
 from tslearn.preprocessing import TimeSeriesScalerMeanVariance
 from tslearn.utils import to_time_series_dataset
@@ -34,7 +34,12 @@ from tslearn.utils import to_time_series_dataset
 # Same defaults as DEFAULT_MAX_ROWS and DEFAULT_MAX_STEPS in bench/quality/suite.rs.
 DEFAULT_MAX_ROWS = 1000
 DEFAULT_MAX_STEPS = 75_000
-METHODS = ("kmeans_raw", "kshape", "dtw_kmeans")
+METHODS = ("kmeans_raw", "kshape", "dtw_kmeans", "kmeans_raw_auto")
+# kmeans_raw_auto: k-means on the raw values for every k in 2..=CLUSTERS_MAX,
+# the k with the best mean silhouette kept: the criterion of vrae's
+# `clusters: "auto"`, on the raw values (bench/quality/autok.sh).
+CLUSTERS_MAX = int(os.environ.get("VRAE_CLUSTERS_MAX", "10"))
+SILHOUETTE_SAMPLE = 2000
 # Settings that keep the whole suite inside its hour on 2 cores. DTW k-means:
 # a Sakoe-Chiba band of 5% of the length, 5 k-means rounds of 5 barycentre
 # (DBA) rounds each. k-Shape: at most 30 rounds (tslearn's default is 100).
@@ -115,7 +120,7 @@ def read_dataset(folder, entry):
 
 def why_not(method, multivariate, variable_length):
     """Why a method cannot take a dataset, or None when it can."""
-    if method in ("kmeans_raw", "kshape") and variable_length:
+    if method in ("kmeans_raw", "kshape", "kmeans_raw_auto") and variable_length:
         return "variable length: needs equal-length series"
     return None
 
@@ -125,6 +130,16 @@ def cluster(method, series, k, seed):
     if method == "kmeans_raw":
         flat = np.stack([s.reshape(-1) for s in series])
         return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(flat)
+    if method == "kmeans_raw_auto":
+        flat = np.stack([s.reshape(-1) for s in series])
+        best = None
+        for kk in range(2, min(CLUSTERS_MAX, len(flat) - 1) + 1):
+            labels = KMeans(n_clusters=kk, n_init=10, random_state=seed).fit_predict(flat)
+            sample = min(SILHOUETTE_SAMPLE, len(flat))
+            score = silhouette_score(flat, labels, sample_size=sample, random_state=seed)
+            if best is None or score > best[0]:
+                best = (score, labels)
+        return best[1]
     if method == "kshape":
         data = TimeSeriesScalerMeanVariance().fit_transform(np.stack(series))
         return KShape(n_clusters=k, n_init=1, max_iter=KSHAPE_MAX_ITER, random_state=seed).fit_predict(data)
@@ -193,6 +208,7 @@ def main():
                         warnings.simplefilter("ignore")
                         predicted = fit_within(args.cpu_budget, lambda: cluster(method, series, k, seed))
                     line["nmi"] = normalized_mutual_info_score(labels, predicted)
+                    line["k"] = len(set(predicted.tolist()))
                     line["ari"] = adjusted_rand_score(labels, predicted)
                 except OverBudget:
                     over = True

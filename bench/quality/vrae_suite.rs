@@ -5,7 +5,10 @@
 //!
 //! cargo bench --bench quality -- --data DIR [--datasets A,B]
 //!     [--seeds 0,1,2] [--max-rows N] [--max-steps N] [--options JSON] [--method NAME]
-//!     [--latents DIR]
+//!     [--latents DIR] [--auto-k MAX]
+//!
+//! `--auto-k MAX` trains with `clusters: "auto"` (k chosen in 2..=MAX)
+//! instead of k = the number of classes, and reports the chosen k.
 //!
 //! `--latents DIR` also writes each fit's latent means (one CSV row per
 //! series) and the labels as `DIR/<dataset>-seed<S>.csv` (label first), so
@@ -41,6 +44,8 @@ struct Args {
     options: Map<String, Value>,
     method: String,
     latents: Option<PathBuf>,
+    /// `clusters: "auto"` with this `clusters_max` instead of k = the class count.
+    auto_k: Option<usize>,
 }
 
 fn parse_args() -> Result<Args, Box<dyn Error>> {
@@ -53,6 +58,7 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
         options: Map::new(),
         method: "vrae".into(),
         latents: None,
+        auto_k: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -66,9 +72,10 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
             "--options" => a.options = serde_json::from_str(&value()?)?,
             "--method" => a.method = value()?,
             "--latents" => a.latents = Some(value()?.into()),
+            "--auto-k" => a.auto_k = Some(value()?.parse()?),
             "--bench" => {} // passed by `cargo bench`
             "-h" | "--help" => {
-                println!("usage: quality --data DIR [--datasets A,B] [--seeds 0,1,2] [--max-rows N] [--max-steps N] [--options JSON] [--method NAME] [--latents DIR]");
+                println!("usage: quality --data DIR [--datasets A,B] [--seeds 0,1,2] [--max-rows N] [--max-steps N] [--options JSON] [--method NAME] [--latents DIR] [--auto-k MAX]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other} (try --help)").into()),
@@ -96,13 +103,19 @@ fn main() -> Result<(), Box<dyn Error>> {
         let (labels, _) = encode_labels(&labels);
         for &seed in &args.seeds {
             let mut options = args.options.clone();
-            options.insert("clusters".into(), json!(entry.classes));
+            match args.auto_k {
+                Some(max) => {
+                    options.insert("clusters".into(), json!("auto"));
+                    options.insert("clusters_max".into(), json!(max));
+                }
+                None => drop(options.insert("clusters".into(), json!(entry.classes))),
+            }
             options.insert("seed".into(), json!(seed));
             let config = VraeConfig::from_map(&options)?;
             let (started, cpu_started) = (Instant::now(), suite::cpu_seconds());
             let outcome = Model::fit(&batch, &config, |_| {}).and_then(|model| {
                 let latents = model.embed(&batch)?;
-                Ok((model.cluster_embeddings(&latents)?, latents, model.latent()))
+                Ok((model.cluster_embeddings(&latents)?, latents, model.latent(), model.clusters()))
             });
             let seconds = started.elapsed().as_secs_f64();
             let cpu_seconds = suite::cpu_seconds().zip(cpu_started).map(|(end, start)| end - start);
@@ -111,7 +124,8 @@ fn main() -> Result<(), Box<dyn Error>> {
                 "classes": entry.classes, "seconds": seconds, "cpu_seconds": cpu_seconds,
             });
             match outcome {
-                Ok((clusters, latents, width)) => {
+                Ok((clusters, latents, width, k)) => {
+                    line["k"] = json!(k);
                     line["nmi"] = json!(normalized_mutual_info(&labels, &clusters)?);
                     line["ari"] = json!(adjusted_rand_index(&labels, &clusters)?);
                     if let Some(dir) = &args.latents {

@@ -47,7 +47,8 @@ class Options(TypedDict, total=False):
     early_stopping_patience: int | None
     early_stopping_min_delta: float
     scaling: Literal["none", "zscore", "global", "per_step"]
-    clusters: int | None
+    clusters: int | Literal["auto"] | None
+    clusters_max: int
     kmeans_restarts: int
     kmeans_max_iter: int
     kmeans_standardize: bool

@@ -34,3 +34,16 @@ def test_models_without_clusters_or_with_bad_lengths_are_refused(plain_model: vr
         plain_model.prototypes()
     with pytest.raises(ValueError, match="option `steps`: prototypes need 1 to max_length"):
         model.prototypes(steps=0)
+
+
+def test_clusters_auto_reports_its_choice(frame: pl.DataFrame) -> None:
+    from conftest import SMALL
+
+    model = vrae.train(frame, "series", clusters="auto", clusters_max=4, **SMALL)
+    scores = model.summary["cluster_selection"]
+    assert [s["k"] for s in scores] == [2, 3, 4]
+    best = max(scores, key=lambda s: s["silhouette"])
+    assert model.clusters == best["k"]
+    assert model.config["clusters"] == "auto"
+    assert model.prototypes().height == model.clusters
+    assert frame.select(vrae.cluster("series", model)).to_series().max() < model.clusters
