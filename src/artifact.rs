@@ -209,6 +209,11 @@ impl Model {
         meta.insert("timing".to_string(), timing);
         meta.insert("channels".to_string(), self.channels().to_string());
         meta.insert("decoder_steps".to_string(), self.weights.shape.decoder_steps.unwrap_or(0).to_string());
+        if self.window > 1 {
+            // Written only when on, so that other models keep the bytes of
+            // builds that had no such option.
+            meta.insert("paa_window".to_string(), self.window.to_string());
+        }
         let checksum = full_checksum(&meta, &entries);
         meta.insert("checksum".to_string(), format!("{checksum:016x}"));
 
@@ -324,6 +329,13 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
             format!("{decoder_steps} does not fit decoder_inputs {:?} and max_length {}", config.decoder_inputs, config.max_length),
         ));
     }
+    let window = match meta.get("paa_window") {
+        None => 1,
+        Some(text) => match text.parse::<usize>() {
+            Ok(w) if (2..=config.max_length).contains(&w) && config.paa_steps > 0 => w,
+            _ => return Err(bad_meta("paa_window", format!("{text:?} is not a window of 2..={} steps of a model with paa_steps", config.max_length))),
+        },
+    };
     let shape = NetShape::new(&config, channels, decoder_steps);
     crate::budget::check_network(&shape).map_err(|e| bad_meta("config", e.to_string()))?;
     let lookup = |name: &str| -> Option<(Vec<usize>, Vec<f32>)> {
@@ -394,7 +406,7 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
         n_components,
     )
     .map_err(|e| bad_meta("pca", e.to_string()))?;
-    let model = Model { config, weights, scaler, centroids, cluster_scale, pca, summary };
+    let model = Model { config, weights, scaler, centroids, cluster_scale, pca, summary, window };
     // A re-signed file can hold NaN weights or centroids (NaN centroids put
     // every series in cluster 0): refused like any other corruption.
     model.check_finite()?;

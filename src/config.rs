@@ -207,6 +207,13 @@ pub struct VraeConfig {
     /// latents, clusters and projections (nearly) blind to where in the
     /// series a shape sits, at n times the cost of embedding.
     pub shift_average: usize,
+    /// Series longer than this many steps are averaged over windows of
+    /// neighbouring steps (piecewise aggregate approximation) before the
+    /// network sees them: the window is the longest training series over
+    /// this, rounded up, fixed at training and stored in the model;
+    /// reconstructions are stretched back to the input's length
+    /// (default 0: off).
+    pub paa_steps: usize,
     /// Longest series accepted, in steps (default 10000).
     pub max_length: usize,
     /// `cpu` (default) or `cuda`.
@@ -246,6 +253,7 @@ impl Default for VraeConfig {
             kmeans_max_iter: 300,
             kmeans_standardize: KMEANS_STANDARDIZE_DEFAULT,
             shift_average: 1,
+            paa_steps: 0,
             max_length: 10_000,
             device: DeviceKind::Cpu,
         }
@@ -306,6 +314,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "kmeans_max_iter",
     "kmeans_standardize",
     "shift_average",
+    "paa_steps",
     "max_length",
     "device",
 ];
@@ -399,6 +408,7 @@ impl VraeConfig {
             "kmeans_restarts" => self.kmeans_restarts,
             "kmeans_max_iter" => self.kmeans_max_iter,
             "shift_average" => self.shift_average,
+            "paa_steps" => self.paa_steps,
             "max_length" => self.max_length,
             _ => return None,
         };
@@ -441,6 +451,7 @@ pub const INTEGER_RANGES: &[(&str, u64, u64)] = &[
     ("kmeans_restarts", 1, 1000),
     ("kmeans_max_iter", 1, 100_000),
     ("shift_average", 1, 1024),
+    ("paa_steps", 0, 10_000_000),
     ("max_length", 1, 10_000_000),
 ];
 

@@ -30,6 +30,7 @@ pub mod metrics;
 mod model;
 pub mod model_cache;
 mod network;
+mod paa;
 pub mod pca;
 pub mod projection;
 pub mod rnn;

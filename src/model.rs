@@ -14,6 +14,7 @@ use crate::config::{Clusters, DeviceKind, VraeConfig};
 use crate::silhouette::{choose_clusters, KScore};
 use crate::error::{ArtifactError, Result, VraeError};
 use crate::network::{decode, encode, NetShape, Padded, Weights};
+use crate::paa;
 use crate::pca::Pca;
 use crate::scaling::Scaler;
 use crate::train::{train, EpochStats, Progress};
@@ -71,6 +72,8 @@ pub struct Model {
     pub(crate) cluster_scale: Option<Vec<f32>>,
     pub(crate) pca: Pca,
     pub(crate) summary: TrainingSummary,
+    /// Steps averaged into one before the network (`paa_steps`; 1: none).
+    pub(crate) window: usize,
 }
 
 /// An error naming `what` if any of `values` is NaN or infinite.
@@ -168,13 +171,17 @@ impl Model {
                 });
             }
         }
-        budget::check_training(config, &NetShape::new(config, batch.channels(), batch.max_steps()), batch.max_steps())?;
+        let longest = batch.max_steps();
+        let window = paa::window_for(longest, config.paa_steps);
+        let steps = paa::averaged_steps(longest, window);
+        budget::check_training(config, &NetShape::new(config, batch.channels(), steps), steps)?;
         // Rows in an order fixed by their content alone, so that the model
         // depends on the set of training series and not on the order a
         // front end happened to collect them in (DataFusion merges partial
         // aggregates in the order partitions finish).
         let canonical = batch.in_content_order()?;
-        let batch = &canonical;
+        let averaged = if window > 1 { paa::average(&canonical, window)? } else { canonical };
+        let batch = &averaged;
         let started = Instant::now();
         with_threads(config.threads, move || {
             let trained = train(batch, config, &device, &mut progress)?;
@@ -230,7 +237,7 @@ impl Model {
                 summary: TrainingSummary {
                     rows: batch.len(),
                     channels: batch.channels(),
-                    longest_series: batch.max_steps(),
+                    longest_series: longest,
                     epochs_run: trained.epochs.len(),
                     stopped_early: trained.stopped_early,
                     loss_per_epoch: trained.epochs,
@@ -241,6 +248,7 @@ impl Model {
                     vrae_version: env!("CARGO_PKG_VERSION").to_string(),
                 },
                 pca,
+                window,
             };
             model.summary.seconds = started.elapsed().as_secs_f64();
             // A model its own loader would refuse is not returned: training
@@ -327,15 +335,23 @@ impl Model {
         }
     }
 
-    fn check(&self, batch: &SeriesBatch) -> Result<()> {
+    /// Checks `batch` for this model and returns what the network sees:
+    /// the series themselves, or averaged over the model's window.
+    fn prepared<'b>(&self, batch: &'b SeriesBatch) -> Result<Cow<'b, SeriesBatch<'b>>> {
         if batch.channels() != self.channels() {
             return Err(VraeError::ChannelMismatch { expected: self.channels(), found: batch.channels() });
         }
-        budget::check_inference(&self.weights.shape, batch.max_steps())?;
-        match (0..batch.len()).find_map(|row| self.row_error(batch, row)) {
-            Some(e) => Err(e),
-            None => Ok(()),
+        budget::check_inference(&self.weights.shape, paa::averaged_steps(batch.max_steps(), self.window))?;
+        if let Some(e) = (0..batch.len()).find_map(|row| self.row_error(batch, row)) {
+            return Err(e);
         }
+        Ok(if self.window > 1 { Cow::Owned(paa::average(batch, self.window)?) } else { Cow::Borrowed(batch) })
+    }
+
+    /// Steps averaged into one before the network sees a series (1: none;
+    /// see the option `paa_steps`).
+    pub fn window(&self) -> usize {
+        self.window
     }
 
     /// The rows of `batch` that this model can take ([`Model::row_error`]
@@ -357,7 +373,15 @@ impl Model {
         if let Some(e) = batch.row_error(row, self.config.max_length) {
             return Some(e);
         }
-        let (step, channel, value, scaled) = self.scaler.unscalable(batch.row(row), batch.channels())?;
+        let values = batch.row(row);
+        let averaged = (self.window > 1).then(|| {
+            let mut out = Vec::new();
+            paa::average_row(values, batch.channels(), self.window, &mut out);
+            out
+        });
+        let (step, channel, value, scaled) = self.scaler.unscalable(averaged.as_deref().unwrap_or(values), batch.channels())?;
+        // The step of the input where the offending window starts.
+        let step = step * self.window;
         Some(VraeError::NotFiniteOutput {
             row,
             message: format!(
@@ -369,9 +393,9 @@ impl Model {
 
     /// Latent mean of every series, `[rows, latent]` row-major.
     pub fn embed(&self, batch: &SeriesBatch) -> Result<Vec<f32>> {
-        self.check(batch)?;
+        let batch = self.prepared(batch)?;
         let (device, weights) = self.on_device()?;
-        embed_latents(&weights, &self.scaler, batch, self.config.shift_average, &device)
+        embed_latents(&weights, &self.scaler, &batch, self.config.shift_average, &device)
     }
 
     /// Nearest k-means centroid of every series.
@@ -421,13 +445,13 @@ impl Model {
     /// Decodes each series' latent mean back to a series of its own length,
     /// in the input's units. Returns the values laid out like the input
     /// (row after row, time-major), starting at 0.
-    pub fn reconstruct(&self, batch: &SeriesBatch) -> Result<Vec<f32>> {
-        self.check(batch)?;
+    pub fn reconstruct(&self, original: &SeriesBatch) -> Result<Vec<f32>> {
+        let batch = self.prepared(original)?;
         let c = self.channels();
-        let starts = row_starts(batch);
+        let starts = row_starts(&batch);
         let mut out = vec![0.0f32; batch.total_steps() * c];
         let (device, weights) = self.on_device()?;
-        for_each_batch(batch, &weights.shape, &self.scaler, &device, |p| {
+        for_each_batch(&batch, &weights.shape, &self.scaler, &device, |p| {
             let y = decode_mean(&weights, p)?;
             let b = p.batch();
             for (pos, &row) in p.rows.iter().enumerate() {
@@ -447,7 +471,8 @@ impl Model {
             }
             Ok(())
         })?;
-        Ok(out)
+        // Each averaged step stands for `window` steps of the input.
+        Ok(if self.window > 1 { paa::stretch(&out, original.lengths(), c, self.window) } else { out })
     }
 
     /// What every cluster looks like: the decoder run on each k-means
@@ -471,6 +496,8 @@ impl Model {
         if per_row.is_none_or(|b| b > budget::machine_memory()) {
             return Err(VraeError::TooLarge(format!("{k} prototypes of {steps} steps do not fit in this machine's memory")));
         }
+        let wanted = steps;
+        let steps = paa::averaged_steps(wanted, self.window);
         let (device, weights) = self.on_device()?;
         let blank = Padded::blank(k, steps, c, &device)?;
         let z = Tensor::from_vec(centroids.clone(), (k, latent), &device)?;
@@ -492,18 +519,18 @@ impl Model {
                 }
             }
         }
-        Ok(out)
+        Ok(if self.window > 1 { paa::stretch(&out, std::iter::repeat_n(wanted, k), c, self.window) } else { out })
     }
 
     /// Reconstruction error of every series: the mean squared difference
     /// between the scaled series and its reconstruction (the units the model
     /// learned in), for ranking anomalies.
     pub fn score(&self, batch: &SeriesBatch) -> Result<Vec<f64>> {
-        self.check(batch)?;
+        let batch = self.prepared(batch)?;
         let c = self.channels();
         let mut out = vec![0.0f64; batch.len()];
         let (device, weights) = self.on_device()?;
-        for_each_batch(batch, &weights.shape, &self.scaler, &device, |p| {
+        for_each_batch(&batch, &weights.shape, &self.scaler, &device, |p| {
             let y = decode_mean(&weights, p)?;
             let x = p.x.flatten_all()?.to_vec1::<f32>()?;
             let b = p.batch();

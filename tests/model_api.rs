@@ -527,3 +527,32 @@ fn clusters_auto_finds_the_number_of_shapes_and_keeps_it() {
     assert_eq!(info["config"]["clusters"], "auto");
     assert_eq!(info["summary"]["cluster_selection"].as_array().unwrap().len(), 5);
 }
+
+#[test]
+fn paa_steps_averages_long_series_for_the_network_and_stretches_reconstructions_back() {
+    // Long, slow shapes: averaging 5 neighbouring steps keeps them.
+    let (batch, labels) = two_shapes(24, 41, 180, 200);
+    let config = small(r#"{"hidden_size": 16, "latent": 4, "epochs": 30, "batch_size": 8, "learning_rate": 0.003, "clusters": 2, "paa_steps": 40}"#);
+    let model = Model::fit(&batch, &config, |_| {}).unwrap();
+    assert_eq!(model.window(), 5, "200 steps over at most 40");
+    assert_eq!(model.summary().longest_series, 200);
+    let ari = adjusted_rand_index(&labels, &model.cluster(&batch).unwrap()).unwrap();
+    assert!(ari > 0.8, "ARI {ari}");
+    // Reconstructions have the input's lengths, in steps of 5 equal values.
+    let rec = model.reconstruct(&batch).unwrap();
+    assert_eq!(rec.len(), batch.total_steps());
+    let first = &rec[..batch.steps(0)];
+    assert!(first.chunks(5).all(|w| w.iter().all(|v| *v == w[0])));
+    let prototypes = model.prototypes(Some(23)).unwrap();
+    assert_eq!(prototypes.len(), 2 * 23);
+    // One series alone embeds as it does in the batch; the window travels
+    // with the model.
+    let single = SeriesBatch::from_rows(&[batch.row(7).to_vec()], 1).unwrap();
+    let loaded = Model::from_bytes(&model.to_bytes().unwrap()).unwrap();
+    assert_eq!(loaded.window(), 5);
+    let (alone, inside) = (loaded.embed(&single).unwrap(), model.embed(&batch).unwrap());
+    assert!(alone.iter().zip(&inside[7 * 4..8 * 4]).all(|(a, b)| (a - b).abs() < 1e-5));
+    // Short series are left as they are.
+    let (short, _) = two_shapes(8, 42, 20, 30);
+    assert_eq!(Model::fit(&short, &small(r#"{"paa_steps": 40}"#), |_| {}).unwrap().window(), 1);
+}
