@@ -145,6 +145,25 @@ async fn sql_test_files() {
     // Hostile copies of the univariate model (sql/tests/hostile.slt).
     let flipped = flipped_copy(&model, &scratch);
     let huge_channels = legacy_copy(&model, &scratch, "channels.vrae", |meta| drop(meta.insert("channels".into(), u64::MAX.to_string())));
+    let nan_centroids = {
+        let bytes = std::fs::read(&model).expect("model file");
+        let st = safetensors::SafeTensors::deserialize(&bytes).expect("tensors");
+        let mut centroids: Vec<f32> = st.tensor("kmeans.centroids").expect("centroids").data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        centroids[0] = f32::NAN;
+        let path = scratch.join("nan.vrae");
+        std::fs::write(&path, legacy_model(&bytes, |_| {}, Some(("kmeans.centroids", &centroids)))).expect("written");
+        path
+    };
+    let meta_flipped = {
+        // One bit of the metadata: format version 3 becomes 2 (which would
+        // read k-means differently), the checksum left as it was.
+        let mut bytes = std::fs::read(&model).expect("model file");
+        let at = bytes.windows(20).position(|w| w == br#""format_version":"3""#).expect("version in the header") + 18;
+        bytes[at] ^= 0x01;
+        let path = scratch.join("meta_flipped.vrae");
+        std::fs::write(&path, bytes).expect("written");
+        path
+    };
     let huge_clusters = legacy_copy(&model, &scratch, "clusters.vrae", |meta| {
         let mut config: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&meta["config"]).expect("config");
         config.insert("clusters".into(), (1u64 << 62).into());
@@ -172,6 +191,8 @@ async fn sql_test_files() {
         runner.set_var("MODEL_FLIPPED".into(), flipped.display().to_string());
         runner.set_var("MODEL_HUGE_CHANNELS".into(), huge_channels.display().to_string());
         runner.set_var("MODEL_HUGE_CLUSTERS".into(), huge_clusters.display().to_string());
+        runner.set_var("MODEL_NAN_CENTROIDS".into(), nan_centroids.display().to_string());
+        runner.set_var("MODEL_META_FLIPPED".into(), meta_flipped.display().to_string());
         if let Err(e) = runner.run_file_async(file).await {
             failures.push(format!("{}:\n{e}", file.display()));
         }

@@ -111,3 +111,78 @@ def test_tsne_options_out_of_range_are_refused(model: vrae.Model, frame: pl.Data
     latents = frame.select(vrae.embed("series", model)).to_series()
     with pytest.raises(ValueError, match=re.escape(message)):
         vrae.tsne(latents, **options)
+
+
+def split(data: bytes) -> tuple[dict, bytes]:
+    """A safetensors file's header (JSON) and its data section."""
+    import json
+
+    length = int.from_bytes(data[:8], "little")
+    return json.loads(data[8 : 8 + length]), data[8 + length :]
+
+
+def as_version_2(data: bytes, edit) -> bytes:
+    """The model rewritten as format version 2 wrote it (checksum over the
+    tensors alone, FNV-1a 64 of names and bytes in name order), with
+    `edit(metadata, tensors)` applied first: how a hostile older file looks."""
+    import json
+    import struct
+
+    header, body = split(data)
+    meta = header.pop("__metadata__")
+    tensors = {name: bytearray(body[t["data_offsets"][0] : t["data_offsets"][1]]) for name, t in header.items()}
+    meta["format_version"] = "2"
+    timing = json.loads(meta.pop("timing"))
+    summary = json.loads(meta["summary"])
+    summary["seconds"] = timing["seconds"]
+    for epoch, seconds in zip(summary["loss_per_epoch"], timing["epoch_seconds"]):
+        epoch["seconds"] = seconds
+    meta["summary"] = json.dumps(summary)
+    edit(meta, tensors)
+    h = 0xCBF29CE484222325
+    for name in sorted(tensors):
+        for byte in name.encode() + bytes(tensors[name]):
+            h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    meta["checksum"] = f"{h:016x}"
+    out, offset = {"__metadata__": meta}, 0
+    for name in sorted(tensors):
+        out[name] = {**header[name], "data_offsets": [offset, offset + len(tensors[name])]}
+        offset += len(tensors[name])
+    text = json.dumps(out, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + b"".join(bytes(tensors[n]) for n in sorted(tensors))
+
+
+def test_hostile_model_files_are_refused_by_name(model: vrae.Model) -> None:
+    import json
+    import struct
+
+    data = model.to_bytes()
+    # Loads as a version-2 file when nothing is edited (the helper is right).
+    assert vrae.Model(as_version_2(data, lambda meta, tensors: None)).clusters == 2
+
+    def huge_channels(meta, tensors):
+        meta["channels"] = str(2**64 - 1)
+
+    def huge_clusters(meta, tensors):
+        config = json.loads(meta["config"])
+        config["clusters"] = 2**62
+        meta["config"] = json.dumps(config)
+
+    def nan_centroid(meta, tensors):
+        tensors["kmeans.centroids"][:4] = struct.pack("<f", math.nan)
+
+    for edit, message in [
+        (huge_channels, "metadata `channels` is invalid: must be in 1..=65536, got 18446744073709551615"),
+        (huge_clusters, "option `clusters`: must be in 2..=10000, got 4611686018427387904"),
+        (nan_centroid, "metadata `kmeans.centroids` is invalid: values must be finite, found NaN"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            vrae.Model(as_version_2(data, edit))
+    # This build's files: one metadata bit flipped (format version 3 -> 2)
+    # breaks the checksum.
+    at = data.index(b'"format_version":"3"') + 18
+    flipped = bytearray(data)
+    flipped[at] ^= 0x01
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        vrae.Model(bytes(flipped))
