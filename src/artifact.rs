@@ -521,6 +521,28 @@ mod tests {
     }
 
     #[test]
+    fn finite_but_huge_values_give_errors_not_infinities() {
+        // Found by the fuzz target: a re-signed file whose latent bias is
+        // f32::MAX and whose PCA axes are 1e30 loads (every value is
+        // finite), and its projections overflowed to infinity.
+        let (model, batch) = trained("{}");
+        let edited = resigned(&model.to_bytes().unwrap(), |_, entries| {
+            for e in entries.iter_mut() {
+                let value = match e.name.as_str() {
+                    "latent.mean.bias" => f32::MAX,
+                    "pca.components" => 1e30,
+                    _ => continue,
+                };
+                e.bytes[..4].copy_from_slice(&value.to_le_bytes());
+            }
+        });
+        let loaded = Model::from_bytes(&edited).unwrap();
+        let err = loaded.project(&batch).unwrap_err().to_string();
+        assert!(err.contains("its projection is not finite"), "{err}");
+        assert!(loaded.embed(&batch).unwrap().iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
     fn same_training_gives_the_same_checksum_and_only_the_times_differ() {
         let (a, _) = trained("{}");
         let (b, _) = trained("{}");

@@ -436,6 +436,9 @@ impl Model {
         self.check_latents(latents)?;
         let axes = self.pca.transform(latents);
         let kept = self.pca.n_components;
+        if let Some(bad) = axes.iter().position(|v| !v.is_finite()) {
+            return Err(not_finite(bad / kept.max(1), "its projection"));
+        }
         if kept == PROJECTION_DIMS {
             return Ok(axes);
         }
