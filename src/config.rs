@@ -601,6 +601,11 @@ mod tests {
                 assert!(VraeConfig::from_json(&format!(r#"{{"{key}": {}}}"#, min - 1)).is_err(), "{key} = {}", min - 1);
             }
         }
+        for &(key, range) in FLOAT_RANGES {
+            let outside = if range.max_inclusive { range.max * 2.0 + 1.0 } else { range.max };
+            let err = VraeConfig::from_json(&format!(r#"{{"{key}": {outside}}}"#)).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("option `{key}`: must be {}", range.describe())), "{err}");
+        }
         for (json, expected) in [
             (r#"{"depth": 1000000000}"#, "option `depth`: must be in 1..=16, got 1000000000"),
             (r#"{"kmeans_restarts": 1000000000000}"#, "option `kmeans_restarts`: must be in 1..=1000, got 1000000000000"),
