@@ -615,7 +615,11 @@ mod tests {
             assert_eq!(VraeConfig::from_json(json).unwrap_err().to_string(), expected);
         }
         // The README's options table states every range as checked here.
-        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        // The manifest directory is read when the test runs, not when it was
+        // compiled: a shared target folder keeps a binary built from another
+        // clone of the repository, whose path may be gone.
+        let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR");
+        let readme = std::fs::read_to_string(std::path::Path::new(&root).join("README.md")).expect("README.md");
         let row = |key: &str| readme.lines().find(|l| l.starts_with("| `") && l.split('|').nth(1).is_some_and(|c| c.contains(&format!("`{key}`")))).unwrap_or_else(|| panic!("README has no row for {key}")).to_string();
         for &(key, min, max) in INTEGER_RANGES {
             assert!(row(key).contains(&format!("{min}..={max}")), "README's range of {key}: {}", row(key));

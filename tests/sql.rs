@@ -210,14 +210,20 @@ fn checksum(model: &[u8]) -> String {
     header.metadata().as_ref().unwrap()["checksum"].clone()
 }
 
+/// The bundled ECG5000 training file, found from the manifest directory that
+/// cargo gives the running test (not the one compiled in: a shared target
+/// folder may keep a binary built from a clone that is gone).
+fn bundled_ecg5000() -> std::path::PathBuf {
+    std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("data/ECG5000_TRAIN.parquet")
+}
+
 /// `vrae_fit` over the bundled ECG5000 training file (its first 120 rows)
 /// with a given record-batch size and number of partitions.
 async fn fit_over_parquet(batch_size: usize, partitions: usize) -> Vec<u8> {
     let config = datafusion::prelude::SessionConfig::new().with_batch_size(batch_size).with_target_partitions(partitions);
     let ctx = SessionContext::new_with_config(config);
     vrae::sql::register(&ctx);
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/ECG5000_TRAIN.parquet");
-    ctx.register_parquet("ecg", path, Default::default()).await.unwrap();
+    ctx.register_parquet("ecg", bundled_ecg5000().to_str().unwrap(), Default::default()).await.unwrap();
     // Spread the rows over partitions (a round-robin repartition), so that
     // partial states merge in whatever order the partitions finish.
     let sql = r#"SELECT vrae_fit(series, '{"epochs": 2, "hidden_size": 8, "latent": 3, "seed": 7, "clusters": 3}') AS model
@@ -238,7 +244,7 @@ async fn vrae_fit_gives_one_model_whatever_the_batch_size_and_partitions() {
     }
     // The same rows through the core API, in another order, give the same model too.
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-        std::fs::File::open(concat!(env!("CARGO_MANIFEST_DIR"), "/data/ECG5000_TRAIN.parquet")).unwrap(),
+        std::fs::File::open(bundled_ecg5000()).unwrap(),
     )
     .unwrap()
     .build()

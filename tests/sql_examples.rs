@@ -6,7 +6,7 @@
 //! options in a copy of each script, so that the test takes seconds; each
 //! edit is checked to apply, so a script changed without this test fails.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 const SHELL: &str = env!("CARGO_BIN_EXE_vrae-sql");
@@ -30,11 +30,17 @@ fn scripts() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, Vec<&'stat
     ]
 }
 
+/// The repository root, as cargo tells the running test (a shared target
+/// folder may keep a binary compiled in another clone).
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
+}
+
 fn scratch_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("vrae-sql-examples-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let data = manifest_dir().join("data");
     std::os::unix::fs::symlink(&data, dir.join("data")).expect("link data/");
     dir
 }
@@ -42,7 +48,7 @@ fn scratch_dir() -> PathBuf {
 #[test]
 fn example_scripts_run_in_the_shell() {
     let dir = scratch_dir();
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/examples");
+    let examples = manifest_dir().join("sql/examples");
     let mut listed: Vec<String> = std::fs::read_dir(&examples)
         .expect("sql/examples")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())

@@ -15,6 +15,9 @@ shift $(( $# < 3 ? $# : 3 ))
 datasets=()
 [ "${1:-}" = "--datasets" ] && datasets=(--datasets "$2")
 mkdir -p "$out"
+# A folder without the suite's manifest is filled first (a clone has no
+# ../shared/data): scripts/fetch-data.sh writes the same files.
+[ -f "$data/datasets.json" ] || bash scripts/fetch-data.sh "$data"
 exe=$(bash scripts/bench-exe.sh quality 2>/dev/null)
 venv=bench/.venv-classic
 [ -x $venv/bin/python ] || python3 -m venv $venv

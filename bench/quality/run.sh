@@ -51,6 +51,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 mkdir -p "$out"
+# A folder without the suite's manifest is filled first (a clone has no
+# ../shared/data): scripts/fetch-data.sh writes the same files.
+[ -f "$data/datasets.json" ] || bash scripts/fetch-data.sh "$data"
 
 # vrae's half: the bench binary (release profile); threads 1 unless asked.
 exe=$(bash scripts/bench-exe.sh quality 2>/dev/null)

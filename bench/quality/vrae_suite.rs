@@ -50,7 +50,7 @@ struct Args {
 
 fn parse_args() -> Result<Args, Box<dyn Error>> {
     let mut a = Args {
-        data: PathBuf::from("../shared/data"),
+        data: PathBuf::from("data/ucr"),
         datasets: None,
         seeds: vec![0, 1, 2],
         max_rows: suite::DEFAULT_MAX_ROWS,

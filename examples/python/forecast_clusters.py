@@ -2,8 +2,9 @@
 their power history with polars-vrae, forecast each cluster's aggregate, and
 share the forecast back to its items.
 
-Dataset: ACSF1 from the shared collection (``../shared/data/ACSF1_TRAIN.parquet``
-and ``ACSF1_TEST.parquet``; see that folder's README.md and datasets.json):
+Dataset: ACSF1 from the quality suite's collection (``data/ucr/ACSF1_TRAIN.parquet``
+and ``ACSF1_TEST.parquet``, written by ``bash scripts/fetch-data.sh``; see
+data/README.md):
 power consumption of 200 home appliances of 10 types (UCR Time Series
 Archive, via aeon 1.6.0), one series of 1460 readings per appliance,
 z-normalised per series as published. Both splits are used (the labels only
@@ -91,13 +92,15 @@ def errors(future: np.ndarray, forecast: np.ndarray) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=REPO / "data" / "ucr")
     parser.add_argument("--clusters", type=int, default=6)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--horizon", type=int, default=25, help="held-out blocks of 4 readings")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
+    if not (args.data / "ACSF1_TRAIN.parquet").is_file():
+        parser.error(f"no ACSF1_TRAIN.parquet in {args.data}: run `bash scripts/fetch-data.sh {args.data}` first")
     items = pl.concat([pl.read_parquet(args.data / f"ACSF1_{split}.parquet") for split in ("TRAIN", "TEST")])
     items = items.with_row_index("item")
     raw = np.stack(items["series"].to_numpy())  # [200, 1460]
