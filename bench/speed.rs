@@ -64,8 +64,25 @@ fn measured_peak(threads: usize) -> f64 {
         // SAFETY: all three buffers are n x n, row-major, and distinct.
         unsafe {
             gemm::gemm(
-                n, n, n, c.as_mut_ptr(), 1, n as isize, false, a.as_ptr(), 1, n as isize, b.as_ptr(), 1, n as isize,
-                1.0f32, 1.0f32, false, false, false, gemm::Parallelism::Rayon(threads),
+                n,
+                n,
+                n,
+                c.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                a.as_ptr(),
+                1,
+                n as isize,
+                b.as_ptr(),
+                1,
+                n as isize,
+                1.0f32,
+                1.0f32,
+                false,
+                false,
+                false,
+                gemm::Parallelism::Rayon(threads),
             );
         }
         best = best.max(2.0 * (n * n * n) as f64 / t.elapsed().as_secs_f64());

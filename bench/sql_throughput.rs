@@ -94,8 +94,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let config = VraeConfig::from_json(r#"{"epochs": 1}"#)?;
     let model = Model::fit(&train, &config, |_| {})?;
     model.save(&model_path)?;
-    println!("{}", json!({"kind": "setup", "rows": rows, "data": source, "copies": args.copies, "threads": rayon::current_num_threads(),
-        "target_partitions": ctx.state().config().target_partitions(), "batch_size": ctx.state().config().batch_size()}));
+    println!(
+        "{}",
+        json!({"kind": "setup", "rows": rows, "data": source, "copies": args.copies, "threads": rayon::current_num_threads(),
+        "target_partitions": ctx.state().config().target_partitions(), "batch_size": ctx.state().config().batch_size()})
+    );
 
     let core = best_of(args.repeats, || async { Ok(model.embed(&batch)?.len()) }).await?;
     let core_from_parquet = best_of(args.repeats, || async {

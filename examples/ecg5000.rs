@@ -32,12 +32,7 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, Box<dyn Error>> {
-    let mut args = Args {
-        data: PathBuf::from("data"),
-        out: PathBuf::from("out/ecg5000"),
-        options: serde_json::Map::new(),
-        tsne: true,
-    };
+    let mut args = Args { data: PathBuf::from("data"), out: PathBuf::from("out/ecg5000"), options: serde_json::Map::new(), tsne: true };
     args.options.insert("clusters".into(), json!(5));
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -74,7 +69,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("options: {}", config.to_json());
 
     let bar = ProgressBar::new(0);
-    bar.set_style(ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches {msg} ({elapsed}, eta {eta})")?.progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches {msg} ({elapsed}, eta {eta})")?.progress_chars("=> "),
+    );
     let started = Instant::now();
     let model = Model::fit(&batch, &config, |p| match p {
         Progress::Started { epochs, batches_per_epoch, .. } => bar.set_length((epochs * batches_per_epoch) as u64),
@@ -119,7 +116,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     // What each cluster looks like: its prototype over 20 of its members.
     let prototypes = model.prototypes(None)?;
     let series = |row: usize| batch.row(row).to_vec();
-    plots::prototype_panels(&args.out.join("prototypes.png"), "ECG5000: cluster prototypes over 20 members each", &prototypes, &clusters, &series, 20)?;
+    plots::prototype_panels(
+        &args.out.join("prototypes.png"),
+        "ECG5000: cluster prototypes over 20 members each",
+        &prototypes,
+        &clusters,
+        &series,
+        20,
+    )?;
     if args.tsne {
         let t0 = Instant::now();
         let map = tsne(&latents, model.latent(), &TsneOptions { seed: config.seed, ..Default::default() })?;

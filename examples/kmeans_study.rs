@@ -18,15 +18,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let model = Model::load(&path)?;
         let latents = model.embed(&batch)?;
         // Also leave the latents beside the model for outside tools (CSV).
-        let csv: String = latents.chunks(model.latent()).map(|r| r.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",") + "\n").collect();
+        let csv: String =
+            latents.chunks(model.latent()).map(|r| r.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",") + "\n").collect();
         std::fs::write(format!("{path}.latents.csv"), csv)?;
         // Both ways vrae can cluster: latents as they are, and scaled to
         // unit variance per dimension (`kmeans_standardize`, the default).
         let (mean, scale) = unit_variance_scales(&latents, model.latent());
         let standardised = standardise(&latents, &mean, &scale);
-        for ((space, points), restarts) in [("plain", &latents), ("standardised", &standardised)]
-            .into_iter()
-            .flat_map(|space| [1, 10].map(|restarts| (space, restarts)))
+        for ((space, points), restarts) in
+            [("plain", &latents), ("standardised", &standardised)].into_iter().flat_map(|space| [1, 10].map(|restarts| (space, restarts)))
         {
             let (mut nmi, mut ari) = (Vec::new(), Vec::new());
             for seed in 0..10 {
@@ -35,9 +35,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ari.push(adjusted_rand_index(&labels, &fit.labels)?);
             }
             let m = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-            println!("{path} {space}, restarts {restarts}: NMI mean {:.3} [{:.3}..{:.3}] ARI mean {:.3} [{:.3}..{:.3}]", m(&nmi),
-                nmi.iter().cloned().fold(1.0, f64::min), nmi.iter().cloned().fold(0.0, f64::max), m(&ari),
-                ari.iter().cloned().fold(1.0, f64::min), ari.iter().cloned().fold(0.0, f64::max));
+            println!(
+                "{path} {space}, restarts {restarts}: NMI mean {:.3} [{:.3}..{:.3}] ARI mean {:.3} [{:.3}..{:.3}]",
+                m(&nmi),
+                nmi.iter().cloned().fold(1.0, f64::min),
+                nmi.iter().cloned().fold(0.0, f64::max),
+                m(&ari),
+                ari.iter().cloned().fold(1.0, f64::min),
+                ari.iter().cloned().fold(0.0, f64::max)
+            );
         }
     }
     Ok(())

@@ -17,14 +17,20 @@ export CARGO_TERM_COLOR=never
 # graph, candle included, is compiled once rather than once per feature set.
 # The core library builds without these features (`cargo build`); the tests
 # turn them on because the SQL tests need them.
+echo "== cargo fmt --check (rustfmt.toml)"
+cargo fmt --all --check
 echo "== cargo test: core, SQL functions, SQL test files (sql/tests/*.slt), vrae-sql shell and its example scripts"
 cargo test --locked --features cli -- --test-threads=2
 echo "== benchmarks compile"
 cargo test --locked --features cli --benches --no-run
+# Lints over every target of both crates (the Polars plugin is a workspace
+# member), with the same features as the build above.
+echo "== cargo clippy -D warnings"
+cargo clippy --locked --workspace --all-targets --features vrae/cli -- -D warnings
 
-# The Polars plugin (python/, its own Cargo workspace) in a virtualenv, built
-# by maturin in the dev profile (dependencies optimised) into the same target
-# directory, then its pytest suite; the SQL round-trip tests use the vrae-sql
+# The Polars plugin (python/, a member of the root workspace: one lock file,
+# one profile) in a virtualenv, built by maturin in the dev profile into the
+# same target directory, then its pytest suite; the SQL round-trip tests use the vrae-sql
 # binary the step above built.
 echo "== Python package polars_vrae: build with maturin, run pytest"
 venv="${VRAE_PYTHON_VENV:-$PWD/python/.venv}"

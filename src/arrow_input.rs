@@ -191,13 +191,14 @@ fn push_nested<O: OffsetSizeTrait>(
 mod tests {
     use std::sync::Arc;
 
-    use arrow::array::{Float32Builder, Float64Builder, ListBuilder, FixedSizeListBuilder, LargeListBuilder};
+    use arrow::array::{FixedSizeListBuilder, Float32Builder, Float64Builder, LargeListBuilder, ListBuilder};
 
     use super::*;
 
     #[test]
     fn univariate_lists_with_nulls_and_any_child_name() {
-        let mut b = ListBuilder::new(Float64Builder::new()).with_field(Arc::new(arrow::datatypes::Field::new("element", DataType::Float64, true)));
+        let mut b =
+            ListBuilder::new(Float64Builder::new()).with_field(Arc::new(arrow::datatypes::Field::new("element", DataType::Float64, true)));
         b.append_value([Some(1.0), Some(2.0)]);
         b.append_null();
         b.append_value([Some(3.0)]);
@@ -234,14 +235,20 @@ mod tests {
         let s = series_from_arrow(&b.finish(), None).unwrap();
         assert_eq!((s.batch.channels(), s.batch.steps(0)), (2, 2));
         assert_eq!(s.batch.row(0), &[1.0, 2.0, 3.0, 4.0]);
-        assert!(matches!(series_from_arrow(&{
-            let mut b = ListBuilder::new(FixedSizeListBuilder::new(Float64Builder::new(), 2));
-            b.values().values().append_value(0.0);
-            b.values().values().append_value(0.0);
-            b.values().append(true);
-            b.append(true);
-            b.finish()
-        }, Some(3)), Err(VraeError::ChannelMismatch { expected: 3, found: 2 })));
+        assert!(matches!(
+            series_from_arrow(
+                &{
+                    let mut b = ListBuilder::new(FixedSizeListBuilder::new(Float64Builder::new(), 2));
+                    b.values().values().append_value(0.0);
+                    b.values().values().append_value(0.0);
+                    b.values().append(true);
+                    b.append(true);
+                    b.finish()
+                },
+                Some(3)
+            ),
+            Err(VraeError::ChannelMismatch { expected: 3, found: 2 })
+        ));
 
         let mut n = ListBuilder::new(ListBuilder::new(Float32Builder::new()));
         n.values().append_value([Some(1.0f32), Some(2.0), Some(3.0)]);

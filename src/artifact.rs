@@ -131,12 +131,16 @@ fn join_timing(summary: &str, timing: Option<&str>) -> std::result::Result<Train
         let timing: Timing = serde_json::from_str(timing).map_err(|e| bad_meta("timing", e.to_string()))?;
         let map = value.as_object_mut().ok_or_else(|| bad_meta("summary", "not a JSON object"))?;
         map.insert("seconds".into(), timing.seconds.into());
-        let epochs = map.get_mut("loss_per_epoch").and_then(|e| e.as_array_mut()).ok_or_else(|| bad_meta("summary", "no loss_per_epoch list"))?;
+        let epochs =
+            map.get_mut("loss_per_epoch").and_then(|e| e.as_array_mut()).ok_or_else(|| bad_meta("summary", "no loss_per_epoch list"))?;
         if epochs.len() != timing.epoch_seconds.len() {
             return Err(bad_meta("timing", format!("{} epoch times for {} epochs", timing.epoch_seconds.len(), epochs.len())));
         }
         for (epoch, seconds) in epochs.iter_mut().zip(timing.epoch_seconds) {
-            epoch.as_object_mut().ok_or_else(|| bad_meta("summary", "an epoch is not a JSON object"))?.insert("seconds".into(), seconds.into());
+            epoch
+                .as_object_mut()
+                .ok_or_else(|| bad_meta("summary", "an epoch is not a JSON object"))?
+                .insert("seconds".into(), seconds.into());
         }
     }
     serde_json::from_value(value).map_err(|e| bad_meta("summary", e.to_string()))
@@ -197,7 +201,11 @@ impl Model {
         let p = &self.pca;
         entries.push(Entry { name: "pca.mean".into(), dims: vec![p.dim], bytes: to_bytes_le(&p.mean) });
         entries.push(Entry { name: "pca.components".into(), dims: vec![p.n_components, p.dim], bytes: to_bytes_le(&p.components) });
-        entries.push(Entry { name: "pca.explained_variance".into(), dims: vec![p.n_components], bytes: to_bytes_le(&p.explained_variance) });
+        entries.push(Entry {
+            name: "pca.explained_variance".into(),
+            dims: vec![p.n_components],
+            bytes: to_bytes_le(&p.explained_variance),
+        });
         entries.sort_by(|a, b| a.name.cmp(&b.name));
 
         let (summary, timing) = split_timing(&self.summary)?;
@@ -333,7 +341,12 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
         None => 1,
         Some(text) => match text.parse::<usize>() {
             Ok(w) if (2..=config.max_length).contains(&w) && config.paa_steps > 0 => w,
-            _ => return Err(bad_meta("paa_window", format!("{text:?} is not a window of 2..={} steps of a model with paa_steps", config.max_length))),
+            _ => {
+                return Err(bad_meta(
+                    "paa_window",
+                    format!("{text:?} is not a window of 2..={} steps of a model with paa_steps", config.max_length),
+                ))
+            }
         },
     };
     let shape = NetShape::new(&config, channels, decoder_steps);
@@ -344,9 +357,8 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
             (e.dims.clone(), values)
         })
     };
-    let weights = Weights::from_named(shape, |name| {
-        lookup(name).and_then(|(dims, values)| Tensor::from_vec(values, dims, &Device::Cpu).ok())
-    })?;
+    let weights =
+        Weights::from_named(shape, |name| lookup(name).and_then(|(dims, values)| Tensor::from_vec(values, dims, &Device::Cpu).ok()))?;
     let latent = config.latent;
     let vector = |name: &str, len: usize| -> std::result::Result<Vec<f32>, ArtifactError> {
         let (dims, values) = lookup(name).ok_or_else(|| ArtifactError::MissingTensor(name.into()))?;
@@ -422,7 +434,8 @@ mod tests {
     use crate::{SeriesBatch, VraeConfig};
 
     fn trained(options: &str) -> (Model, SeriesBatch<'static>) {
-        let rows: Vec<Vec<f32>> = (0..16).map(|r| (0..10).map(|t| ((t + r) as f32 * 0.5).sin() * (1.0 + r as f32 * 0.2)).collect()).collect();
+        let rows: Vec<Vec<f32>> =
+            (0..16).map(|r| (0..10).map(|t| ((t + r) as f32 * 0.5).sin() * (1.0 + r as f32 * 0.2)).collect()).collect();
         let batch = SeriesBatch::from_rows(&rows, 1).unwrap();
         let mut config: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(r#"{"hidden_size": 6, "latent": 3, "epochs": 2, "batch_size": 8, "seed": 1, "clusters": 3}"#).unwrap();

@@ -123,9 +123,8 @@ impl<'a> SeriesBatch<'a> {
     /// batch.
     pub(crate) fn in_content_order(&self) -> Result<SeriesBatch<'static>> {
         let bits = |row: usize| self.row(row).iter().map(|v| v.to_bits());
-        let keys: Vec<u64> = (0..self.len())
-            .map(|row| crate::artifact::fnv1a64(&bits(row).flat_map(u32::to_le_bytes).collect::<Vec<u8>>()))
-            .collect();
+        let keys: Vec<u64> =
+            (0..self.len()).map(|row| crate::artifact::fnv1a64(&bits(row).flat_map(u32::to_le_bytes).collect::<Vec<u8>>())).collect();
         let mut order: Vec<usize> = (0..self.len()).collect();
         order.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then_with(|| bits(a).cmp(bits(b))));
         let mut values = Vec::with_capacity(self.total_steps() * self.channels);

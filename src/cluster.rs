@@ -74,11 +74,7 @@ pub struct KMeansFit {
 ///
 /// With fewer distinct points than `k` the fit still succeeds; some centroids
 /// then coincide and their clusters may be empty.
-pub fn fit_kmeans(
-    data: &[f32],
-    dim: usize,
-    opts: &KMeansOptions,
-) -> Result<KMeansFit, ClusterError> {
+pub fn fit_kmeans(data: &[f32], dim: usize, opts: &KMeansOptions) -> Result<KMeansFit, ClusterError> {
     let n = validate(data, dim, opts.k)?;
     let mut best: Option<KMeansFit> = None;
     for restart in 0..opts.restarts.max(1) {
@@ -146,9 +142,7 @@ pub fn standardise(data: &[f32], mean: &[f32], scale: &[f32]) -> Vec<f32> {
     if mean.is_empty() {
         return Vec::new();
     }
-    data.chunks_exact(mean.len())
-        .flat_map(|row| row.iter().zip(mean).zip(scale).map(|((v, m), s)| (v - m) * s))
-        .collect()
+    data.chunks_exact(mean.len()).flat_map(|row| row.iter().zip(mean).zip(scale).map(|((v, m), s)| (v - m) * s)).collect()
 }
 
 /// Nearest-centroid labels when distances are measured after scaling each
@@ -187,9 +181,7 @@ pub fn assign(centroids: &[f32], dim: usize, data: &[f32]) -> Vec<usize> {
     if dim == 0 {
         return Vec::new();
     }
-    data.chunks_exact(dim)
-        .map(|p| nearest_centroid(centroids, dim, p))
-        .collect()
+    data.chunks_exact(dim).map(|p| nearest_centroid(centroids, dim, p)).collect()
 }
 
 /// Checks the inputs and returns the number of points.
@@ -201,19 +193,13 @@ fn validate(data: &[f32], dim: usize, k: usize) -> Result<usize, ClusterError> {
         return Err(ClusterError::ZeroDim);
     }
     if !data.len().is_multiple_of(dim) {
-        return Err(ClusterError::LengthNotMultiple {
-            len: data.len(),
-            dim,
-        });
+        return Err(ClusterError::LengthNotMultiple { len: data.len(), dim });
     }
     let n = data.len() / dim;
     if n < k {
         return Err(ClusterError::TooFewPoints { points: n, k });
     }
-    if let Some(index) = data
-        .chunks_exact(dim)
-        .position(|p| p.iter().any(|v| !v.is_finite()))
-    {
+    if let Some(index) = data.chunks_exact(dim).position(|p| p.iter().any(|v| !v.is_finite())) {
         return Err(ClusterError::NonFinite { index });
     }
     Ok(n)
@@ -260,14 +246,7 @@ fn row(data: &[f32], dim: usize, i: usize) -> &[f32] {
 }
 
 /// One k-means++ initialisation followed by Lloyd refinement.
-fn run_once(
-    data: &[f32],
-    dim: usize,
-    n: usize,
-    k: usize,
-    max_iter: usize,
-    rng: &mut StdRng,
-) -> KMeansFit {
+fn run_once(data: &[f32], dim: usize, n: usize, k: usize, max_iter: usize, rng: &mut StdRng) -> KMeansFit {
     let mut centroids = init_plus_plus(data, dim, n, k, rng);
     let mut labels = vec![usize::MAX; n];
     let mut dists = vec![0.0f64; n];
@@ -286,12 +265,7 @@ fn run_once(
     // centroids, including when max_iter stopped the loop early.
     assign_step(data, dim, &centroids, &mut labels, &mut dists);
     let inertia = dists.iter().sum();
-    KMeansFit {
-        centroids,
-        labels,
-        inertia,
-        iterations,
-    }
+    KMeansFit { centroids, labels, inertia, iterations }
 }
 
 /// k-means++: first centre uniform, each next one drawn with probability
@@ -300,9 +274,7 @@ fn init_plus_plus(data: &[f32], dim: usize, n: usize, k: usize, rng: &mut StdRng
     let mut centroids = Vec::with_capacity(k * dim);
     let first = rng.random_range(0..n);
     centroids.extend_from_slice(row(data, dim, first));
-    let mut d2: Vec<f64> = (0..n)
-        .map(|i| sq_dist(row(data, dim, i), row(data, dim, first)))
-        .collect();
+    let mut d2: Vec<f64> = (0..n).map(|i| sq_dist(row(data, dim, i), row(data, dim, first))).collect();
     for _ in 1..k {
         let next = sample_d2(&d2, rng);
         let chosen = row(data, dim, next);
@@ -343,13 +315,7 @@ fn sample_d2(weights: &[f64], rng: &mut StdRng) -> usize {
 
 /// Assigns each point to its nearest centroid; returns whether any label
 /// changed. Also records each point's squared distance.
-fn assign_step(
-    data: &[f32],
-    dim: usize,
-    centroids: &[f32],
-    labels: &mut [usize],
-    dists: &mut [f64],
-) -> bool {
+fn assign_step(data: &[f32], dim: usize, centroids: &[f32], labels: &mut [usize], dists: &mut [f64]) -> bool {
     let mut changed = false;
     for (i, (label, dist)) in labels.iter_mut().zip(dists.iter_mut()).enumerate() {
         let (j, d) = nearest_with_distance(centroids, dim, row(data, dim, i));
@@ -369,14 +335,7 @@ fn assign_step(
 /// a centroid (distance 0) are never moved: with duplicate points that
 /// would just shuffle identical values around. Returns whether any point
 /// was moved.
-fn reseed_empty(
-    data: &[f32],
-    dim: usize,
-    k: usize,
-    centroids: &mut [f32],
-    labels: &mut [usize],
-    dists: &mut [f64],
-) -> bool {
+fn reseed_empty(data: &[f32], dim: usize, k: usize, centroids: &mut [f32], labels: &mut [usize], dists: &mut [f64]) -> bool {
     let mut counts = vec![0usize; k];
     for &l in labels.iter() {
         if let Some(c) = counts.get_mut(l) {
@@ -394,9 +353,7 @@ fn reseed_empty(
         if let Some(old) = labels.get(far).and_then(|&l| counts.get_mut(l)) {
             *old -= 1;
         }
-        if let (Some(l), Some(c), Some(d)) =
-            (labels.get_mut(far), counts.get_mut(j), dists.get_mut(far))
-        {
+        if let (Some(l), Some(c), Some(d)) = (labels.get_mut(far), counts.get_mut(j), dists.get_mut(far)) {
             *l = j;
             *c = 1;
             *d = 0.0;
@@ -442,10 +399,7 @@ fn update_means(data: &[f32], dim: usize, k: usize, labels: &[usize], centroids:
         if c == 0 {
             continue;
         }
-        let (Some(dst), Some(src)) = (
-            centroids.get_mut(j * dim..(j + 1) * dim),
-            sums.get(j * dim..(j + 1) * dim),
-        ) else {
+        let (Some(dst), Some(src)) = (centroids.get_mut(j * dim..(j + 1) * dim), sums.get(j * dim..(j + 1) * dim)) else {
             continue;
         };
         for (d, &s) in dst.iter_mut().zip(src) {
@@ -492,12 +446,7 @@ mod tests {
     }
 
     fn opts(k: usize, restarts: usize, seed: u64) -> KMeansOptions {
-        KMeansOptions {
-            k,
-            restarts,
-            max_iter: 100,
-            seed,
-        }
+        KMeansOptions { k, restarts, max_iter: 100, seed }
     }
 
     /// Three tight, far-apart 2-D blobs; returns (data, true labels).
@@ -519,9 +468,7 @@ mod tests {
     fn same_partition(a: &[usize], b: &[usize]) -> bool {
         let mut map = std::collections::HashMap::new();
         let mut rev = std::collections::HashMap::new();
-        a.iter()
-            .zip(b)
-            .all(|(x, y)| *map.entry(*x).or_insert(*y) == *y && *rev.entry(*y).or_insert(*x) == *x)
+        a.iter().zip(b).all(|(x, y)| *map.entry(*x).or_insert(*y) == *y && *rev.entry(*y).or_insert(*x) == *x)
     }
 
     #[test]
@@ -608,14 +555,7 @@ mod tests {
         let mut dists = vec![0.0; 6];
         assign_step(&data, 1, &centroids, &mut labels, &mut dists);
         assert_eq!(labels, vec![0, 0, 0, 1, 1, 1]);
-        assert!(reseed_empty(
-            &data,
-            1,
-            3,
-            &mut centroids,
-            &mut labels,
-            &mut dists
-        ));
+        assert!(reseed_empty(&data, 1, 3, &mut centroids, &mut labels, &mut dists));
         assert_eq!(labels, vec![0, 0, 0, 1, 1, 2]);
         assert_eq!(centroids[2], 20.0);
     }
@@ -623,25 +563,11 @@ mod tests {
     #[test]
     fn max_iter_zero_keeps_init_and_consistent_labels() {
         let (data, _) = blobs();
-        let fit = fit_kmeans(
-            &data,
-            2,
-            &KMeansOptions {
-                k: 3,
-                restarts: 0,
-                max_iter: 0,
-                seed: 5,
-            },
-        )
-        .unwrap();
+        let fit = fit_kmeans(&data, 2, &KMeansOptions { k: 3, restarts: 0, max_iter: 0, seed: 5 }).unwrap();
         assert_eq!(fit.iterations, 0);
         assert_eq!(assign(&fit.centroids, 2, &data), fit.labels);
-        let recomputed: f64 = fit
-            .labels
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| sq_dist(&data[i * 2..i * 2 + 2], &fit.centroids[l * 2..l * 2 + 2]))
-            .sum();
+        let recomputed: f64 =
+            fit.labels.iter().enumerate().map(|(i, &l)| sq_dist(&data[i * 2..i * 2 + 2], &fit.centroids[l * 2..l * 2 + 2])).sum();
         assert!((recomputed - fit.inertia).abs() < 1e-9);
     }
 
@@ -659,29 +585,14 @@ mod tests {
     #[test]
     fn error_cases() {
         let data = [0.0f32, 1.0, 2.0, 3.0];
-        assert_eq!(
-            fit_kmeans(&data, 1, &opts(0, 1, 0)),
-            Err(ClusterError::ZeroClusters)
-        );
-        assert_eq!(
-            fit_kmeans(&data, 0, &opts(1, 1, 0)),
-            Err(ClusterError::ZeroDim)
-        );
-        assert_eq!(
-            fit_kmeans(&data, 3, &opts(1, 1, 0)),
-            Err(ClusterError::LengthNotMultiple { len: 4, dim: 3 })
-        );
+        assert_eq!(fit_kmeans(&data, 1, &opts(0, 1, 0)), Err(ClusterError::ZeroClusters));
+        assert_eq!(fit_kmeans(&data, 0, &opts(1, 1, 0)), Err(ClusterError::ZeroDim));
+        assert_eq!(fit_kmeans(&data, 3, &opts(1, 1, 0)), Err(ClusterError::LengthNotMultiple { len: 4, dim: 3 }));
         let err = fit_kmeans(&data, 2, &opts(3, 1, 0)).unwrap_err();
         assert_eq!(err, ClusterError::TooFewPoints { points: 2, k: 3 });
         assert_eq!(err.to_string(), "need at least k = 3 points, got 2");
-        assert_eq!(
-            fit_kmeans(&[0.0, 1.0, f32::NAN, 2.0], 1, &opts(1, 1, 0)),
-            Err(ClusterError::NonFinite { index: 2 })
-        );
-        assert_eq!(
-            fit_kmeans(&[0.0, 1.0, 2.0, f32::INFINITY], 2, &opts(1, 1, 0)),
-            Err(ClusterError::NonFinite { index: 1 })
-        );
+        assert_eq!(fit_kmeans(&[0.0, 1.0, f32::NAN, 2.0], 1, &opts(1, 1, 0)), Err(ClusterError::NonFinite { index: 2 }));
+        assert_eq!(fit_kmeans(&[0.0, 1.0, 2.0, f32::INFINITY], 2, &opts(1, 1, 0)), Err(ClusterError::NonFinite { index: 1 }));
         assert!(fit_kmeans(&[], 1, &opts(1, 1, 0)).is_err());
     }
 }

@@ -343,8 +343,7 @@ impl VraeConfig {
             }
             let mut single = Map::new();
             single.insert(key.clone(), value.clone());
-            serde_json::from_value::<VraeConfig>(Value::Object(single))
-                .map_err(|e| invalid(key, format!("{e} (got {value})")))?;
+            serde_json::from_value::<VraeConfig>(Value::Object(single)).map_err(|e| invalid(key, format!("{e} (got {value})")))?;
         }
         let config: VraeConfig =
             serde_json::from_value(Value::Object(map.clone())).map_err(|e| VraeError::OptionsNotAnObject(e.to_string()))?;
@@ -620,7 +619,13 @@ mod tests {
         // clone of the repository, whose path may be gone.
         let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR");
         let readme = std::fs::read_to_string(std::path::Path::new(&root).join("README.md")).expect("README.md");
-        let row = |key: &str| readme.lines().find(|l| l.starts_with("| `") && l.split('|').nth(1).is_some_and(|c| c.contains(&format!("`{key}`")))).unwrap_or_else(|| panic!("README has no row for {key}")).to_string();
+        let row = |key: &str| {
+            readme
+                .lines()
+                .find(|l| l.starts_with("| `") && l.split('|').nth(1).is_some_and(|c| c.contains(&format!("`{key}`"))))
+                .unwrap_or_else(|| panic!("README has no row for {key}"))
+                .to_string()
+        };
         for &(key, min, max) in INTEGER_RANGES {
             assert!(row(key).contains(&format!("{min}..={max}")), "README's range of {key}: {}", row(key));
         }

@@ -68,7 +68,11 @@ pub enum VraeError {
 
     /// Reading or writing a file.
     #[error("{path}: {source}")]
-    Io { path: String, #[source] source: std::io::Error },
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 
     /// k-means failed.
     #[error("k-means: {0}")]

@@ -18,9 +18,9 @@
 //! # Ok::<(), vrae::VraeError>(())
 //! ```
 
-mod artifact;
 #[cfg(feature = "arrow")]
 pub mod arrow_input;
+mod artifact;
 mod batch;
 mod budget;
 pub mod cluster;
@@ -34,10 +34,10 @@ mod paa;
 pub mod pca;
 pub mod projection;
 pub mod rnn;
-#[cfg(feature = "sql")]
-pub mod sql;
 mod scaling;
 pub mod silhouette;
+#[cfg(feature = "sql")]
+pub mod sql;
 mod train;
 
 pub use artifact::{fnv1a64, FORMAT_VERSION};

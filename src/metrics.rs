@@ -41,17 +41,9 @@ impl Contingency {
     /// Tallies the table, rejecting labelings of different lengths.
     fn new(labels_true: &[usize], labels_pred: &[usize]) -> Result<Self, MetricsError> {
         if labels_true.len() != labels_pred.len() {
-            return Err(MetricsError::LengthMismatch {
-                true_len: labels_true.len(),
-                pred_len: labels_pred.len(),
-            });
+            return Err(MetricsError::LengthMismatch { true_len: labels_true.len(), pred_len: labels_pred.len() });
         }
-        let mut table = Contingency {
-            cells: BTreeMap::new(),
-            rows: BTreeMap::new(),
-            cols: BTreeMap::new(),
-            n: 0,
-        };
+        let mut table = Contingency { cells: BTreeMap::new(), rows: BTreeMap::new(), cols: BTreeMap::new(), n: 0 };
         for (&t, &p) in labels_true.iter().zip(labels_pred) {
             *table.cells.entry((t, p)).or_insert(0) += 1;
             *table.rows.entry(t).or_insert(0) += 1;
@@ -68,10 +60,7 @@ impl Contingency {
 ///
 /// As in scikit-learn, two single-cluster labelings (or two empty ones)
 /// score 1.0, and a single-cluster labeling against any split scores 0.0.
-pub fn normalized_mutual_info(
-    labels_true: &[usize],
-    labels_pred: &[usize],
-) -> Result<f64, MetricsError> {
+pub fn normalized_mutual_info(labels_true: &[usize], labels_pred: &[usize]) -> Result<f64, MetricsError> {
     let table = Contingency::new(labels_true, labels_pred)?;
     let (classes, clusters) = (table.rows.len(), table.cols.len());
     // Neither labeling splits the data: a perfect (trivial) match.
@@ -91,10 +80,7 @@ pub fn normalized_mutual_info(
 /// Adjusted Rand index, matching scikit-learn's `adjusted_rand_score`:
 /// 1.0 for identical partitions (and for empty input), about 0.0 for
 /// independent ones, and possibly negative for worse-than-chance agreement.
-pub fn adjusted_rand_index(
-    labels_true: &[usize],
-    labels_pred: &[usize],
-) -> Result<f64, MetricsError> {
+pub fn adjusted_rand_index(labels_true: &[usize], labels_pred: &[usize]) -> Result<f64, MetricsError> {
     let table = Contingency::new(labels_true, labels_pred)?;
     let [tn, fp, fn_, tp] = pair_confusion(&table);
     if fn_ == 0 && fp == 0 {
@@ -107,19 +93,11 @@ pub fn adjusted_rand_index(
 /// the distinct values. Returns the ids (one per input) and the distinct
 /// values, so `values[ids[i]] == labels[i]`.
 pub fn encode_labels<T: Eq + Hash + Clone + Ord>(labels: &[T]) -> (Vec<usize>, Vec<T>) {
-    let values: Vec<T> = labels
-        .iter()
-        .cloned()
-        .collect::<BTreeSet<T>>()
-        .into_iter()
-        .collect();
+    let values: Vec<T> = labels.iter().cloned().collect::<BTreeSet<T>>().into_iter().collect();
     let index: HashMap<&T, usize> = values.iter().enumerate().map(|(i, v)| (v, i)).collect();
     // Every label is in `values` by construction; the fallback is unreachable
     // but keeps this panic-free.
-    let ids = labels
-        .iter()
-        .map(|l| index.get(l).copied().unwrap_or(0))
-        .collect();
+    let ids = labels.iter().map(|l| index.get(l).copied().unwrap_or(0)).collect();
     (ids, values)
 }
 
@@ -188,11 +166,7 @@ fn pair_confusion(table: &Contingency) -> [i128; 4] {
     let tp = sum_squares.saturating_sub(n);
     let fp = same_pred.saturating_sub(sum_squares);
     let fn_ = same_true.saturating_sub(sum_squares);
-    let tn = n
-        .saturating_mul(n)
-        .saturating_sub(fp)
-        .saturating_sub(fn_)
-        .saturating_sub(sum_squares);
+    let tn = n.saturating_mul(n).saturating_sub(fp).saturating_sub(fn_).saturating_sub(sum_squares);
     [tn, fp, fn_, tp]
 }
 
@@ -235,12 +209,8 @@ mod tests {
     /// Deterministic pseudo-random labels, same formulas as the Python
     /// script that produced the reference values.
     fn lcg_labels(n: u64) -> (Vec<usize>, Vec<usize>) {
-        let t = (0..n)
-            .map(|i| ((((i * 1_103_515_245 + 12_345) % (1 << 31)) >> 16) % 4) as usize)
-            .collect();
-        let p = (0..n)
-            .map(|i| ((((i * 22_695_477 + 1) % (1 << 32)) >> 16) % 5) as usize)
-            .collect();
+        let t = (0..n).map(|i| ((((i * 1_103_515_245 + 12_345) % (1 << 31)) >> 16) % 4) as usize).collect();
+        let p = (0..n).map(|i| ((((i * 22_695_477 + 1) % (1 << 32)) >> 16) % 5) as usize).collect();
         (t, p)
     }
 
@@ -248,30 +218,10 @@ mod tests {
     fn matches_sklearn_reference_cases() {
         // (labels_true, labels_pred, nmi, ari) from scikit-learn 1.9.1.
         let cases: [(&[usize], &[usize], f64, f64); 8] = [
-            (
-                &[0, 1, 1, 0, 1, 0],
-                &[0, 1, 0, 0, 1, 1],
-                0.08170416594551037,
-                -0.1111111111111111,
-            ),
-            (
-                &[0, 0, 0, 1, 1, 1],
-                &[0, 0, 1, 1, 2, 2],
-                0.5158037429793889,
-                0.24242424242424243,
-            ),
-            (
-                &[0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2],
-                &[1, 1, 0, 0, 0, 2, 2, 2, 2, 2, 3, 3],
-                0.5347552542173984,
-                0.2114695340501792,
-            ),
-            (
-                &[100, 100, 7, 7, 3, 3, 3],
-                &[9, 9, 9, 2, 2, 5, 5],
-                0.5636355530993447,
-                0.2125,
-            ),
+            (&[0, 1, 1, 0, 1, 0], &[0, 1, 0, 0, 1, 1], 0.08170416594551037, -0.1111111111111111),
+            (&[0, 0, 0, 1, 1, 1], &[0, 0, 1, 1, 2, 2], 0.5158037429793889, 0.24242424242424243),
+            (&[0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2], &[1, 1, 0, 0, 0, 2, 2, 2, 2, 2, 3, 3], 0.5347552542173984, 0.2114695340501792),
+            (&[100, 100, 7, 7, 3, 3, 3], &[9, 9, 9, 2, 2, 5, 5], 0.5636355530993447, 0.2125),
             (&[0, 0, 1, 1], &[0, 1, 0, 1], 0.0, -0.5),
             (&[0, 0, 1, 1], &[4, 4, 4, 4], 0.0, 0.0),
             (&[0, 1, 2, 3], &[0, 0, 0, 0], 0.0, 0.0),
@@ -324,16 +274,10 @@ mod tests {
         assert_eq!(ari(&[], &[]), 1.0);
         assert_eq!(nmi(&[3], &[8]), 1.0);
         assert_eq!(ari(&[3], &[8]), 1.0);
-        let err = MetricsError::LengthMismatch {
-            true_len: 2,
-            pred_len: 1,
-        };
+        let err = MetricsError::LengthMismatch { true_len: 2, pred_len: 1 };
         assert_eq!(normalized_mutual_info(&[0, 1], &[0]), Err(err.clone()));
         assert_eq!(adjusted_rand_index(&[0, 1], &[0]), Err(err.clone()));
-        assert_eq!(
-            err.to_string(),
-            "label lengths differ: 2 true vs 1 predicted"
-        );
+        assert_eq!(err.to_string(), "label lengths differ: 2 true vs 1 predicted");
     }
 
     #[test]
@@ -360,8 +304,7 @@ mod tests {
     fn ari_fallback_matches_exact_path() {
         // The f64 fallback formula agrees with the exact path.
         let (tn, fp, fn_, tp) = (120i128, 14, 9, 30);
-        let f = 2.0 * (30.0 * 120.0 - 9.0 * 14.0)
-            / ((30.0 + 9.0) * (9.0 + 120.0) + (30.0 + 14.0) * (14.0 + 120.0));
+        let f = 2.0 * (30.0 * 120.0 - 9.0 * 14.0) / ((30.0 + 9.0) * (9.0 + 120.0) + (30.0 + 14.0) * (14.0 + 120.0));
         assert!(close(ari_from_pairs(tn, fp, fn_, tp), f));
         // Overflowing products fall back to f64 instead of panicking.
         let big = i128::MAX / 4;

@@ -11,12 +11,12 @@ use crate::batch::SeriesBatch;
 use crate::budget;
 use crate::cluster::{assign_scaled, fit_kmeans, standardise, unit_variance_scales, KMeansFit, KMeansOptions};
 use crate::config::{Clusters, DeviceKind, VraeConfig};
-use crate::silhouette::{choose_clusters, KScore};
 use crate::error::{ArtifactError, Result, VraeError};
 use crate::network::{decode, encode, NetShape, Padded, Weights};
 use crate::paa;
 use crate::pca::Pca;
 use crate::scaling::Scaler;
+use crate::silhouette::{choose_clusters, KScore};
 use crate::train::{train, EpochStats, Progress};
 
 /// Rows per inference batch on the CPU (fewer for long series) and on a
@@ -97,8 +97,8 @@ pub(crate) fn device_for(kind: DeviceKind) -> Result<Device> {
             if let Some(device) = CUDA.get() {
                 return Ok(device.clone());
             }
-            let device = Device::new_cuda(0)
-                .map_err(|e| VraeError::DeviceUnavailable("cuda".into(), format!("no usable CUDA device 0: {e}")))?;
+            let device =
+                Device::new_cuda(0).map_err(|e| VraeError::DeviceUnavailable("cuda".into(), format!("no usable CUDA device 0: {e}")))?;
             Ok(CUDA.get_or_init(|| device).clone())
         }
         #[cfg(not(feature = "cuda"))]
@@ -413,7 +413,7 @@ impl Model {
     }
 
     fn check_latents(&self, latents: &[f32]) -> Result<()> {
-        if latents.len() % self.latent() != 0 {
+        if !latents.len().is_multiple_of(self.latent()) {
             return Err(VraeError::Layout(format!(
                 "{} latent values is not a whole number of vectors of {}",
                 latents.len(),
@@ -555,7 +555,6 @@ impl Model {
         })?;
         Ok(out)
     }
-
 }
 
 /// The error for a series whose output came out NaN or infinite (a

@@ -163,10 +163,7 @@ impl Weights {
     }
 
     /// Builds weights from named tensors, checking names and shapes.
-    pub fn from_named(
-        shape: NetShape,
-        mut lookup: impl FnMut(&str) -> Option<Tensor>,
-    ) -> std::result::Result<Self, ArtifactError> {
+    pub fn from_named(shape: NetShape, mut lookup: impl FnMut(&str) -> Option<Tensor>) -> std::result::Result<Self, ArtifactError> {
         let mut tensors = Vec::new();
         for p in param_specs(&shape) {
             let t = lookup(&p.name).ok_or_else(|| ArtifactError::MissingTensor(p.name.clone()))?;
@@ -294,8 +291,7 @@ impl Dropout<'_> {
             return Ok(t.clone());
         }
         let keep = 1.0 - self.rate;
-        let mask: Vec<f32> =
-            (0..t.elem_count()).map(|_| if self.rng.random::<f32>() < keep { 1.0 / keep } else { 0.0 }).collect();
+        let mask: Vec<f32> = (0..t.elem_count()).map(|_| if self.rng.random::<f32>() < keep { 1.0 / keep } else { 0.0 }).collect();
         Ok((t * Tensor::from_vec(mask, t.shape(), t.device())?)?)
     }
 }
@@ -368,10 +364,8 @@ mod tests {
                 Weights::init(shape, c.forget_bias as f32, &mut StdRng::seed_from_u64(7), &Device::Cpu).expect("init")
             };
             let (a, b) = (init(&plain), init(&shifted));
-            let recurrent: Vec<LayerSpec> = (0..2)
-                .map(|l| a.shape.encoder_layer(l))
-                .chain((0..2).map(|l| a.shape.decoder_layer(l)))
-                .collect();
+            let recurrent: Vec<LayerSpec> =
+                (0..2).map(|l| a.shape.encoder_layer(l)).chain((0..2).map(|l| a.shape.decoder_layer(l))).collect();
             let layers_a = a.encoder.iter().chain(&a.decoder);
             let layers_b = b.encoder.iter().chain(&b.decoder);
             for ((ta, tb), spec) in layers_a.zip(layers_b).zip(&recurrent) {

@@ -96,13 +96,7 @@ impl Pca {
             let lambda = cov.get(col * dim + col).copied().unwrap_or(0.0);
             explained_variance.push(lambda.max(0.0) as f32);
         }
-        Ok(Pca {
-            mean: mean.iter().map(|&m| m as f32).collect(),
-            components,
-            explained_variance,
-            dim,
-            n_components,
-        })
+        Ok(Pca { mean: mean.iter().map(|&m| m as f32).collect(), components, explained_variance, dim, n_components })
     }
 
     /// Rebuilds a PCA from stored parts (e.g. a saved model), checking that
@@ -121,13 +115,7 @@ impl Pca {
         // it is reported as a mismatch instead of overflowing.
         check_field("components", &components, n_components.saturating_mul(dim))?;
         check_field("explained_variance", &explained_variance, n_components)?;
-        Ok(Pca {
-            mean,
-            components,
-            explained_variance,
-            dim,
-            n_components,
-        })
+        Ok(Pca { mean, components, explained_variance, dim, n_components })
     }
 
     /// Projects row-major `data` (`dim` wide) onto the components, returning
@@ -144,11 +132,7 @@ impl Pca {
         if dim == 0 {
             return Vec::new();
         }
-        let axes: Vec<&[f32]> = self
-            .components
-            .chunks_exact(dim)
-            .take(self.n_components)
-            .collect();
+        let axes: Vec<&[f32]> = self.components.chunks_exact(dim).take(self.n_components).collect();
         let mut out = Vec::with_capacity((data.len() / dim).saturating_mul(axes.len()));
         let mut centred = vec![0.0f64; dim];
         for row in data.chunks_exact(dim) {
@@ -157,11 +141,7 @@ impl Pca {
                 *c = f64::from(x) - f64::from(m);
             }
             for axis in &axes {
-                let dot: f64 = axis
-                    .iter()
-                    .zip(&centred)
-                    .map(|(&a, &c)| f64::from(a) * c)
-                    .sum();
+                let dot: f64 = axis.iter().zip(&centred).map(|(&a, &c)| f64::from(a) * c).sum();
                 out.push(dot as f32);
             }
         }
@@ -173,19 +153,13 @@ impl Pca {
 fn validate_data(data: &[f32], dim: usize, n_components: usize) -> Result<usize, PcaError> {
     check_shape(dim, n_components)?;
     if !data.len().is_multiple_of(dim) {
-        return Err(PcaError::LengthNotMultiple {
-            len: data.len(),
-            dim,
-        });
+        return Err(PcaError::LengthNotMultiple { len: data.len(), dim });
     }
     let rows = data.len() / dim;
     if rows < 2 {
         return Err(PcaError::TooFewRows { rows });
     }
-    if let Some(row) = data
-        .chunks_exact(dim)
-        .position(|r| r.iter().any(|v| !v.is_finite()))
-    {
+    if let Some(row) = data.chunks_exact(dim).position(|r| r.iter().any(|v| !v.is_finite())) {
         return Err(PcaError::NonFinite { row });
     }
     Ok(rows)
@@ -205,11 +179,7 @@ fn check_shape(dim: usize, n_components: usize) -> Result<(), PcaError> {
 /// Checks one stored array's length and finiteness.
 fn check_field(field: &'static str, values: &[f32], expected: usize) -> Result<(), PcaError> {
     if values.len() != expected {
-        return Err(PcaError::LengthMismatch {
-            field,
-            expected,
-            actual: values.len(),
-        });
+        return Err(PcaError::LengthMismatch { field, expected, actual: values.len() });
     }
     if values.iter().any(|v| !v.is_finite()) {
         return Err(PcaError::NonFiniteParameter { field });
@@ -319,11 +289,7 @@ fn rotate(a: &mut [f64], v: &mut [f64], dim: usize, p: usize, q: usize) {
     // Smaller-angle root of t² + 2θt − 1 = 0 (Numerical Recipes), which keeps
     // the rotation stable; for huge θ, t ≈ 1/(2θ) avoids overflow in θ².
     let theta = (aqq - app) / (2.0 * apq);
-    let t = if theta.abs() > 1e150 {
-        0.5 / theta
-    } else {
-        theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt())
-    };
+    let t = if theta.abs() > 1e150 { 0.5 / theta } else { theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt()) };
     let c = 1.0 / (t * t + 1.0).sqrt();
     let s = t * c;
     // Columns p and q of a, and of v.
@@ -471,12 +437,7 @@ mod tests {
         let proj = pca.transform(&data);
         assert_eq!(proj.len(), 60 * 2);
         for k in 0..2 {
-            let col: Vec<f64> = proj
-                .iter()
-                .skip(k)
-                .step_by(2)
-                .map(|&v| f64::from(v))
-                .collect();
+            let col: Vec<f64> = proj.iter().skip(k).step_by(2).map(|&v| f64::from(v)).collect();
             let m = col.iter().sum::<f64>() / col.len() as f64;
             let var = col.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (col.len() - 1) as f64;
             assert!((var - f64::from(pca.explained_variance[k])).abs() < 1e-4);
@@ -488,9 +449,7 @@ mod tests {
         // 40-D random data: check C v = λ v for the kept axes.
         let dim = 40;
         let mut rng = StdRng::seed_from_u64(2);
-        let data: Vec<f32> = (0..dim * 120)
-            .map(|_| rng.random_range(-1.0..1.0))
-            .collect();
+        let data: Vec<f32> = (0..dim * 120).map(|_| rng.random_range(-1.0..1.0)).collect();
         let mean = column_means(&data, dim, 120);
         let cov = covariance(&data, dim, 120, &mean);
         let pca = Pca::fit(&data, dim, 3).unwrap();
@@ -498,13 +457,8 @@ mod tests {
             let axis = &pca.components[k * dim..(k + 1) * dim];
             let lambda = f64::from(pca.explained_variance[k]);
             for i in 0..dim {
-                let cv: f64 = (0..dim)
-                    .map(|j| cov[i * dim + j] * f64::from(axis[j]))
-                    .sum();
-                assert!(
-                    (cv - lambda * f64::from(axis[i])).abs() < 1e-4,
-                    "k {k} i {i}"
-                );
+                let cv: f64 = (0..dim).map(|j| cov[i * dim + j] * f64::from(axis[j])).sum();
+                assert!((cv - lambda * f64::from(axis[i])).abs() < 1e-4, "k {k} i {i}");
             }
         }
         assert!(pca.explained_variance.windows(2).all(|w| w[0] >= w[1]));
@@ -526,11 +480,7 @@ mod tests {
             *v = -*v;
         }
         let c = Pca::fit(&rev, 2, 1).unwrap();
-        let big = a
-            .components
-            .iter()
-            .copied()
-            .fold(0.0f32, |m, x| if x.abs() > m.abs() { x } else { m });
+        let big = a.components.iter().copied().fold(0.0f32, |m, x| if x.abs() > m.abs() { x } else { m });
         assert!(big > 0.0);
         // Axis ≈ ±(-3, 1)/√10: the -3 entry dominates, so it is made positive.
         assert!(a.components[0] > 0.0 && a.components[1] < 0.0);
@@ -544,105 +494,51 @@ mod tests {
 
     #[test]
     fn from_parts_validates() {
-        let ok = Pca::from_parts(
-            vec![0.0; 3],
-            vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
-            vec![2.0, 1.0],
-            3,
-            2,
-        );
+        let ok = Pca::from_parts(vec![0.0; 3], vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0], vec![2.0, 1.0], 3, 2);
         let pca = ok.unwrap();
         assert_eq!(pca.transform(&[1.0, 2.0, 3.0]), vec![1.0, 2.0]);
         assert_eq!(
             Pca::from_parts(vec![0.0; 2], vec![0.0; 6], vec![0.0; 2], 3, 2),
-            Err(PcaError::LengthMismatch {
-                field: "mean",
-                expected: 3,
-                actual: 2
-            })
+            Err(PcaError::LengthMismatch { field: "mean", expected: 3, actual: 2 })
         );
         assert_eq!(
             Pca::from_parts(vec![0.0; 3], vec![0.0; 5], vec![0.0; 2], 3, 2),
-            Err(PcaError::LengthMismatch {
-                field: "components",
-                expected: 6,
-                actual: 5
-            })
+            Err(PcaError::LengthMismatch { field: "components", expected: 6, actual: 5 })
         );
         assert_eq!(
             Pca::from_parts(vec![0.0; 3], vec![0.0; 6], vec![0.0; 1], 3, 2),
-            Err(PcaError::LengthMismatch {
-                field: "explained_variance",
-                expected: 2,
-                actual: 1
-            })
+            Err(PcaError::LengthMismatch { field: "explained_variance", expected: 2, actual: 1 })
         );
         assert_eq!(
             Pca::from_parts(vec![0.0; 3], vec![0.0; 12], vec![0.0; 4], 3, 4),
-            Err(PcaError::InvalidComponents {
-                n_components: 4,
-                dim: 3
-            })
+            Err(PcaError::InvalidComponents { n_components: 4, dim: 3 })
         );
         assert_eq!(
             Pca::from_parts(vec![f32::NAN, 0.0, 0.0], vec![0.0; 6], vec![0.0; 2], 3, 2),
             Err(PcaError::NonFiniteParameter { field: "mean" })
         );
-        assert_eq!(
-            Pca::from_parts(vec![], vec![], vec![], 0, 0),
-            Err(PcaError::ZeroDim)
-        );
+        assert_eq!(Pca::from_parts(vec![], vec![], vec![], 0, 0), Err(PcaError::ZeroDim));
     }
 
     #[test]
     fn fit_error_cases() {
-        assert_eq!(
-            Pca::fit(&[1.0, 2.0], 2, 1),
-            Err(PcaError::TooFewRows { rows: 1 })
-        );
+        assert_eq!(Pca::fit(&[1.0, 2.0], 2, 1), Err(PcaError::TooFewRows { rows: 1 }));
         assert_eq!(Pca::fit(&[], 2, 1), Err(PcaError::TooFewRows { rows: 0 }));
-        assert_eq!(
-            Pca::fit(&[1.0, 2.0, 3.0, 4.0], 2, 3),
-            Err(PcaError::InvalidComponents {
-                n_components: 3,
-                dim: 2
-            })
-        );
-        assert_eq!(
-            Pca::fit(&[1.0, 2.0, 3.0, 4.0], 2, 0),
-            Err(PcaError::InvalidComponents {
-                n_components: 0,
-                dim: 2
-            })
-        );
-        assert_eq!(
-            Pca::fit(&[1.0, 2.0, 3.0], 2, 1),
-            Err(PcaError::LengthNotMultiple { len: 3, dim: 2 })
-        );
+        assert_eq!(Pca::fit(&[1.0, 2.0, 3.0, 4.0], 2, 3), Err(PcaError::InvalidComponents { n_components: 3, dim: 2 }));
+        assert_eq!(Pca::fit(&[1.0, 2.0, 3.0, 4.0], 2, 0), Err(PcaError::InvalidComponents { n_components: 0, dim: 2 }));
+        assert_eq!(Pca::fit(&[1.0, 2.0, 3.0], 2, 1), Err(PcaError::LengthNotMultiple { len: 3, dim: 2 }));
         assert_eq!(Pca::fit(&[1.0, 2.0], 0, 1), Err(PcaError::ZeroDim));
-        assert_eq!(
-            Pca::fit(&[1.0, 2.0, 3.0, f32::NEG_INFINITY, 0.0, 0.0], 2, 1),
-            Err(PcaError::NonFinite { row: 1 })
-        );
+        assert_eq!(Pca::fit(&[1.0, 2.0, 3.0, f32::NEG_INFINITY, 0.0, 0.0], 2, 1), Err(PcaError::NonFinite { row: 1 }));
     }
 
     #[test]
     fn constant_data_and_inconsistent_fields_do_not_panic() {
         let pca = Pca::fit(&[1.0f32; 12], 3, 2).unwrap();
         assert_eq!(pca.explained_variance, vec![0.0, 0.0]);
-        let broken = Pca {
-            mean: vec![],
-            components: vec![1.0, 0.0, 0.0],
-            explained_variance: vec![],
-            dim: 3,
-            n_components: 2,
-        };
+        let broken = Pca { mean: vec![], components: vec![1.0, 0.0, 0.0], explained_variance: vec![], dim: 3, n_components: 2 };
         // Only one axis is present although n_components says 2.
         assert_eq!(broken.transform(&[1.0, 2.0, 3.0, 4.0]), vec![1.0]);
-        let absurd = Pca {
-            n_components: usize::MAX,
-            ..broken.clone()
-        };
+        let absurd = Pca { n_components: usize::MAX, ..broken.clone() };
         assert_eq!(absurd.transform(&[1.0, 2.0, 3.0]), vec![1.0]);
         assert!(Pca::from_parts(vec![0.0], vec![], vec![], 1, usize::MAX).is_err());
         let zero = Pca { dim: 0, ..broken };

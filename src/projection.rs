@@ -49,7 +49,7 @@ impl Default for TsneOptions {
 
 /// 2-D t-SNE coordinates of `rows` points of `dim` values each, `[rows, 2]`.
 pub fn tsne(points: &[f32], dim: usize, options: &TsneOptions) -> Result<Vec<f32>> {
-    if dim == 0 || points.len() % dim != 0 {
+    if dim == 0 || !points.len().is_multiple_of(dim) {
         return Err(VraeError::Layout(format!("{} values is not a whole number of points of {dim}", points.len())));
     }
     options.validate()?;

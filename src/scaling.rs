@@ -11,7 +11,11 @@ const MIN_STD: f64 = 1e-6;
 
 /// A standard deviation as the scaler divides by it: 1 below [`MIN_STD`].
 fn usable_std(std: f64) -> f32 {
-    if std < MIN_STD { 1.0 } else { std as f32 }
+    if std < MIN_STD {
+        1.0
+    } else {
+        std as f32
+    }
 }
 
 /// Largest magnitude a value may have once scaled. Far beyond anything a

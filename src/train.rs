@@ -125,10 +125,7 @@ const ADAM_EPS: f64 = 1e-8;
 
 impl Optimizer {
     fn new(config: &VraeConfig, vars: &[Var]) -> Result<Self> {
-        let state = vars
-            .iter()
-            .map(|v| Ok((v.zeros_like()?, v.zeros_like()?)))
-            .collect::<candle_core::Result<Vec<_>>>()?;
+        let state = vars.iter().map(|v| Ok((v.zeros_like()?, v.zeros_like()?))).collect::<candle_core::Result<Vec<_>>>()?;
         Ok(Self {
             kind: config.optimizer,
             lr: config.learning_rate,
@@ -199,12 +196,7 @@ fn kl_weight_at(config: &VraeConfig, epoch: usize) -> f64 {
 }
 
 /// Runs the training loop on a validated batch.
-pub(crate) fn train(
-    batch: &SeriesBatch,
-    config: &VraeConfig,
-    device: &Device,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<Trained> {
+pub(crate) fn train(batch: &SeriesBatch, config: &VraeConfig, device: &Device, progress: &mut dyn FnMut(Progress)) -> Result<Trained> {
     let mut rng = StdRng::seed_from_u64(config.seed);
     let scaler = Scaler::fit(config.scaling, batch);
     let shape = NetShape::new(config, batch.channels(), batch.max_steps());

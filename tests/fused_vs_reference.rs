@@ -24,7 +24,11 @@ fn rel_err(a: &Tensor, b: &Tensor) -> f32 {
     assert_eq!(a.len(), b.len());
     let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
     let scale = b.iter().map(|y| y.abs()).fold(0.0f32, f32::max);
-    if scale == 0.0 { diff } else { diff / scale }
+    if scale == 0.0 {
+        diff
+    } else {
+        diff / scale
+    }
 }
 
 struct Case {

@@ -34,7 +34,13 @@ fn two_shapes(n: usize, seed: u64, min_len: usize, max_len: usize) -> (SeriesBat
         let row: Vec<f32> = (0..len)
             .map(|t| {
                 let x = t as f32 / len as f32 * 2.0 + phase;
-                let clean = if shape == 0 { (x * std::f32::consts::PI).sin() } else if x.fract() < 0.5 { 1.0 } else { -1.0 };
+                let clean = if shape == 0 {
+                    (x * std::f32::consts::PI).sin()
+                } else if x.fract() < 0.5 {
+                    1.0
+                } else {
+                    -1.0
+                };
                 clean + rng.random_range(-0.1..0.1)
             })
             .collect();
@@ -59,7 +65,9 @@ fn multivariate(n: usize, channels: usize, seed: u64) -> SeriesBatch<'static> {
 fn training_reduces_loss_and_separates_two_shapes() {
     let (batch, labels) = two_shapes(48, 1, 40, 40);
     let seed = std::env::var("VRAE_TEST_SEED").ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or(5);
-    let config = small(&format!(r#"{{"hidden_size": 24, "latent": 6, "epochs": 60, "batch_size": 8, "learning_rate": 0.003, "clusters": 2, "seed": {seed}}}"#));
+    let config = small(&format!(
+        r#"{{"hidden_size": 24, "latent": 6, "epochs": 60, "batch_size": 8, "learning_rate": 0.003, "clusters": 2, "seed": {seed}}}"#
+    ));
     let mut epochs = Vec::new();
     let model = Model::fit(&batch, &config, |p| {
         if let Progress::Epoch(e) = p {
@@ -208,7 +216,8 @@ fn every_optimiser_and_loss_option_trains() {
         let model = Model::fit(&batch, &small(extra), |_| {}).unwrap_or_else(|e| panic!("{extra}: {e}"));
         assert!(model.summary().loss_per_epoch.iter().all(|e| e.loss.is_finite()), "{extra}");
     }
-    let stopped = Model::fit(&batch, &small(r#"{"early_stopping_patience": 1, "early_stopping_min_delta": 1e9, "epochs": 10}"#), |_| {}).unwrap();
+    let stopped =
+        Model::fit(&batch, &small(r#"{"early_stopping_patience": 1, "early_stopping_min_delta": 1e9, "epochs": 10}"#), |_| {}).unwrap();
     assert!(stopped.summary().stopped_early && stopped.summary().epochs_run == 2);
 }
 
@@ -297,7 +306,7 @@ fn truncated_corrupt_foreign_and_newer_models_are_refused() {
 
 #[test]
 fn a_single_series_trains_and_projects_to_the_origin() {
-    let values = vec![0.0f32, 1.0, 0.5, -1.0, 0.0];
+    let values = [0.0f32, 1.0, 0.5, -1.0, 0.0];
     let batch = SeriesBatch::new(&values[..], vec![0, 5], 1).unwrap();
     let model = Model::fit(&batch, &small("{}"), |_| {}).unwrap();
     assert_eq!(model.summary().rows, 1);
@@ -321,7 +330,8 @@ fn per_step_models_its_series_as_departures_from_the_mean_series() {
         })
         .collect();
     let batch = SeriesBatch::from_rows(&rows, 1).unwrap();
-    let model = Model::fit(&batch, &small(r#"{"scaling": "per_step", "clusters": 2, "epochs": 30, "learning_rate": 0.01}"#), |_| {}).unwrap();
+    let model =
+        Model::fit(&batch, &small(r#"{"scaling": "per_step", "clusters": 2, "epochs": 30, "learning_rate": 0.01}"#), |_| {}).unwrap();
     let labels = model.cluster(&batch).unwrap();
     let truth: Vec<usize> = (0..32).map(|i| i % 2).collect();
     let ari = vrae::metrics::adjusted_rand_index(&truth, &labels).unwrap();
@@ -339,9 +349,11 @@ fn per_step_models_its_series_as_departures_from_the_mean_series() {
     // A file whose config says per_step but which lacks the mean series is
     // refused by name.
     let global = Model::fit(&batch, &small(r#"{"scaling": "global"}"#), |_| {}).unwrap().to_bytes().unwrap();
-    let relabelled = with_metadata(&global, |meta| edit_config(meta, |c| {
-        c.insert("scaling".into(), "per_step".into());
-    }));
+    let relabelled = with_metadata(&global, |meta| {
+        edit_config(meta, |c| {
+            c.insert("scaling".into(), "per_step".into());
+        })
+    });
     let err = Model::from_bytes(&relabelled).unwrap_err();
     assert!(matches!(&err, VraeError::Artifact(ArtifactError::MissingTensor(name)) if name == "scaling.step_mean"), "{err}");
 
@@ -349,7 +361,14 @@ fn per_step_models_its_series_as_departures_from_the_mean_series() {
     // refused even under a valid checksum; the unedited file still loads.
     let own = model.to_bytes().unwrap();
     assert!(Model::from_bytes(&with_tensor(&own, "scaling.std", &[1.5])).is_ok());
-    for (name, values) in [("scaling.std", vec![0.0f32]), ("scaling.step_mean", { let mut m = vec![1.0f32; 30]; m[4] = f32::NAN; m })] {
+    for (name, values) in [
+        ("scaling.std", vec![0.0f32]),
+        ("scaling.step_mean", {
+            let mut m = vec![1.0f32; 30];
+            m[4] = f32::NAN;
+            m
+        }),
+    ] {
         let err = Model::from_bytes(&with_tensor(&own, name, &values)).unwrap_err().to_string();
         assert!(err.contains("scaling") && (err.contains("finite")), "{name}: {err}");
     }
@@ -489,7 +508,13 @@ fn three_shapes(n: usize, seed: u64) -> (SeriesBatch<'static>, Vec<usize>) {
                 let x = t as f32 / 40.0;
                 let clean = match shape {
                     0 => (x * std::f32::consts::TAU).sin(),
-                    1 => if x < 0.5 { 1.0 } else { -1.0 },
+                    1 => {
+                        if x < 0.5 {
+                            1.0
+                        } else {
+                            -1.0
+                        }
+                    }
                     _ => 2.0 * x - 1.0,
                 };
                 clean + rng.random_range(-0.15..0.15)
@@ -507,7 +532,9 @@ fn clusters_auto_finds_the_number_of_shapes_and_keeps_it() {
     // margin of more than 0.05 over any other k up to 6 (both asserted), so a
     // regression in training or in the criterion fails here.
     let (batch, labels) = three_shapes(30, 31);
-    let config = small(r#"{"hidden_size": 24, "latent": 6, "epochs": 40, "batch_size": 8, "learning_rate": 0.003, "clusters": "auto", "clusters_max": 6}"#);
+    let config = small(
+        r#"{"hidden_size": 24, "latent": 6, "epochs": 40, "batch_size": 8, "learning_rate": 0.003, "clusters": "auto", "clusters_max": 6}"#,
+    );
     let model = Model::fit(&batch, &config, |_| {}).unwrap();
     assert_eq!(model.clusters(), Some(3), "{:?}", model.summary().cluster_selection);
     let scores = model.summary().cluster_selection.clone().expect("auto keeps every candidate's score");
@@ -532,7 +559,8 @@ fn clusters_auto_finds_the_number_of_shapes_and_keeps_it() {
 fn paa_steps_averages_long_series_for_the_network_and_stretches_reconstructions_back() {
     // Long, slow shapes: averaging 5 neighbouring steps keeps them.
     let (batch, labels) = two_shapes(24, 41, 180, 200);
-    let config = small(r#"{"hidden_size": 16, "latent": 4, "epochs": 30, "batch_size": 8, "learning_rate": 0.003, "clusters": 2, "paa_steps": 40}"#);
+    let config =
+        small(r#"{"hidden_size": 16, "latent": 4, "epochs": 30, "batch_size": 8, "learning_rate": 0.003, "clusters": 2, "paa_steps": 40}"#);
     let model = Model::fit(&batch, &config, |_| {}).unwrap();
     assert_eq!(model.window(), 5, "200 steps over at most 40");
     assert_eq!(model.summary().longest_series, 200);

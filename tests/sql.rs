@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, AsArray, Float64Builder, ListBuilder, FixedSizeListBuilder, RecordBatch, BinaryArray, Int64Array};
+use datafusion::arrow::array::{Array, AsArray, BinaryArray, FixedSizeListBuilder, Float64Builder, Int64Array, ListBuilder, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Float32Type, Float64Type};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
@@ -71,14 +71,25 @@ async fn every_function_matches_the_core_api() {
     let ctx = session_with_table(&rows);
     let p = path.display();
 
-    let out = query(&ctx, &format!("SELECT id, vrae_embed(series, '{p}') AS e, vrae_cluster(series, '{p}') AS c, \
-        vrae_score(series, '{p}') AS s, vrae_project(series, '{p}') AS xy, vrae_reconstruct(series, '{p}') AS r FROM t ORDER BY id")).await;
+    let out = query(
+        &ctx,
+        &format!(
+            "SELECT id, vrae_embed(series, '{p}') AS e, vrae_cluster(series, '{p}') AS c, \
+        vrae_score(series, '{p}') AS s, vrae_project(series, '{p}') AS xy, vrae_reconstruct(series, '{p}') AS r FROM t ORDER BY id"
+        ),
+    )
+    .await;
     assert_eq!(out.num_rows(), rows.len());
     let mut present = rows.clone();
     present.remove(3);
     let batch = SeriesBatch::from_rows(&present, 1).unwrap();
-    let (emb, ids, scores, xy, rec) =
-        (m.embed(&batch).unwrap(), m.cluster(&batch).unwrap(), m.score(&batch).unwrap(), m.project(&batch).unwrap(), m.reconstruct(&batch).unwrap());
+    let (emb, ids, scores, xy, rec) = (
+        m.embed(&batch).unwrap(),
+        m.cluster(&batch).unwrap(),
+        m.score(&batch).unwrap(),
+        m.project(&batch).unwrap(),
+        m.reconstruct(&batch).unwrap(),
+    );
 
     let e = out.column(1).as_fixed_size_list();
     assert_eq!(e.value_length(), 3, "latent known from the literal model");
@@ -139,7 +150,11 @@ async fn multivariate_fixed_size_list_series() {
     let ctx = SessionContext::new();
     vrae::sql::register(&ctx);
     ctx.register_table("mv", Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]]).unwrap())).unwrap();
-    let out = query(&ctx, &format!("SELECT vrae_reconstruct(series, '{}') AS r, vrae_score(series, '{}') AS s FROM mv", path.display(), path.display())).await;
+    let out = query(
+        &ctx,
+        &format!("SELECT vrae_reconstruct(series, '{}') AS r, vrae_score(series, '{}') AS s FROM mv", path.display(), path.display()),
+    )
+    .await;
     let r = out.column(0).as_list::<i32>();
     assert_eq!(r.value(0).len(), rows[0].len() / 2, "one reconstructed step per input step");
     assert!(matches!(r.value_type(), DataType::FixedSizeList(_, 2)));
@@ -164,7 +179,8 @@ async fn bad_input_names_the_function_and_the_problem() {
     assert!(err.contains("vrae_score") && err.contains("Binary"), "{err}");
     let err = query_err(&ctx, &format!("SELECT vrae_score(x, '{p}') FROM (VALUES (make_array(1.0, 'NaN'::double))) AS v(x)")).await;
     assert!(err.contains("vrae_score") && err.contains("row 0") && err.contains("non-finite"), "{err}");
-    let err = query_err(&ctx, &format!("SELECT vrae_score(x, '{p}') FROM (VALUES (make_array(1.0)), (make_array()::double[])) AS v(x)")).await;
+    let err =
+        query_err(&ctx, &format!("SELECT vrae_score(x, '{p}') FROM (VALUES (make_array(1.0)), (make_array()::double[])) AS v(x)")).await;
     assert!(err.contains("vrae_score") && err.contains("row 1") && err.contains("empty"), "{err}");
     let corrupt = dir.join("corrupt.safetensors");
     std::fs::write(&corrupt, b"garbage").unwrap();
@@ -243,12 +259,10 @@ async fn vrae_fit_gives_one_model_whatever_the_batch_size_and_partitions() {
         }
     }
     // The same rows through the core API, in another order, give the same model too.
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-        std::fs::File::open(bundled_ecg5000()).unwrap(),
-    )
-    .unwrap()
-    .build()
-    .unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(bundled_ecg5000()).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
     let mut rows: Vec<Vec<f32>> = Vec::new();
     for batch in reader {
         let batch = batch.unwrap();

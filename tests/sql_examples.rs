@@ -12,7 +12,9 @@ use std::process::Command;
 const SHELL: &str = env!("CARGO_BIN_EXE_vrae-sql");
 
 /// (script, [(text in the script, text the test runs instead)], texts stdout must contain)
-fn scripts() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, Vec<&'static str>)> {
+type Script = (&'static str, Vec<(&'static str, &'static str)>, Vec<&'static str>);
+
+fn scripts() -> Vec<Script> {
     vec![
         (
             "01_train_ecg5000.sql",
@@ -105,10 +107,7 @@ fn progress_goes_to_stderr_and_results_to_stdout() {
 
 #[test]
 fn a_failing_command_exits_non_zero_and_names_the_function() {
-    let out = Command::new(SHELL)
-        .args(["-q", "-c", "SELECT vrae_embed(make_array(1.0), X'00')"])
-        .output()
-        .expect("vrae-sql runs");
+    let out = Command::new(SHELL).args(["-q", "-c", "SELECT vrae_embed(make_array(1.0), X'00')"]).output().expect("vrae-sql runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("vrae_embed: invalid model"), "{stderr}");

@@ -30,9 +30,14 @@ struct VraeDb {
 
 fn column_type(t: &DataType) -> DefaultColumnType {
     match t {
-        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
-            DefaultColumnType::Integer
-        }
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64 => DefaultColumnType::Integer,
         DataType::Float16 | DataType::Float32 | DataType::Float64 | DataType::Decimal128(_, _) => DefaultColumnType::FloatingPoint,
         _ => DefaultColumnType::Text,
     }
@@ -94,7 +99,13 @@ fn training_series(channels: usize) -> (Vec<f32>, Vec<usize>) {
             for c in 0..channels {
                 let v = match i % 3 {
                     0 => phase.sin(),
-                    1 => if phase.sin() >= 0.0 { 1.0 } else { -1.0 },
+                    1 => {
+                        if phase.sin() >= 0.0 {
+                            1.0
+                        } else {
+                            -1.0
+                        }
+                    }
                     _ => phase / std::f32::consts::TAU * 2.0 - 1.0,
                 };
                 values.push(v + 0.1 * c as f32);
@@ -148,7 +159,13 @@ async fn sql_test_files() {
     let nan_centroids = {
         let bytes = std::fs::read(&model).expect("model file");
         let st = safetensors::SafeTensors::deserialize(&bytes).expect("tensors");
-        let mut centroids: Vec<f32> = st.tensor("kmeans.centroids").expect("centroids").data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let mut centroids: Vec<f32> = st
+            .tensor("kmeans.centroids")
+            .expect("centroids")
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
         centroids[0] = f32::NAN;
         let path = scratch.join("nan.vrae");
         std::fs::write(&path, legacy_model(&bytes, |_| {}, Some(("kmeans.centroids", &centroids)))).expect("written");

@@ -100,7 +100,8 @@ fn layer_case(cuda: &Device, rng: &mut StdRng, spec: LayerSpec, lengths: Vec<usi
     let probe = random(rng, &out_dims, 1.0)?;
 
     let run = |device: &Device, fused: bool| -> Res<(Tensor, Vec<Option<Tensor>>)> {
-        let vars = [Var::from_tensor(&x.to_device(device)?)?, Var::from_tensor(&w.to_device(device)?)?, Var::from_tensor(&h0.to_device(device)?)?];
+        let vars =
+            [Var::from_tensor(&x.to_device(device)?)?, Var::from_tensor(&w.to_device(device)?)?, Var::from_tensor(&h0.to_device(device)?)?];
         let arc: Arc<[usize]> = lengths.clone().into();
         let out = if fused {
             recurrent_layer(&vars[0], &vars[1], &vars[2], spec, &arc, output, true)?
@@ -266,7 +267,8 @@ fn main() -> Res<()> {
     let ecg_sizes = Sizes { cpu_train: if q { 1000 } else { 5000 }, gpu_train: 5000, gpu_epochs: if q { 1 } else { 3 }, cpu_embed: 5000 };
     speed("ECG5000", &ecg, &ecg_sizes, &mut rows)?;
     let big = synthetic(if q { 50_000 } else { args.synthetic }, 5)?;
-    let big_sizes = Sizes { cpu_train: if q { 1000 } else { 5000 }, gpu_train: if q { 10_000 } else { 50_000 }, gpu_epochs: 1, cpu_embed: 20_000 };
+    let big_sizes =
+        Sizes { cpu_train: if q { 1000 } else { 5000 }, gpu_train: if q { 10_000 } else { 50_000 }, gpu_epochs: 1, cpu_embed: 20_000 };
     speed("synthetic", &big, &big_sizes, &mut rows)?;
 
     println!("\n| measurement | CPU, 2 threads (series/s) | CUDA (series/s) | CUDA / CPU |");

@@ -41,7 +41,12 @@ pub fn scatter(path: &Path, title: &str, points: &[f32], groups: &[usize], group
             .label(format!("{name} ({count})"))
             .legend(move |(x, y)| Circle::new((x + 8, y), 5, color.filled()));
     }
-    chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).position(SeriesLabelPosition::UpperRight).draw()?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()?;
     root.present()?;
     Ok(())
 }
@@ -69,7 +74,8 @@ pub fn prototype_panels(
     for (c, panel) in body.split_evenly((rows, columns)).into_iter().enumerate().take(k) {
         // Evenly spaced members, so that the sample spans the cluster.
         let members: Vec<usize> = (0..clusters.len()).filter(|&r| clusters[r] == c).collect();
-        let shown: Vec<Vec<f32>> = (0..members_shown.min(members.len())).map(|i| series(members[i * members.len() / members_shown.min(members.len())])).collect();
+        let shown: Vec<Vec<f32>> =
+            (0..members_shown.min(members.len())).map(|i| series(members[i * members.len() / members_shown.min(members.len())])).collect();
         let proto = &prototypes[c * steps..(c + 1) * steps];
         let all = shown.iter().flatten().chain(proto);
         let (lo, hi) = all.fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));

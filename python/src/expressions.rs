@@ -9,7 +9,7 @@
 //! runs inside [`guard`], on top of the panic guard of the plugin macro, so
 //! that a bug comes back as an error that names the function.
 
-use polars::prelude::{BinaryChunked, Field, NewChunkedArray, PlSmallStr, PolarsResult, Series, IntoSeries};
+use polars::prelude::{BinaryChunked, Field, IntoSeries, NewChunkedArray, PlSmallStr, PolarsResult, Series};
 use pyo3_polars::derive::polars_expr;
 use serde::Deserialize;
 use vrae::{Model, Progress, VraeError};
@@ -17,9 +17,9 @@ use vrae::{Model, Progress, VraeError};
 use crate::convert::{convert, step_layout, StepLayout};
 use crate::error::{guard, PluginError, Result};
 use crate::models::{projection_width, ModelBytes};
-use vrae::model_cache::cached_model;
 use crate::options::{parse_config, OnInvalid};
 use crate::output;
+use vrae::model_cache::cached_model;
 
 /// Keyword arguments of the functions that apply a model.
 #[derive(Deserialize)]

@@ -23,10 +23,7 @@ impl OnInvalid {
         match text {
             "error" => Ok(OnInvalid::Error),
             "null" => Ok(OnInvalid::Null),
-            other => Err(PluginError::Argument {
-                name: "on_invalid",
-                message: format!("must be \"error\" or \"null\", got {other:?}"),
-            }),
+            other => Err(PluginError::Argument { name: "on_invalid", message: format!("must be \"error\" or \"null\", got {other:?}") }),
         }
     }
 

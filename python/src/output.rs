@@ -146,8 +146,7 @@ mod tests {
         assert_eq!(v.dtype(), &vector_type(2));
         assert_eq!(v.null_count(), 2);
 
-        let s = series_list("r".into(), 3, &[0, 2], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [1usize, 2].into_iter(), 2, true)
-            .expect("lists");
+        let s = series_list("r".into(), 3, &[0, 2], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [1usize, 2].into_iter(), 2, true).expect("lists");
         assert_eq!(s.dtype(), &series_type(Some(2)));
         assert_eq!(s.null_count(), 1);
         let lengths: Vec<_> = s.list().expect("list").downcast_iter().flat_map(|a| a.offsets().lengths().collect::<Vec<_>>()).collect();

@@ -33,10 +33,7 @@ fn to_py(py: Python<'_>, function: &str, err: PluginError, rows: usize) -> PyErr
         }
         PluginError::Vrae(VraeError::UnknownOption { .. }) => PyTypeError::new_err(format!("{function}: {err}")),
         PluginError::Vrae(
-            VraeError::InvalidOption { .. }
-            | VraeError::OptionsNotAnObject(_)
-            | VraeError::TooLarge(_)
-            | VraeError::Artifact(_),
+            VraeError::InvalidOption { .. } | VraeError::OptionsNotAnObject(_) | VraeError::TooLarge(_) | VraeError::Artifact(_),
         )
         | PluginError::Argument { .. } => PyValueError::new_err(format!("{function}: {err}")),
         PluginError::Panic(_) => PyRuntimeError::new_err(format!("{function}: {err}")),
@@ -79,7 +76,13 @@ fn progress_line(progress: &Progress, config: &VraeConfig, rows: usize) -> Optio
         }
         Progress::Epoch(e) => Some(format!(
             "vrae: epoch {}/{}: loss {:.4} (reconstruction {:.4}, kl {:.5}, weight {:.3}) in {:.2}s",
-            e.epoch, config.epochs_for_rows(rows), e.loss, e.reconstruction, e.kl, e.kl_weight, e.seconds
+            e.epoch,
+            config.epochs_for_rows(rows),
+            e.loss,
+            e.reconstruction,
+            e.kl,
+            e.kl_weight,
+            e.seconds
         )),
         Progress::Finishing => Some("vrae: computing latents, PCA and k-means".to_string()),
         Progress::Batch { .. } => None,

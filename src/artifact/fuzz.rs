@@ -64,8 +64,29 @@ fn series(rows: usize, channels: usize) -> SeriesBatch<'static> {
 
 /// Numbers that sit on some boundary, as metadata text.
 const EXTREMES: &[&str] = &[
-    "0", "-1", "1", "2", "3", "255", "65536", "65537", "2147483648", "4294967296", "4611686018427387904", "9223372036854775807",
-    "18446744073709551615", "18446744073709551616", "1e308", "-1e308", "1e-320", "NaN", "null", "\"\"", "[]", "{}", "true",
+    "0",
+    "-1",
+    "1",
+    "2",
+    "3",
+    "255",
+    "65536",
+    "65537",
+    "2147483648",
+    "4294967296",
+    "4611686018427387904",
+    "9223372036854775807",
+    "18446744073709551615",
+    "18446744073709551616",
+    "1e308",
+    "-1e308",
+    "1e-320",
+    "NaN",
+    "null",
+    "\"\"",
+    "[]",
+    "{}",
+    "true",
 ];
 
 /// The file's metadata map and tensors, when it still parses.
@@ -73,11 +94,8 @@ fn parts(bytes: &[u8]) -> Option<(HashMap<String, String>, Vec<Entry>)> {
     let (_, header) = SafeTensors::read_metadata(bytes).ok()?;
     let meta = header.metadata().clone()?;
     let st = SafeTensors::deserialize(bytes).ok()?;
-    let mut entries: Vec<Entry> = st
-        .tensors()
-        .into_iter()
-        .map(|(name, t)| Entry { name, dims: t.shape().to_vec(), bytes: t.data().to_vec() })
-        .collect();
+    let mut entries: Vec<Entry> =
+        st.tensors().into_iter().map(|(name, t)| Entry { name, dims: t.shape().to_vec(), bytes: t.data().to_vec() }).collect();
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     Some((meta, entries))
 }
@@ -156,7 +174,11 @@ fn resigned_metadata(bytes: &[u8], rng: &mut StdRng) -> Option<(Vec<u8>, bool)> 
     if rng.random_bool(0.5) {
         signed(meta, &entries).map(|b| (b, true))
     } else {
-        let views = entries.iter().map(|e| TensorView::new(Dtype::F32, e.dims.clone(), &e.bytes).map(|v| (e.name.clone(), v))).collect::<Result<Vec<_>, _>>().ok()?;
+        let views = entries
+            .iter()
+            .map(|e| TensorView::new(Dtype::F32, e.dims.clone(), &e.bytes).map(|v| (e.name.clone(), v)))
+            .collect::<Result<Vec<_>, _>>()
+            .ok()?;
         safetensors::serialize(views, Some(meta)).ok().map(|b| (b, false))
     }
 }
@@ -187,7 +209,8 @@ fn resigned_tensor(bytes: &[u8], rng: &mut StdRng) -> Option<Vec<u8>> {
     match rng.random_range(0..3) {
         0 if entry.bytes.len() >= 4 => {
             let at = rng.random_range(0..entry.bytes.len() / 4) * 4;
-            let value = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, f32::MAX, -f32::MAX, 1e30, 0.0, f32::MIN_POSITIVE][rng.random_range(0..8)];
+            let value =
+                [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, f32::MAX, -f32::MAX, 1e30, 0.0, f32::MIN_POSITIVE][rng.random_range(0..8)];
             entry.bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
         }
         1 => {
@@ -285,7 +308,9 @@ fn mutated_model_files_are_refused_or_load_to_finite_outputs() {
             // Corruption that loads may only have touched what no output
             // depends on (the wall-clock times): anything else is a silent change.
             Ok(Ok(Outcome::Loaded(outputs))) if outputs == originals[s] => loaded += 1,
-            Ok(Ok(Outcome::Loaded(_))) => panic!("input {n} (seed {seed}) was not re-signed, loaded, and embeds differently; kept as {}", keep()),
+            Ok(Ok(Outcome::Loaded(_))) => {
+                panic!("input {n} (seed {seed}) was not re-signed, loaded, and embeds differently; kept as {}", keep())
+            }
             Ok(Err(why)) => panic!("input {n} (seed {seed}) loaded but {why}; kept as {}", keep()),
             Err(_) => panic!("input {n} (seed {seed}) panicked; kept as {}", keep()),
         }

@@ -134,7 +134,8 @@ async fn run(args: Args) -> Result<()> {
     ctx.register_udtf("list_files_cache", Arc::new(ListFilesCacheFunc::new(cache)));
     vrae::sql::register(&ctx);
 
-    let mut print = PrintOptions { format: args.format, quiet: args.quiet, maxrows: args.maxrows, color: args.color, instrumented_registry: registry };
+    let mut print =
+        PrintOptions { format: args.format, quiet: args.quiet, maxrows: args.maxrows, color: args.color, instrumented_registry: registry };
     if args.repl_mode() {
         let rc = args.rc.clone().unwrap_or_else(default_rc_files);
         if !rc.is_empty() {

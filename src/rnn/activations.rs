@@ -33,6 +33,7 @@ const LOG2E: f32 = std::f32::consts::LOG2_E;
 const LN2_HI: f32 = 0.693_359_4;
 const LN2_LO: f32 = -2.121_944_4e-4;
 /// `e^r` on `|r| <= ln2 / 2`: `1 + r + r^2 (P0 + P1 r + ... + P5 r^5)`.
+#[allow(clippy::excessive_precision)] // the published coefficient, digit for digit
 const P0: f32 = 5.000_000_1e-1;
 const P1: f32 = 1.666_666_5e-1;
 const P2: f32 = 4.166_579_6e-2;
@@ -42,9 +43,11 @@ const P5: f32 = 1.987_569_1e-4;
 /// Below this |x|, tanh uses its odd polynomial `x + x^3 Q(x^2)`; above it,
 /// `1 - 2 / (e^{2|x|} + 1)`, which would lose relative accuracy near zero.
 const TANH_SMALL: f32 = 0.625;
+#[allow(clippy::excessive_precision)] // the published coefficient, digit for digit
 const Q0: f32 = -3.333_328_2e-1;
 const Q1: f32 = 1.333_144_2e-1;
 const Q2: f32 = -5.373_971_6e-2;
+#[allow(clippy::excessive_precision)] // the published coefficient, digit for digit
 const Q3: f32 = 2.063_908_9e-2;
 const Q4: f32 = -5.704_988_7e-3;
 
@@ -214,10 +217,8 @@ mod tests {
 
     #[test]
     fn sigmoid_is_accurate_relative_to_its_value_even_when_tiny() {
-        let worst = grid()
-            .filter(|x| x.abs() < 80.0)
-            .map(|x| rel(sigmoid(x), 1.0 / (1.0 + (-(x as f64)).exp()), 1e-30))
-            .fold(0.0f64, f64::max);
+        let worst =
+            grid().filter(|x| x.abs() < 80.0).map(|x| rel(sigmoid(x), 1.0 / (1.0 + (-(x as f64)).exp()), 1e-30)).fold(0.0f64, f64::max);
         assert!(worst < 5e-7, "max relative sigmoid error {worst}");
         assert_eq!(sigmoid(0.0), 0.5);
         assert_eq!(sigmoid(1e30), 1.0);
@@ -231,7 +232,14 @@ mod tests {
         tanh_in_place(&mut t);
         sigmoid_in_place(&mut s);
         for (i, &x) in xs.iter().enumerate() {
-            assert!(rel(t[i], tanh(x) as f64, 1e-30) < 1e-6 && rel(s[i], sigmoid(x) as f64, 1e-30) < 1e-6, "at {x}: {} vs {}, {} vs {}", t[i], tanh(x), s[i], sigmoid(x));
+            assert!(
+                rel(t[i], tanh(x) as f64, 1e-30) < 1e-6 && rel(s[i], sigmoid(x) as f64, 1e-30) < 1e-6,
+                "at {x}: {} vs {}, {} vs {}",
+                t[i],
+                tanh(x),
+                s[i],
+                sigmoid(x)
+            );
         }
     }
 }

@@ -56,15 +56,7 @@ pub fn recurrent_layer(
     if spec.hidden == 0 || spec.hidden > MAX_HIDDEN {
         return Err(op_error(format!("hidden size {} outside 1..={MAX_HIDDEN}", spec.hidden)));
     }
-    let op = FusedLayer {
-        spec,
-        steps,
-        batch,
-        lengths: lengths.clone(),
-        output,
-        save: train,
-        saved: Mutex::new(None),
-    };
+    let op = FusedLayer { spec, steps, batch, lengths: lengths.clone(), output, save: train, saved: Mutex::new(None) };
     let (x, w, h0) = (x.contiguous()?, w.contiguous()?, h0.contiguous()?);
     if train {
         x.apply_op3(&w, &h0, op)
@@ -156,9 +148,7 @@ fn contiguous_f32<'a>(s: &'a CpuStorage, l: &Layout, dims: &[usize], what: &str)
     if l.dims() != dims {
         return Err(op_error(format!("{what} has shape {:?}, expected {dims:?}", l.dims())));
     }
-    let (start, end) = l
-        .contiguous_offsets()
-        .ok_or_else(|| op_error(format!("{what} is not contiguous")))?;
+    let (start, end) = l.contiguous_offsets().ok_or_else(|| op_error(format!("{what} is not contiguous")))?;
     match s {
         CpuStorage::F32(values) => Ok(&values[start..end]),
         other => Err(op_error(format!("{what} must be f32, got {:?}", other.dtype()))),
@@ -206,10 +196,8 @@ impl CustomOp3 for FusedLayer {
             Block::Gru => PackedPanels::from_rows(&w[i * gw..], gw, h, gw),
         }
         .ok_or_else(gemm_failed)?;
-        let states: Vec<ChunkState> = chunks(b)
-            .into_par_iter()
-            .map(|(start, rows)| self.forward_chunk(x, w, &step_rhs, h0, start, rows))
-            .collect::<CResult<_>>()?;
+        let states: Vec<ChunkState> =
+            chunks(b).into_par_iter().map(|(start, rows)| self.forward_chunk(x, w, &step_rhs, h0, start, rows)).collect::<CResult<_>>()?;
         let (values, shape) = match self.output {
             LayerOutput::Sequence => {
                 let mut out = vec![0.0f32; t * b * h];
@@ -258,9 +246,7 @@ impl CustomOp3 for FusedLayer {
         };
         let gv = tensor_f32(grad, &grad_dims, "output gradient")?;
         let guard = self.saved.lock().map_err(|_| op_error("state lock poisoned"))?;
-        let states = guard
-            .as_ref()
-            .ok_or_else(|| op_error("backward without a training forward pass"))?;
+        let states = guard.as_ref().ok_or_else(|| op_error("backward without a training forward pass"))?;
         let gw = spec.gate_width();
         let mut w_hh = vec![0.0f32; gw * h];
         for k in 0..h {
@@ -269,10 +255,7 @@ impl CustomOp3 for FusedLayer {
             }
         }
         let w_hh = PackedPanels::from_rows(&w_hh, h, gw, h).ok_or_else(gemm_failed)?;
-        let grads: Vec<ChunkGrads> = states
-            .par_iter()
-            .map(|st| self.backward_chunk(&wv, &w_hh, &gv, st))
-            .collect::<CResult<_>>()?;
+        let grads: Vec<ChunkGrads> = states.par_iter().map(|st| self.backward_chunk(&wv, &w_hh, &gv, st)).collect::<CResult<_>>()?;
         drop(guard);
 
         // Sum the chunks' weight gradients in chunk order: deterministic.
@@ -542,7 +525,11 @@ impl FusedLayer {
                         (if t == 0 { &past[..0] } else { &past[(t - 1) * n * h..] }, &mut now[..n * h])
                     } else {
                         let (even, odd) = cells.split_at_mut(n * h);
-                        if t % 2 == 0 { (&*odd, even) } else { (&*even, odd) }
+                        if t % 2 == 0 {
+                            (&*odd, even)
+                        } else {
+                            (&*even, odd)
+                        }
                     };
                     let a0 = if save { t * n * h } else { 0 };
                     for j in 0..a {
@@ -670,7 +657,8 @@ impl FusedLayer {
                 }
                 Block::Gru => {
                     for j in 0..a {
-                        let h_prev = if t == 0 { &st.h0[j * h..(j + 1) * h] } else { &st.hs[((t - 1) * n + j) * h..((t - 1) * n + j + 1) * h] };
+                        let h_prev =
+                            if t == 0 { &st.h0[j * h..(j + 1) * h] } else { &st.hs[((t - 1) * n + j) * h..((t - 1) * n + j + 1) * h] };
                         call_simd!(
                             gru_cell_backward,
                             gru_cell_backward_avx,

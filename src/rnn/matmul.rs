@@ -277,7 +277,18 @@ mod avx {
     /// < 16) loads and stores only its first `width` columns of `d`.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn packed16<const R: usize>(a: *const f32, lda: usize, b: *const f32, k: usize, d: *mut f32, ldd: usize, acc: bool, width: usize, m0: __m256i, m1: __m256i) {
+    unsafe fn packed16<const R: usize>(
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        k: usize,
+        d: *mut f32,
+        ldd: usize,
+        acc: bool,
+        width: usize,
+        m0: __m256i,
+        m1: __m256i,
+    ) {
         let full = width == 16;
         let mut c0 = [_mm256_setzero_ps(); R];
         let mut c1 = [_mm256_setzero_ps(); R];

@@ -38,12 +38,7 @@ pub fn scratch(len: usize) -> Vec<f32> {
 fn reused(len: usize) -> Vec<f32> {
     let reused = POOL.lock().ok().and_then(|mut pool| {
         // The smallest idle buffer that is large enough.
-        let best = pool
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.capacity() >= len)
-            .min_by_key(|(_, b)| b.capacity())
-            .map(|(i, _)| i)?;
+        let best = pool.iter().enumerate().filter(|(_, b)| b.capacity() >= len).min_by_key(|(_, b)| b.capacity()).map(|(i, _)| i)?;
         Some(pool.swap_remove(best))
     });
     reused.unwrap_or_else(|| Vec::with_capacity(len))

@@ -61,7 +61,10 @@ impl AggregateUDFImpl for VraeFit {
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         if arg_types.is_empty() || arg_types.len() > 2 {
-            return Err(DataFusionError::Plan(format!("{NAME} takes (series) or (series, options_json), got {} arguments", arg_types.len())));
+            return Err(DataFusionError::Plan(format!(
+                "{NAME} takes (series) or (series, options_json), got {} arguments",
+                arg_types.len()
+            )));
         }
         if let Some(t) = arg_types.get(1) {
             if !matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null) {
@@ -76,7 +79,9 @@ impl AggregateUDFImpl for VraeFit {
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        let list = |name: &str, t: DataType| Arc::new(Field::new(format!("{}_{name}", args.name), DataType::List(Arc::new(Field::new("item", t, true))), true));
+        let list = |name: &str, t: DataType| {
+            Arc::new(Field::new(format!("{}_{name}", args.name), DataType::List(Arc::new(Field::new("item", t, true))), true))
+        };
         Ok(vec![
             list("values", DataType::Float32),
             list("lengths", DataType::UInt64),
@@ -146,12 +151,12 @@ impl FitAccumulator {
             }
             Some(_) => {}
         }
-        for row in 0..batch.len() {
+        for (row, &input_row) in row_of.iter().enumerate().take(batch.len()) {
             if let Some(e) = batch.row_error(row, max_length) {
                 if skip_invalid {
                     continue;
                 }
-                return Err(error(e.map_row(|_| row_of[row])));
+                return Err(error(e.map_row(|_| input_row)));
             }
             self.values.extend_from_slice(batch.row(row));
             self.lengths.push(batch.steps(row));
@@ -198,7 +203,14 @@ impl Accumulator for FitAccumulator {
         let rows = batch.len();
         let model = Model::fit(&batch, &config, |p| {
             if let (true, Progress::Epoch(e)) = (verbose, p) {
-                eprintln!("{NAME}: {rows} series, epoch {}/{}: loss {:.4} (reconstruction {:.4}, kl {:.5})", e.epoch, config.epochs_for_rows(rows), e.loss, e.reconstruction, e.kl);
+                eprintln!(
+                    "{NAME}: {rows} series, epoch {}/{}: loss {:.4} (reconstruction {:.4}, kl {:.5})",
+                    e.epoch,
+                    config.epochs_for_rows(rows),
+                    e.loss,
+                    e.reconstruction,
+                    e.kl
+                );
             }
         })
         .map_err(error)?;

@@ -32,10 +32,7 @@ impl ModelRef<'_> {
 
 /// Whether a type can carry a model.
 pub fn is_model_type(t: &DataType) -> bool {
-    matches!(
-        t,
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-    )
+    matches!(t, DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
 
 /// The model of a scalar argument.
@@ -63,9 +60,13 @@ pub fn array_model(array: &ArrayRef, row: usize) -> ModelRef<'_> {
     }
 }
 
+/// Rows grouped by model: each distinct model with its row numbers, and the
+/// rows whose model is null.
+pub type RowsByModel = (Vec<(Arc<Model>, Vec<usize>)>, Vec<usize>);
+
 /// Groups the rows of a batch by the model they use: one entry per distinct
 /// model with its row numbers, plus the rows whose model is null.
-pub fn rows_by_model(model: &ColumnarValue, rows: usize) -> Result<(Vec<(Arc<Model>, Vec<usize>)>, Vec<usize>), VraeError> {
+pub fn rows_by_model(model: &ColumnarValue, rows: usize) -> Result<RowsByModel, VraeError> {
     let mut groups: Vec<(Arc<Model>, Vec<usize>)> = Vec::new();
     let mut null_rows = Vec::new();
     match model {

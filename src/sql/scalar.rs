@@ -12,16 +12,12 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    ArrayRef, FixedSizeListArray, Float32Array, Float64Array, Int32Array, ListArray, StringArray, UInt32Array,
-};
+use datafusion::arrow::array::{ArrayRef, FixedSizeListArray, Float32Array, Float64Array, Int32Array, ListArray, StringArray, UInt32Array};
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::compute::take;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
-use datafusion::logical_expr::{
-    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility,
-};
+use datafusion::logical_expr::{ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility};
 
 use super::model_arg::{is_model_type, rows_by_model, scalar_model};
 use crate::arrow_input::{series_from_arrow_with, InvalidRows};
@@ -190,7 +186,11 @@ fn row_error(name: &str, err: VraeError, rows: usize) -> DataFusionError {
 impl VraeFunction {
     /// Position of the model argument.
     fn model_index(&self) -> usize {
-        if self.kind == VraeOutput::ModelInfo { 0 } else { 1 }
+        if self.kind == VraeOutput::ModelInfo {
+            0
+        } else {
+            1
+        }
     }
 
     fn output_type(&self, arg_types: &[DataType], latent: Option<usize>) -> Result<DataType> {
@@ -209,7 +209,10 @@ impl VraeFunction {
         }
         let series = &arg_types[0];
         let step = step_type(series).ok_or_else(|| {
-            plan_error(name, format!("the series must be a list of Float32/Float64 (or a list of fixed-size lists for multivariate), got {series}"))
+            plan_error(
+                name,
+                format!("the series must be a list of Float32/Float64 (or a list of fixed-size lists for multivariate), got {series}"),
+            )
         })?;
         Ok(match self.kind {
             VraeOutput::Embed => match latent {
@@ -230,14 +233,20 @@ impl VraeFunction {
 
     /// Runs one model over the rows that use it (`subset` holds exactly
     /// those rows, `rows[i]` is subset row `i`'s row in the batch).
-    fn run_group(&self, model: &Model, subset: &ArrayRef, rows: &[usize], on_invalid: OnInvalid, out: &mut Collected) -> Result<(), VraeError> {
+    fn run_group(
+        &self,
+        model: &Model,
+        subset: &ArrayRef,
+        rows: &[usize],
+        on_invalid: OnInvalid,
+        out: &mut Collected,
+    ) -> Result<(), VraeError> {
         let invalid = match on_invalid {
             OnInvalid::Error => InvalidRows::Error,
             OnInvalid::Null => InvalidRows::Skip { max_length: model.config().max_length },
         };
         let converted = series_from_arrow_with(subset.as_ref(), Some(model.channels()), invalid).map_err(|e| e.map_row(|r| rows[r]))?;
-        let mut batch_to_row: Vec<usize> =
-            converted.present.iter().enumerate().filter_map(|(i, p)| p.map(|_| rows[i])).collect();
+        let mut batch_to_row: Vec<usize> = converted.present.iter().enumerate().filter_map(|(i, p)| p.map(|_| rows[i])).collect();
         let mut batch = converted.batch;
         if on_invalid == OnInvalid::Null {
             // Rows that this model cannot take (values its scaling blows up) become null too.
@@ -371,7 +380,12 @@ impl Collected {
                     }
                     DataType::List(f) => {
                         let steps = flat.len() / channels;
-                        Arc::new(ListArray::try_new(f.clone(), OffsetBuffer::from_lengths(vec![channels; steps]), Arc::new(Float32Array::from(flat)), None)?)
+                        Arc::new(ListArray::try_new(
+                            f.clone(),
+                            OffsetBuffer::from_lengths(vec![channels; steps]),
+                            Arc::new(Float32Array::from(flat)),
+                            None,
+                        )?)
                     }
                     other => return Err(DataFusionError::Internal(format!("unexpected list item type {other}"))),
                 };
