@@ -316,6 +316,14 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
         // initialisation, not today's default.
         config.forget_bias = 0.0;
     }
+    // Written before `paa_steps` and `min_updates` existed: trained with
+    // both off, whatever today's defaults are.
+    if !config_map.contains_key("paa_steps") {
+        config.paa_steps = 0;
+    }
+    if !config_map.contains_key("min_updates") {
+        config.min_updates = 0;
+    }
     if version < 2 {
         // Version 1 had no `kmeans_standardize`: its k-means was always plain.
         config.kmeans_standardize = false;

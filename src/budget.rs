@@ -143,8 +143,8 @@ pub(crate) fn check_training(config: &VraeConfig, shape: &NetShape, longest: usi
     let needed = training_bytes(shape, config.batch_size, longest);
     if needed.is_none_or(|n| n > limit) {
         return Err(too_large(format!(
-            "training would need about {} of memory (hidden_size {}, depth {}, batch_size {}, longest series {longest} steps) \
-             and this machine has {}; lower hidden_size, depth or batch_size, or shorten the series",
+            "training would need about {} of memory (hidden_size {}, depth {}, batch_size {}, longest series {longest} steps \
+             as the network sees it) and this machine has {}; lower hidden_size, depth, batch_size or paa_steps, or shorten the series",
             needed.map_or_else(|| "more than 16 EiB".to_string(), human_bytes),
             config.hidden_size,
             config.depth,

@@ -161,9 +161,10 @@ pub struct VraeConfig {
     pub max_grad_norm: f64,
     /// Passes over the data (default 40).
     pub epochs: usize,
-    /// Train for at least this many optimisation steps (default 0: off).
-    /// When `epochs` passes over a small dataset give fewer steps, the epoch
-    /// count is raised to `ceil(min_updates / batches per epoch)`.
+    /// Train for at least this many optimisation steps (default 1000, or 0
+    /// when the options set `epochs` and not this; 0: off). When `epochs`
+    /// passes over a small dataset give fewer steps, the epoch count is
+    /// raised to `ceil(min_updates / batches per epoch)`.
     pub min_updates: usize,
     /// Series per optimisation step (default 32); the last partial batch is used too.
     pub batch_size: usize,
@@ -212,7 +213,7 @@ pub struct VraeConfig {
     /// network sees them: the window is the longest training series over
     /// this, rounded up, fixed at training and stored in the model;
     /// reconstructions are stretched back to the input's length
-    /// (default 0: off).
+    /// (default 64; 0: off).
     pub paa_steps: usize,
     /// Longest series accepted, in steps (default 10000).
     pub max_length: usize,
@@ -240,7 +241,7 @@ impl Default for VraeConfig {
             clip: true,
             max_grad_norm: 5.0,
             epochs: 40,
-            min_updates: 0,
+            min_updates: MIN_UPDATES_DEFAULT,
             batch_size: 32,
             seed: 0,
             threads: 0,
@@ -253,7 +254,7 @@ impl Default for VraeConfig {
             kmeans_max_iter: 300,
             kmeans_standardize: KMEANS_STANDARDIZE_DEFAULT,
             shift_average: 1,
-            paa_steps: 0,
+            paa_steps: PAA_STEPS_DEFAULT,
             max_length: 10_000,
             device: DeviceKind::Cpu,
         }
@@ -281,6 +282,17 @@ const SCALING_DEFAULT: Scaling = Scaling::PerStep;
 /// worse on average (BENCHMARKS.md, "k-means on standardised latents").
 /// Models of format version 1 were fitted without it and load as `false`.
 const KMEANS_STANDARDIZE_DEFAULT: bool = true;
+
+/// Defaults of `paa_steps` and `min_updates`, adopted together: averaging
+/// long series down to at most 64 steps keeps what the network can learn
+/// from them at a fraction of the cost, and that saving pays for at least
+/// 1000 optimiser steps on small datasets, where 40 epochs gave too few and
+/// the model underfitted. Chosen on one half of the quality suite, confirmed
+/// on the other (BENCHMARKS.md, "Selecting and confirming defaults").
+/// Models saved before a default existed report 0, what they were trained
+/// with.
+const PAA_STEPS_DEFAULT: usize = 64;
+const MIN_UPDATES_DEFAULT: usize = 1000;
 
 /// Every option name, in declaration order (for error messages).
 pub const OPTION_NAMES: &[&str] = &[
@@ -345,8 +357,13 @@ impl VraeConfig {
             single.insert(key.clone(), value.clone());
             serde_json::from_value::<VraeConfig>(Value::Object(single)).map_err(|e| invalid(key, format!("{e} (got {value})")))?;
         }
-        let config: VraeConfig =
+        let mut config: VraeConfig =
             serde_json::from_value(Value::Object(map.clone())).map_err(|e| VraeError::OptionsNotAnObject(e.to_string()))?;
+        if map.contains_key("epochs") && !map.contains_key("min_updates") {
+            // An epoch count the user chose is the one training runs: the
+            // default `min_updates` belongs to the default schedule.
+            config.min_updates = 0;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -520,7 +537,6 @@ mod tests {
     fn defaults_match_the_original_vrae() {
         let c = VraeConfig::default();
         assert_eq!((c.hidden_size, c.depth, c.latent, c.epochs, c.batch_size), (90, 1, 20, 40, 32));
-        assert_eq!(c.epochs_for_rows(56), 40);
         assert_eq!(c.learning_rate, 5e-4);
         assert_eq!(c.block, Block::Lstm);
         assert!(c.clip && c.max_grad_norm == 5.0);
@@ -529,6 +545,11 @@ mod tests {
         assert_eq!(c.forget_bias, 2.0);
         assert!(c.kmeans_standardize && c.kmeans_restarts == 10);
         assert_eq!(c.scaling, Scaling::PerStep);
+        // Long series averaged to at most 64 steps, and at least 1000
+        // optimiser steps: Coffee's 56 rows (2 batches an epoch) train for
+        // 500 epochs, ECG5000's 5000 rows for the 40 of the original.
+        assert_eq!((c.paa_steps, c.min_updates), (64, 1000));
+        assert_eq!((c.epochs_for_rows(56), c.epochs_for_rows(5000)), (500, 40));
         assert_eq!(VraeConfig::from_json("{}").unwrap(), c);
     }
 
@@ -541,6 +562,11 @@ mod tests {
         assert_eq!(c.epochs_for_rows(70), 334);
         // ECG5000: 157 batches, 40 epochs already give 6280 steps.
         assert_eq!(c.epochs_for_rows(5000), 40);
+        // An epoch count the user gives is run as given, unless they also
+        // ask for a minimum number of steps.
+        assert_eq!(VraeConfig::from_json(r#"{"epochs": 2}"#).unwrap().epochs_for_rows(56), 2);
+        assert_eq!(VraeConfig::from_json(r#"{"epochs": 2, "min_updates": 10}"#).unwrap().epochs_for_rows(56), 5);
+        assert_eq!(VraeConfig::from_json("{}").unwrap().epochs_for_rows(56), 500);
     }
 
     #[test]
@@ -552,6 +578,18 @@ mod tests {
         assert_eq!(VraeConfig::from_json(&auto.to_json()).unwrap(), auto);
         let err = VraeConfig::from_json(r#"{"clusters": "many"}"#).unwrap_err().to_string();
         assert!(err.contains("option `clusters`") && err.contains("\"auto\""), "{err}");
+    }
+
+    #[test]
+    fn option_names_are_the_fields_of_the_config() {
+        // OPTION_NAMES (error messages, the README check) is written by hand:
+        // it must name every serialised field, no more and no fewer.
+        let json: Value = serde_json::from_str(&VraeConfig::default().to_json()).unwrap();
+        let mut fields: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut names = OPTION_NAMES.to_vec();
+        fields.sort_unstable();
+        names.sort_unstable();
+        assert_eq!(fields, names);
     }
 
     #[test]

@@ -29,6 +29,15 @@ def test_defaults_are_the_cores() -> None:
     d = vrae.DEFAULT_OPTIONS
     assert (d["hidden_size"], d["latent"], d["epochs"], d["batch_size"]) == (90, 20, 40, 32)
     assert d["block"] == "lstm" and d["clusters"] is None and d["learning_rate"] == 5e-4
+    assert (d["paa_steps"], d["min_updates"]) == (64, 1000)
+
+
+def test_the_typed_options_name_every_option_of_the_core() -> None:
+    # The TypedDict that editors and type checkers see is written by hand:
+    # it must list exactly the options the core knows.
+    from polars_vrae._options import Options
+
+    assert sorted(Options.__annotations__) == sorted(vrae.DEFAULT_OPTIONS)
 
 
 def test_series_lazyframe_and_single_column_frame_train_the_same_model(frame: pl.DataFrame, model: vrae.Model) -> None:
