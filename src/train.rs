@@ -46,6 +46,26 @@ pub enum Progress<'a> {
     Finishing,
 }
 
+impl Progress<'_> {
+    /// The progress line every front end prints for this event (none for a
+    /// single optimisation step): `who` names the caller (`vrae_fit`,
+    /// `vrae.fit`, ...), `rows` the series trained on and `epochs` the epoch
+    /// count training runs ([`VraeConfig::epochs_for_rows`]).
+    pub fn line(&self, who: &str, rows: usize, epochs: usize) -> Option<String> {
+        match self {
+            Progress::Started { batches_per_epoch, .. } => {
+                Some(format!("{who}: training on {rows} series, {epochs} epochs of {batches_per_epoch} steps"))
+            }
+            Progress::Epoch(e) => Some(format!(
+                "{who}: {rows} series, epoch {}/{epochs}: loss {:.4} (reconstruction {:.4}, kl {:.5}, weight {:.3}) in {:.2}s",
+                e.epoch, e.loss, e.reconstruction, e.kl, e.kl_weight, e.seconds
+            )),
+            Progress::Finishing => Some(format!("{who}: computing latents, PCA and k-means")),
+            Progress::Batch { .. } => None,
+        }
+    }
+}
+
 /// The trained network with what training learned besides weights.
 pub(crate) struct Trained {
     pub weights: Weights,

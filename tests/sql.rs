@@ -279,3 +279,35 @@ async fn vrae_fit_gives_one_model_whatever_the_batch_size_and_partitions() {
     let direct = Model::fit(&SeriesBatch::from_rows(&rows, 1).unwrap(), &config, |_| {}).unwrap().to_bytes().unwrap();
     assert_eq!(checksum(&direct), checksum(&reference), "the core API on the same rows, reversed");
 }
+
+#[tokio::test]
+async fn every_function_is_documented_in_the_information_schema() {
+    let ctx = SessionContext::new_with_config(datafusion::prelude::SessionConfig::new().with_information_schema(true));
+    vrae::sql::register(&ctx);
+    let sql = "SELECT DISTINCT routine_name, description, syntax_example FROM information_schema.routines \
+               WHERE routine_name LIKE 'vrae%' ORDER BY routine_name";
+    let out = query(&ctx, sql).await;
+    let names: Vec<&str> = out.column(0).as_string::<i32>().iter().map(Option::unwrap).collect();
+    assert_eq!(
+        names,
+        ["vrae_cluster", "vrae_embed", "vrae_fit", "vrae_model_info", "vrae_project", "vrae_prototypes", "vrae_reconstruct", "vrae_score"]
+    );
+    for (row, name) in names.iter().enumerate() {
+        if *name == "vrae_prototypes" {
+            // DataFusion 55 lists table functions without documentation.
+            assert!(out.column(1).is_null(row));
+            continue;
+        }
+        let description = out.column(1).as_string::<i32>().value(row);
+        let syntax = out.column(2).as_string::<i32>().value(row);
+        assert!(description.len() > 40, "{name}: {description:?}");
+        assert!(syntax.starts_with(&format!("{name}(")), "{name}: {syntax:?}");
+    }
+    // The arguments are documented too: the scalar functions take a series,
+    // a model and options.
+    for f in vrae::sql::scalar_functions() {
+        let args: Vec<String> = f.documentation().unwrap().arguments.iter().flatten().map(|(name, _)| name.clone()).collect();
+        let expected: &[&str] = if f.name() == "vrae_model_info" { &["model"] } else { &["series", "model", "options"] };
+        assert_eq!(args, expected, "{}", f.name());
+    }
+}

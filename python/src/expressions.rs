@@ -190,12 +190,9 @@ fn fit(inputs: &[Series], kwargs: FitKwargs) -> PolarsResult<Series> {
         let n = converted.batch.len();
         let epochs = config.epochs_for_rows(n);
         let verbose = kwargs.verbose;
-        let model = Model::fit(&converted.batch, &config, |p| {
-            if let (true, Progress::Epoch(e)) = (verbose, p) {
-                eprintln!(
-                    "{FIT}: {n} series, epoch {}/{epochs}: loss {:.4} (reconstruction {:.4}, kl {:.5})",
-                    e.epoch, e.loss, e.reconstruction, e.kl
-                );
+        let model = Model::fit(&converted.batch, &config, |p: Progress| {
+            if let (true, Some(line)) = (verbose, p.line(FIT, n, epochs)) {
+                eprintln!("{line}");
             }
         })
         .map_err(|e| PluginError::from(e).in_input_rows(&converted.rows))?;

@@ -68,27 +68,6 @@ fn report(line: &str) {
     }
 }
 
-/// The line a progress event prints, if it prints one.
-fn progress_line(progress: &Progress, config: &VraeConfig, rows: usize) -> Option<String> {
-    match progress {
-        Progress::Started { rows, epochs, batches_per_epoch } => {
-            Some(format!("vrae: training on {rows} series, {epochs} epochs of {batches_per_epoch} steps"))
-        }
-        Progress::Epoch(e) => Some(format!(
-            "vrae: epoch {}/{}: loss {:.4} (reconstruction {:.4}, kl {:.5}, weight {:.3}) in {:.2}s",
-            e.epoch,
-            config.epochs_for_rows(rows),
-            e.loss,
-            e.reconstruction,
-            e.kl,
-            e.kl_weight,
-            e.seconds
-        )),
-        Progress::Finishing => Some("vrae: computing latents, PCA and k-means".to_string()),
-        Progress::Batch { .. } => None,
-    }
-}
-
 /// Trains a model on a Series of series and returns its bytes.
 ///
 /// `options` is a JSON object of the core's options; `on_invalid` is
@@ -105,8 +84,9 @@ fn train<'py>(py: Python<'py>, series: PySeries, options: &str, on_invalid: &str
         py.detach(|| {
             guard(|| {
                 let converted = convert(&series, None, on_invalid.rows(config.max_length))?;
-                let model = Model::fit(&converted.batch, &config, |p| {
-                    if let (true, Some(line)) = (verbose, progress_line(&p, &config, converted.batch.len())) {
+                let (fit_rows, epochs) = (converted.batch.len(), config.epochs_for_rows(converted.batch.len()));
+                let model = Model::fit(&converted.batch, &config, |p: Progress| {
+                    if let (true, Some(line)) = (verbose, p.line("vrae", fit_rows, epochs)) {
                         report(&line);
                     }
                 })

@@ -16,7 +16,7 @@ use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float32Type, UInt64Type};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Documentation, Signature, Volatility};
 use serde_json::{Map, Value};
 
 use crate::arrow_input::{series_from_arrow_with, InvalidRows};
@@ -53,6 +53,10 @@ impl Default for VraeFit {
 impl AggregateUDFImpl for VraeFit {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        super::docs::documentation(NAME)
     }
 
     fn signature(&self) -> &Signature {
@@ -201,16 +205,10 @@ impl Accumulator for FitAccumulator {
         let batch = SeriesBatch::new(&self.values[..], offsets, self.channels.unwrap_or(1)).map_err(error)?;
         let verbose = PROGRESS_ON_STDERR.load(Ordering::Relaxed);
         let rows = batch.len();
-        let model = Model::fit(&batch, &config, |p| {
-            if let (true, Progress::Epoch(e)) = (verbose, p) {
-                eprintln!(
-                    "{NAME}: {rows} series, epoch {}/{}: loss {:.4} (reconstruction {:.4}, kl {:.5})",
-                    e.epoch,
-                    config.epochs_for_rows(rows),
-                    e.loss,
-                    e.reconstruction,
-                    e.kl
-                );
+        let epochs = config.epochs_for_rows(rows);
+        let model = Model::fit(&batch, &config, |p: Progress| {
+            if let (true, Some(line)) = (verbose, p.line(NAME, rows, epochs)) {
+                eprintln!("{line}");
             }
         })
         .map_err(error)?;

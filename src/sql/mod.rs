@@ -4,10 +4,12 @@
 //! functions take a series column (see [`crate::arrow_input`] for the
 //! accepted list types) and a model, given as the model's bytes (`Binary`,
 //! e.g. a column of a joined one-row table or a scalar subquery) or as a
-//! path to a model file (`Utf8`). Models are decoded once and cached by the
-//! hash of their safetensors header, which carries a checksum of every
-//! tensor, so a query over a million rows decodes its model once.
+//! path to a model file (`Utf8`). Models are decoded once and cached by a
+//! hash of all their bytes (a hit is confirmed byte for byte), so a query
+//! over a million rows decodes its model once. Every function carries its
+//! documentation (`docs`), which `information_schema.routines` shows.
 
+mod docs;
 mod fit;
 mod model_arg;
 mod prototypes;

@@ -17,7 +17,9 @@ use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::compute::take;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
-use datafusion::logical_expr::{ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility};
+use datafusion::logical_expr::{
+    ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility,
+};
 
 use super::model_arg::{is_model_type, rows_by_model, scalar_model};
 use crate::arrow_input::{series_from_arrow_with, InvalidRows};
@@ -128,6 +130,10 @@ impl ScalarUDFImpl for VraeFunction {
 
     fn signature(&self) -> &Signature {
         &self.signature
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        super::docs::documentation(self.name())
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
