@@ -16,6 +16,7 @@ use arrow::datatypes::{DataType, Float32Type, Float64Type};
 
 use crate::batch::{series_error, SeriesBatch};
 use crate::error::{Result, VraeError};
+pub use crate::on_invalid::InvalidRows;
 
 /// A column converted for the core.
 #[derive(Debug)]
@@ -24,17 +25,6 @@ pub struct ArrowSeries {
     pub batch: SeriesBatch<'static>,
     /// One entry per input row: `Some(i)` is row `i` of `batch`, `None` a null series.
     pub present: Vec<Option<usize>>,
-}
-
-/// What to do with a non-null row that cannot be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InvalidRows {
-    /// Stop with an error naming the row (structural problems only: null
-    /// values and uneven steps; the core checks the values later).
-    Error,
-    /// Leave the row out (`present: None`), checking values too: empty,
-    /// NaN/inf and longer than `max_length` steps.
-    Skip { max_length: usize },
 }
 
 fn null_value(row: usize, step: usize) -> VraeError {

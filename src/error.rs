@@ -50,6 +50,10 @@ pub enum VraeError {
     #[error("option `{key}`: {message}")]
     InvalidOption { key: String, message: String },
 
+    /// An `on_invalid` other than "error" or "null" (the value as given).
+    #[error("option `on_invalid` must be \"error\" or \"null\", got {0}")]
+    OnInvalid(String),
+
     /// Options that are not a JSON object.
     #[error("options must be a JSON object of option names to values: {0}")]
     OptionsNotAnObject(String),

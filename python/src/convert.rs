@@ -6,7 +6,7 @@
 //! `List(Float)` with `C` values at every step (multivariate, time-major).
 //! A null series is left out of the batch (its output is null); a null value
 //! inside a series or a step of the wrong width is an error naming the row
-//! and step, or, with [`Invalid::Skip`], makes the row null too.
+//! and step, or, with [`InvalidRows::Skip`], makes the row null too.
 //!
 //! No row is copied on its own: a single `Float32` chunk whose non-null rows
 //! lie back to back is borrowed as it is; anything else (`Float64`, several
@@ -17,7 +17,7 @@ use std::ops::Range;
 use polars::prelude::{DataType, Series};
 use pyo3_polars::export::polars_arrow::array::{Array, FixedSizeListArray, ListArray, PrimitiveArray};
 use pyo3_polars::export::polars_arrow::bitmap::Bitmap;
-use vrae::{SeriesBatch, VraeError};
+use vrae::{InvalidRows, SeriesBatch, VraeError};
 
 use crate::error::{PluginError, Result};
 
@@ -72,16 +72,6 @@ pub fn step_layout(dtype: &DataType) -> Result<StepLayout> {
         DataType::List(f) if is_float(f) => Ok(StepLayout::Nested),
         _ => Err(unsupported(dtype)),
     }
-}
-
-/// What to do with a non-null row that cannot be used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Invalid {
-    /// Stop at null values and uneven steps with an error naming the row;
-    /// values (empty, NaN/inf, too long) are left for the core to check.
-    Error,
-    /// Leave the row out, checking the values too.
-    Skip { max_length: usize },
 }
 
 /// A column converted for the core.
@@ -286,7 +276,7 @@ struct Span {
 
 /// Converts a series column. `expected_channels` (a model's) settles the
 /// channel count of nested lists and is checked against the type otherwise.
-pub fn convert(series: &Series, expected_channels: Option<usize>, invalid: Invalid) -> Result<Converted<'_>> {
+pub fn convert(series: &Series, expected_channels: Option<usize>, invalid: InvalidRows) -> Result<Converted<'_>> {
     let layout = step_layout(series.dtype())?;
     if let (Some(expected), Some(found)) = (expected_channels, layout.channels()) {
         if expected != found {
@@ -306,14 +296,14 @@ pub fn convert(series: &Series, expected_channels: Option<usize>, invalid: Inval
                 continue;
             }
             let (steps, floats) = match (chunk.row(i, row, &mut channels), invalid) {
-                (Ok(found), Invalid::Error) => found,
-                (Ok((steps, floats)), Invalid::Skip { max_length }) => {
+                (Ok(found), InvalidRows::Error) => found,
+                (Ok((steps, floats)), InvalidRows::Skip { max_length }) => {
                     if steps == 0 || steps > max_length || chunk.floats.any_non_finite(floats.clone()) {
                         continue;
                     }
                     (steps, floats)
                 }
-                (Err(e), Invalid::Skip { .. }) if e.is_row_layout_error() => continue,
+                (Err(e), InvalidRows::Skip { .. }) if e.is_row_layout_error() => continue,
                 (Err(e), _) => return Err(e.into()),
             };
             spans.push(Span { chunk: c, steps, floats });
@@ -377,7 +367,7 @@ mod tests {
     fn one_float32_chunk_is_borrowed_and_nulls_are_left_out() {
         let values = PrimitiveArray::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0]);
         let s = series(list(Box::new(values), vec![0, 2, 2, 5], Some(vec![true, false, true])));
-        let c = convert(&s, Some(1), Invalid::Error).expect("converted");
+        let c = convert(&s, Some(1), InvalidRows::Error).expect("converted");
         assert_eq!((c.rows.clone(), c.len), (vec![0, 2], 3));
         assert_eq!(c.batch.row(0), &[1.0, 2.0]);
         assert_eq!(c.batch.row(1), &[3.0, 4.0, 5.0]);
@@ -390,7 +380,7 @@ mod tests {
     fn a_null_row_over_values_and_float64_are_copied() {
         let values = PrimitiveArray::from_vec(vec![1.0f64, 2.0, 9.0, 9.0, 3.0]);
         let s = series(list(Box::new(values), vec![0, 2, 4, 5], Some(vec![true, false, true])));
-        let c = convert(&s, None, Invalid::Error).expect("converted");
+        let c = convert(&s, None, InvalidRows::Error).expect("converted");
         assert_eq!(c.rows, vec![0, 2]);
         assert_eq!(c.batch.row(1), &[3.0]);
     }
@@ -400,13 +390,13 @@ mod tests {
         let values = PrimitiveArray::from_vec(vec![0.0f32, 1.0, 2.0, 3.0, 4.0, 5.0]);
         let whole = list(Box::new(values), vec![0, 1, 3, 6], None);
         let s = series(whole.sliced(1, 2));
-        let c = convert(&s, Some(1), Invalid::Error).expect("converted");
+        let c = convert(&s, Some(1), InvalidRows::Error).expect("converted");
         assert_eq!((c.batch.row(0), c.batch.row(1)), (&[1.0f32, 2.0][..], &[3.0f32, 4.0, 5.0][..]));
 
         let mut two = series(whole.sliced(0, 1));
         two.append(&series(whole.sliced(2, 1))).expect("appended");
         assert_eq!(two.chunks().len(), 2);
-        let c = convert(&two, Some(1), Invalid::Error).expect("converted");
+        let c = convert(&two, Some(1), InvalidRows::Error).expect("converted");
         assert_eq!(c.rows, vec![0, 1]);
         assert_eq!((c.batch.row(0), c.batch.row(1)), (&[0.0f32][..], &[3.0f32, 4.0, 5.0][..]));
     }
@@ -415,9 +405,9 @@ mod tests {
     fn null_values_name_the_row_and_step_or_are_skipped() {
         let values = PrimitiveArray::from(vec![Some(1.0f64), Some(2.0), Some(3.0), None]);
         let s = series(list(Box::new(values), vec![0, 2, 4], None));
-        let err = convert(&s, None, Invalid::Error).expect_err("a null value");
+        let err = convert(&s, None, InvalidRows::Error).expect_err("a null value");
         assert!(matches!(err, PluginError::Vrae(VraeError::NullValue { row: 1, step: 1 })), "{err}");
-        let c = convert(&s, None, Invalid::Skip { max_length: 10 }).expect("skipped");
+        let c = convert(&s, None, InvalidRows::Skip { max_length: 10 }).expect("skipped");
         assert_eq!(c.rows, vec![0]);
     }
 
@@ -425,7 +415,7 @@ mod tests {
     fn skipping_checks_values_too() {
         let values = PrimitiveArray::from_vec(vec![1.0f32, f32::NAN, 2.0, 3.0, 4.0, 5.0]);
         let s = series(list(Box::new(values), vec![0, 2, 2, 3, 6], None));
-        let c = convert(&s, Some(1), Invalid::Skip { max_length: 2 }).expect("converted");
+        let c = convert(&s, Some(1), InvalidRows::Skip { max_length: 2 }).expect("converted");
         // NaN, empty, fine, too long.
         assert_eq!(c.rows, vec![2]);
         assert_eq!(c.batch.row(0), &[2.0]);
@@ -438,10 +428,10 @@ mod tests {
         let steps = FixedSizeListArray::new(dtype, 3, Box::new(floats), None);
         let s = series(list(Box::new(steps), vec![0, 1, 3], None));
         assert_eq!(step_layout(s.dtype()).expect("layout"), StepLayout::Fixed(2));
-        let c = convert(&s, Some(2), Invalid::Error).expect("converted");
+        let c = convert(&s, Some(2), InvalidRows::Error).expect("converted");
         assert_eq!(c.batch.channels(), 2);
         assert_eq!(c.batch.row(1), &[3.0, 4.0, 5.0, 6.0]);
-        let err = convert(&s, Some(3), Invalid::Skip { max_length: 10 }).expect_err("3 channels");
+        let err = convert(&s, Some(3), InvalidRows::Skip { max_length: 10 }).expect_err("3 channels");
         assert!(matches!(err, PluginError::Vrae(VraeError::ChannelMismatch { expected: 3, found: 2 })), "{err}");
     }
 
@@ -452,9 +442,9 @@ mod tests {
         // Row 0: steps [1, 2], [3, 4]; row 1: [5], [6, 7] (uneven).
         let s = series(list(steps, vec![0, 2, 4], None));
         assert_eq!(step_layout(s.dtype()).expect("layout"), StepLayout::Nested);
-        let err = convert(&s, None, Invalid::Error).expect_err("uneven");
+        let err = convert(&s, None, InvalidRows::Error).expect_err("uneven");
         assert!(matches!(err, PluginError::Vrae(VraeError::StepWidth { row: 1, step: 0, found: 1, channels: 2 })), "{err}");
-        let c = convert(&s, None, Invalid::Skip { max_length: 10 }).expect("skipped");
+        let c = convert(&s, None, InvalidRows::Skip { max_length: 10 }).expect("skipped");
         assert_eq!((c.rows.clone(), c.batch.channels()), (vec![0], 2));
         assert_eq!(c.batch.row(0), &[1.0, 2.0, 3.0, 4.0]);
     }
@@ -462,7 +452,7 @@ mod tests {
     #[test]
     fn other_types_are_refused_with_the_accepted_ones() {
         let ints = polars::prelude::Int32Chunked::from_vec("s".into(), vec![1, 2]).into_series();
-        let err = convert(&ints, None, Invalid::Error).expect_err("ints").to_string();
+        let err = convert(&ints, None, InvalidRows::Error).expect_err("ints").to_string();
         assert!(err.contains("unsupported series type") && err.contains("List(Float32/Float64)"), "{err}");
     }
 }

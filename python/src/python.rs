@@ -13,9 +13,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use pyo3_polars::PySeries;
 use vrae::projection::TsneOptions;
-use vrae::{Model, Progress, VraeConfig, VraeError};
+use vrae::{InvalidRows, Model, Progress, VraeConfig, VraeError};
 
-use crate::convert::{convert, Invalid};
+use crate::convert::convert;
 use crate::error::{guard, PluginError};
 use crate::options::{parse_config, OnInvalid};
 use crate::output;
@@ -33,7 +33,11 @@ fn to_py(py: Python<'_>, function: &str, err: PluginError, rows: usize) -> PyErr
         }
         PluginError::Vrae(VraeError::UnknownOption { .. }) => PyTypeError::new_err(format!("{function}: {err}")),
         PluginError::Vrae(
-            VraeError::InvalidOption { .. } | VraeError::OptionsNotAnObject(_) | VraeError::TooLarge(_) | VraeError::Artifact(_),
+            VraeError::InvalidOption { .. }
+            | VraeError::OnInvalid(_)
+            | VraeError::OptionsNotAnObject(_)
+            | VraeError::TooLarge(_)
+            | VraeError::Artifact(_),
         )
         | PluginError::Argument { .. } => PyValueError::new_err(format!("{function}: {err}")),
         PluginError::Panic(_) => PyRuntimeError::new_err(format!("{function}: {err}")),
@@ -165,7 +169,7 @@ fn tsne(py: Python<'_>, latents: PySeries, perplexity: f32, epochs: usize, theta
     let options = TsneOptions { perplexity, epochs, theta, seed };
     let result = py.detach(|| {
         guard(|| {
-            let converted = convert(&latents, Some(1), Invalid::Error)?;
+            let converted = convert(&latents, Some(1), InvalidRows::Error)?;
             let batch = &converted.batch;
             let dim = batch.lengths().next().unwrap_or(0);
             if let Some(r) = (0..batch.len()).find(|&r| batch.steps(r) != dim) {

@@ -19,10 +19,11 @@ use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Documentation, Signature, Volatility};
 use serde_json::{Map, Value};
 
-use crate::arrow_input::{series_from_arrow_with, InvalidRows};
+use crate::arrow_input::series_from_arrow_with;
 use crate::batch::SeriesBatch;
 use crate::config::VraeConfig;
 use crate::model::Model;
+use crate::on_invalid::{OnInvalid, ON_INVALID};
 use crate::train::Progress;
 
 const NAME: &str = "vrae_fit";
@@ -107,25 +108,20 @@ struct FitAccumulator {
 }
 
 /// Parsed options: the core config and what to do with invalid series.
-fn parse_options(json: Option<&str>) -> Result<(VraeConfig, bool)> {
-    let Some(json) = json else { return Ok((VraeConfig::default(), false)) };
+fn parse_options(json: Option<&str>) -> Result<(VraeConfig, OnInvalid)> {
+    let Some(json) = json else { return Ok((VraeConfig::default(), OnInvalid::Error)) };
     let mut map: Map<String, Value> = match serde_json::from_str::<Value>(json) {
         Ok(Value::Object(m)) => m,
         Ok(other) => return Err(error(format!("options must be a JSON object, got {other}"))),
         Err(e) => return Err(error(format!("options are not valid JSON: {e}"))),
     };
-    let skip_invalid = match map.remove("on_invalid") {
-        None => false,
-        Some(Value::String(s)) if s == "error" => false,
-        Some(Value::String(s)) if s == "null" => true,
-        Some(other) => return Err(error(format!("option `on_invalid` must be \"error\" or \"null\", got {other}"))),
-    };
+    let on_invalid = OnInvalid::take_from(&mut map).map_err(error)?;
     let config = VraeConfig::from_map(&map).map_err(|e| {
         let text = e.to_string();
         // The core lists its own options; `on_invalid` is this function's.
-        error(text.replace("valid options are: ", "valid options are: on_invalid, "))
+        error(text.replace("valid options are: ", &format!("valid options are: {ON_INVALID}, ")))
     })?;
-    Ok((config, skip_invalid))
+    Ok((config, on_invalid))
 }
 
 impl FitAccumulator {
@@ -181,8 +177,9 @@ impl Accumulator for FitAccumulator {
                 }
             }
         }
-        let (config, skip_invalid) = parse_options(self.options.as_deref())?;
-        let invalid = if skip_invalid { InvalidRows::Skip { max_length: config.max_length } } else { InvalidRows::Error };
+        let (config, on_invalid) = parse_options(self.options.as_deref())?;
+        let invalid = on_invalid.rows(config.max_length);
+        let skip_invalid = on_invalid == OnInvalid::Null;
         let converted =
             series_from_arrow_with(series.as_ref(), self.channels, invalid).map_err(|e| error(e.map_row(|r| self.rows_seen + r)))?;
         let first = self.rows_seen;

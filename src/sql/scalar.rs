@@ -22,10 +22,11 @@ use datafusion::logical_expr::{
 };
 
 use super::model_arg::{is_model_type, rows_by_model, scalar_model};
-use crate::arrow_input::{series_from_arrow_with, InvalidRows};
+use crate::arrow_input::series_from_arrow_with;
 use crate::error::VraeError;
 use crate::model::{Model, PROJECTION_DIMS};
 use crate::model_cache::model_info_json;
+use crate::on_invalid::{OnInvalid, ON_INVALID};
 
 /// What a function returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,14 +85,8 @@ fn step_type(series: &DataType) -> Option<&DataType> {
     }
 }
 
-/// What the options argument of a scalar function may say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OnInvalid {
-    Error,
-    Null,
-}
-
-/// Parses the optional options argument (a constant JSON object).
+/// Parses the optional options argument (a constant JSON object whose only
+/// key is `on_invalid`).
 fn parse_options(name: &str, value: Option<&ColumnarValue>) -> Result<OnInvalid> {
     let text = match value {
         None => return Ok(OnInvalid::Error),
@@ -99,21 +94,16 @@ fn parse_options(name: &str, value: Option<&ColumnarValue>) -> Result<OnInvalid>
         Some(ColumnarValue::Scalar(ScalarValue::Utf8(Some(t)) | ScalarValue::LargeUtf8(Some(t)) | ScalarValue::Utf8View(Some(t)))) => t,
         Some(_) => return Err(exec_error(name, "options must be a constant JSON string such as '{\"on_invalid\": \"null\"}'")),
     };
-    let map = match serde_json::from_str::<serde_json::Value>(text) {
+    let mut map = match serde_json::from_str::<serde_json::Value>(text) {
         Ok(serde_json::Value::Object(m)) => m,
         Ok(other) => return Err(exec_error(name, format!("options must be a JSON object, got {other}"))),
         Err(e) => return Err(exec_error(name, format!("options are not valid JSON: {e}"))),
     };
-    let mut on_invalid = OnInvalid::Error;
-    for (key, value) in &map {
-        match (key.as_str(), value.as_str()) {
-            ("on_invalid", Some("error")) => on_invalid = OnInvalid::Error,
-            ("on_invalid", Some("null")) => on_invalid = OnInvalid::Null,
-            ("on_invalid", _) => return Err(exec_error(name, format!("option `on_invalid` must be \"error\" or \"null\", got {value}"))),
-            (other, _) => return Err(exec_error(name, format!("unknown option `{other}`; valid options are: on_invalid"))),
-        }
+    let on_invalid = OnInvalid::take_from(&mut map).map_err(|e| exec_error(name, e))?;
+    match map.keys().next() {
+        Some(other) => Err(exec_error(name, format!("unknown option `{other}`; valid options are: {ON_INVALID}"))),
+        None => Ok(on_invalid),
     }
-    Ok(on_invalid)
 }
 
 impl ScalarUDFImpl for VraeFunction {
@@ -247,10 +237,7 @@ impl VraeFunction {
         on_invalid: OnInvalid,
         out: &mut Collected,
     ) -> Result<(), VraeError> {
-        let invalid = match on_invalid {
-            OnInvalid::Error => InvalidRows::Error,
-            OnInvalid::Null => InvalidRows::Skip { max_length: model.config().max_length },
-        };
+        let invalid = on_invalid.rows(model.config().max_length);
         let converted = series_from_arrow_with(subset.as_ref(), Some(model.channels()), invalid).map_err(|e| e.map_row(|r| rows[r]))?;
         let mut batch_to_row: Vec<usize> = converted.present.iter().enumerate().filter_map(|(i, p)| p.map(|_| rows[i])).collect();
         let mut batch = converted.batch;
