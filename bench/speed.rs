@@ -16,33 +16,33 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use clap::Parser;
 use serde_json::json;
 use vrae::{Model, SeriesBatch, VraeConfig};
 
+/// Training and embedding throughput on one dataset, against the measured
+/// matrix-product peak.
+#[derive(Parser)]
+#[command(name = "speed")]
 struct Args {
+    /// Folder with NAME_TRAIN.parquet and NAME_TEST.parquet.
+    #[arg(long, default_value = "data")]
     data: PathBuf,
+    /// Dataset name.
+    #[arg(long, default_value = "ECG5000")]
     name: String,
+    /// Epochs per timed training run.
+    #[arg(long, default_value_t = 3)]
     epochs: usize,
+    /// Threads.
+    #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Timed runs (the best counts).
+    #[arg(long, default_value_t = 5)]
     repeats: usize,
-}
-
-fn parse_args() -> Result<Args, Box<dyn Error>> {
-    let mut a = Args { data: "data".into(), name: "ECG5000".into(), epochs: 3, threads: 2, repeats: 5 };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--data" => a.data = value()?.into(),
-            "--name" => a.name = value()?,
-            "--epochs" => a.epochs = value()?.parse()?,
-            "--threads" => a.threads = value()?.parse()?,
-            "--repeats" => a.repeats = value()?.parse()?,
-            "--bench" => {} // passed by `cargo bench`
-            other => return Err(format!("unknown argument {other}").into()),
-        }
-    }
-    Ok(a)
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 /// FLOPs of one LSTM or GRU layer step for one series: the input and
@@ -92,7 +92,7 @@ fn measured_peak(threads: usize) -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let args = parse_args()?;
+    let args = Args::parse();
     rayon::ThreadPoolBuilder::new().num_threads(args.threads).build_global()?;
     let files = [args.data.join(format!("{}_TRAIN.parquet", args.name)), args.data.join(format!("{}_TEST.parquet", args.name))];
     let data = parquet_series::read_files(&files)?;

@@ -24,30 +24,27 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use clap::Parser;
 use datafusion::prelude::SessionContext;
 use serde_json::json;
 use vrae::{Model, SeriesBatch, VraeConfig};
 
+/// Embedding throughput through DataFusion against the core API.
+#[derive(Parser)]
+#[command(name = "sql_throughput")]
 struct Args {
+    /// Parquet file of series to embed.
+    #[arg(long, default_value = "data/ECG5000_TEST.parquet")]
     data: PathBuf,
+    /// Copies of the file's rows in the input table.
+    #[arg(long, default_value_t = 4)]
     copies: usize,
+    /// Timed runs (the best counts).
+    #[arg(long, default_value_t = 3)]
     repeats: usize,
-}
-
-fn parse_args() -> Result<Args, Box<dyn Error>> {
-    let mut a = Args { data: "data/ECG5000_TEST.parquet".into(), copies: 4, repeats: 3 };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--data" => a.data = value()?.into(),
-            "--copies" => a.copies = value()?.parse()?,
-            "--repeats" => a.repeats = value()?.parse()?,
-            "--bench" => {}
-            other => return Err(format!("unknown argument {other}").into()),
-        }
-    }
-    Ok(a)
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 /// Best (shortest) wall time of `repeats` runs of `f`, in seconds.
@@ -67,7 +64,7 @@ where
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let args = parse_args()?;
+    let args = Args::parse();
     let scratch = std::env::temp_dir().join(format!("vrae-sql-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
     let input = scratch.join("input.parquet");

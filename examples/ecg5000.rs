@@ -18,11 +18,44 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 use vrae::metrics::{adjusted_rand_index, encode_labels, normalized_mutual_info};
 use vrae::projection::{tsne, TsneOptions};
 use vrae::{Model, Progress, SeriesBatch, VraeConfig};
+
+/// The main job: train on ECG5000, cluster, score and plot.
+#[derive(Parser)]
+#[command(name = "ecg5000")]
+struct Cli {
+    /// Folder with ECG5000_TRAIN.parquet and ECG5000_TEST.parquet.
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+    /// Folder for the model, report.json and the plots.
+    #[arg(long, default_value = "out/ecg5000")]
+    out: PathBuf,
+    /// Training options as a JSON object (README, Options); the flags
+    /// below override the same keys, and `clusters` defaults to 5.
+    #[arg(long, value_parser = json_object)]
+    options: Option<serde_json::Map<String, Value>>,
+    /// Option `epochs`.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Option `seed`.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Option `threads`.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Skip the t-SNE plots (the slowest part after training).
+    #[arg(long)]
+    no_tsne: bool,
+}
+
+fn json_object(text: &str) -> Result<serde_json::Map<String, Value>, String> {
+    serde_json::from_str(text).map_err(|e| format!("not a JSON object: {e}"))
+}
 
 struct Args {
     data: PathBuf,
@@ -31,35 +64,23 @@ struct Args {
     tsne: bool,
 }
 
-fn parse_args() -> Result<Args, Box<dyn Error>> {
-    let mut args = Args { data: PathBuf::from("data"), out: PathBuf::from("out/ecg5000"), options: serde_json::Map::new(), tsne: true };
-    args.options.insert("clusters".into(), json!(5));
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--data" => args.data = PathBuf::from(value()?),
-            "--out" => args.out = PathBuf::from(value()?),
-            "--epochs" => drop(args.options.insert("epochs".into(), json!(value()?.parse::<usize>()?))),
-            "--seed" => drop(args.options.insert("seed".into(), json!(value()?.parse::<u64>()?))),
-            "--threads" => drop(args.options.insert("threads".into(), json!(value()?.parse::<usize>()?))),
-            "--options" => {
-                let extra: serde_json::Map<String, Value> = serde_json::from_str(&value()?)?;
-                args.options.extend(extra);
-            }
-            "--no-tsne" => args.tsne = false,
-            "-h" | "--help" => {
-                println!("usage: ecg5000 [--data DIR] [--out DIR] [--epochs N] [--seed S] [--threads T] [--options JSON] [--no-tsne]");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other} (try --help)").into()),
+fn parse_args() -> Args {
+    let cli = Cli::parse();
+    let mut options = serde_json::Map::new();
+    options.insert("clusters".into(), json!(5));
+    options.extend(cli.options.unwrap_or_default());
+    for (key, value) in
+        [("epochs", cli.epochs.map(|v| json!(v))), ("seed", cli.seed.map(|v| json!(v))), ("threads", cli.threads.map(|v| json!(v)))]
+    {
+        if let Some(value) = value {
+            options.insert(key.into(), value);
         }
     }
-    Ok(args)
+    Args { data: cli.data, out: cli.out, options, tsne: !cli.no_tsne }
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let args = parse_args()?;
+    let args = parse_args();
     let config = VraeConfig::from_map(&args.options)?;
     let files = [args.data.join("ECG5000_TRAIN.parquet"), args.data.join("ECG5000_TEST.parquet")];
     let data = parquet_series::read_files(&files)?;

@@ -5,16 +5,27 @@ mod allocator;
 #[path = "support/parquet_series.rs"]
 mod parquet_series;
 
+use clap::Parser;
 use vrae::cluster::{fit_kmeans, standardise, unit_variance_scales, KMeansOptions};
 use vrae::metrics::{adjusted_rand_index, encode_labels, normalized_mutual_info};
 use vrae::{Model, SeriesBatch};
 
+/// k-means settings on the ECG5000 latents of trained models.
+#[derive(Parser)]
+#[command(name = "kmeans_study")]
+struct Args {
+    /// Model files trained on ECG5000.
+    #[arg(required = true)]
+    models: Vec<String>,
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
     let files = ["data/ECG5000_TRAIN.parquet".into(), "data/ECG5000_TEST.parquet".into()];
     let data = parquet_series::read_files(&files)?;
     let batch = SeriesBatch::new(&data.values[..], &data.offsets[..], data.channels)?;
     let (labels, _) = encode_labels(&data.labels);
-    for path in std::env::args().skip(1) {
+    for path in args.models {
         let model = Model::load(&path)?;
         let latents = model.embed(&batch)?;
         // Also leave the latents beside the model for outside tools (CSV).

@@ -11,15 +11,26 @@ mod allocator;
 #[path = "support/parquet_series.rs"]
 mod parquet_series;
 
+use clap::Parser;
 use vrae::cluster::{fit_kmeans, KMeansOptions};
 use vrae::metrics::{encode_labels, normalized_mutual_info};
 use vrae::{Model, SeriesBatch, VraeConfig};
 
+/// Reconstruction against PCA, and clustering against k-means on the raw values.
+#[derive(Parser)]
+#[command(name = "reconstruction_study")]
+struct Args {
+    /// Folder of the dataset's Parquet files.
+    dir: std::path::PathBuf,
+    /// Dataset name (NAME_TRAIN.parquet, NAME_TEST.parquet).
+    name: String,
+    /// Training options as a JSON object.
+    options: String,
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [dir, name, options] = &args[..] else {
-        return Err("usage: reconstruction_study DATA_DIR DATASET OPTIONS_JSON".into());
-    };
+    let Args { dir, name, options } = Args::parse();
+    let (dir, name, options) = (&dir, &name, &options);
     let files = ["TRAIN", "TEST"].map(|part| std::path::Path::new(dir).join(format!("{name}_{part}.parquet")));
     let data = parquet_series::read_files(&files)?;
     let batch = SeriesBatch::new(&data.values[..], &data.offsets[..], data.channels)?;

@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use candle_core::{Device, Tensor, Var};
+use clap::Parser;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -40,26 +41,22 @@ const LAYER_TOLERANCE: f64 = 1e-3;
 const EMBED_TOLERANCE: f64 = 1e-3;
 const LOSS_TOLERANCE: f64 = 1e-2;
 
+/// The CUDA checks: CPU against GPU on layers, gradients and whole models.
+#[derive(Parser)]
+#[command(name = "gpu_check")]
 struct Args {
+    /// Folder with the ECG5000 Parquet files.
+    #[arg(long, default_value = "data")]
     data: PathBuf,
+    /// Rows of the synthetic dataset (5 classes) of the speed runs.
+    #[arg(long, default_value_t = 1_000_000)]
     synthetic: usize,
+    /// Smaller runs, for a first try.
+    #[arg(long)]
     quick: bool,
-}
-
-fn parse_args() -> Res<Args> {
-    let mut a = Args { data: "data".into(), synthetic: 1_000_000, quick: false };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--data" => a.data = value()?.into(),
-            "--synthetic" => a.synthetic = value()?.parse()?,
-            "--quick" => a.quick = true,
-            "--bench" => {}
-            other => return Err(format!("unknown argument {other}").into()),
-        }
-    }
-    Ok(a)
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 /// ‖a − b‖ / ‖b‖ over all elements (0 when both are zero).
@@ -253,7 +250,7 @@ fn speed(name: &str, batch: &SeriesBatch, sizes: &Sizes, rows: &mut Vec<(String,
 }
 
 fn main() -> Res<()> {
-    let args = parse_args()?;
+    let args = Args::parse();
     let cuda = Device::new_cuda(0).map_err(|e| format!("no CUDA device: {e}"))?;
     let files = [args.data.join("ECG5000_TRAIN.parquet"), args.data.join("ECG5000_TEST.parquet")];
     let ecg = parquet_series::read_files(&files)?;

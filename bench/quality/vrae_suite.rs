@@ -31,61 +31,53 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use clap::Parser;
 use serde_json::{json, Map, Value};
 use vrae::metrics::{adjusted_rand_index, encode_labels, normalized_mutual_info};
 use vrae::{Model, SeriesBatch, VraeConfig};
 
+/// vrae's half of the quality suite: one JSON line per dataset and seed.
+#[derive(Parser)]
+#[command(name = "quality")]
 struct Args {
+    /// The suite's folder (datasets.json and the Parquet files; scripts/fetch-data.sh).
+    #[arg(long, default_value = "data/ucr")]
     data: PathBuf,
+    /// Datasets to run, comma-separated (default: all of the manifest).
+    #[arg(long, value_delimiter = ',')]
     datasets: Option<Vec<String>>,
+    /// Seeds, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [0u64, 1, 2])]
     seeds: Vec<u64>,
+    /// Rows per dataset at most.
+    #[arg(long, default_value_t = suite::DEFAULT_MAX_ROWS)]
     max_rows: usize,
+    /// Series-steps (rows x longest series) per dataset at most.
+    #[arg(long, default_value_t = suite::DEFAULT_MAX_STEPS)]
     max_steps: usize,
+    /// Training options as a JSON object (README, Options).
+    #[arg(long, value_parser = json_object, default_value = "{}")]
     options: Map<String, Value>,
+    /// The method name written in every line.
+    #[arg(long, default_value = "vrae")]
     method: String,
+    /// Write every fit's latents as CSV into this folder.
+    #[arg(long)]
     latents: Option<PathBuf>,
     /// `clusters: "auto"` with this `clusters_max` instead of k = the class count.
+    #[arg(long)]
     auto_k: Option<usize>,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
-fn parse_args() -> Result<Args, Box<dyn Error>> {
-    let mut a = Args {
-        data: PathBuf::from("data/ucr"),
-        datasets: None,
-        seeds: vec![0, 1, 2],
-        max_rows: suite::DEFAULT_MAX_ROWS,
-        max_steps: suite::DEFAULT_MAX_STEPS,
-        options: Map::new(),
-        method: "vrae".into(),
-        latents: None,
-        auto_k: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--data" => a.data = value()?.into(),
-            "--datasets" => a.datasets = Some(value()?.split(',').map(str::to_string).collect()),
-            "--seeds" => a.seeds = value()?.split(',').map(str::parse).collect::<Result<_, _>>()?,
-            "--max-rows" => a.max_rows = value()?.parse()?,
-            "--max-steps" => a.max_steps = value()?.parse()?,
-            "--options" => a.options = serde_json::from_str(&value()?)?,
-            "--method" => a.method = value()?,
-            "--latents" => a.latents = Some(value()?.into()),
-            "--auto-k" => a.auto_k = Some(value()?.parse()?),
-            "--bench" => {} // passed by `cargo bench`
-            "-h" | "--help" => {
-                println!("usage: quality --data DIR [--datasets A,B] [--seeds 0,1,2] [--max-rows N] [--max-steps N] [--options JSON] [--method NAME] [--latents DIR] [--auto-k MAX]");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other} (try --help)").into()),
-        }
-    }
-    Ok(a)
+fn json_object(text: &str) -> Result<Map<String, Value>, String> {
+    serde_json::from_str(text).map_err(|e| format!("not a JSON object: {e}"))
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let args = parse_args()?;
+    let args = Args::parse();
     let manifest = suite::Manifest::read(&args.data)?;
     let names = suite::selected(&manifest, args.datasets.as_deref())?;
     let stdout = std::io::stdout();
