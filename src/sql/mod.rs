@@ -12,6 +12,7 @@
 mod docs;
 mod fit;
 mod model_arg;
+mod model_info;
 mod prototypes;
 mod scalar;
 
@@ -19,15 +20,19 @@ use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
 pub use fit::{set_progress_on_stderr, VraeFit};
+pub use model_info::VraeModelInfo;
 pub use prototypes::VraePrototypes;
 pub use scalar::{VraeFunction, VraeOutput};
 
 /// Every vrae scalar function, ready to register.
 pub fn scalar_functions() -> Vec<ScalarUDF> {
-    [VraeOutput::Embed, VraeOutput::Cluster, VraeOutput::Score, VraeOutput::Project, VraeOutput::Reconstruct, VraeOutput::ModelInfo]
-        .into_iter()
-        .map(|kind| ScalarUDF::new_from_impl(VraeFunction::new(kind)))
-        .collect()
+    let mut functions: Vec<ScalarUDF> =
+        [VraeOutput::Embed, VraeOutput::Cluster, VraeOutput::Score, VraeOutput::Project, VraeOutput::Reconstruct]
+            .into_iter()
+            .map(|kind| ScalarUDF::new_from_impl(VraeFunction::new(kind)))
+            .collect();
+    functions.push(ScalarUDF::new_from_impl(VraeModelInfo::default()));
+    functions
 }
 
 /// Adds every vrae function to `ctx`: the `vrae_fit` aggregate, the

@@ -1,6 +1,6 @@
-//! The scalar functions: `vrae_embed`, `vrae_cluster`, `vrae_score`,
-//! `vrae_project`, `vrae_reconstruct` (each `(series, model)`) and
-//! `vrae_model_info(model)`.
+//! The scalar functions over series: `vrae_embed`, `vrae_cluster`,
+//! `vrae_score`, `vrae_project` and `vrae_reconstruct`, each `(series,
+//! model [, options])` (`vrae_model_info` is in `model_info`).
 //!
 //! Each call works on a whole record batch: rows are grouped by model, each
 //! group's series are converted once and run through the core in batches
@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, FixedSizeListArray, Float32Array, Float64Array, Int32Array, ListArray, StringArray, UInt32Array};
+use datafusion::arrow::array::{ArrayRef, FixedSizeListArray, Float32Array, Float64Array, Int32Array, ListArray, UInt32Array};
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::compute::take;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
@@ -25,7 +25,6 @@ use super::model_arg::{is_model_type, rows_by_model, scalar_model};
 use crate::arrow_input::series_from_arrow_with;
 use crate::error::VraeError;
 use crate::model::{Model, PROJECTION_DIMS};
-use crate::model_cache::model_info_json;
 use crate::on_invalid::{OnInvalid, ON_INVALID};
 
 /// What a function returns.
@@ -41,9 +40,10 @@ pub enum VraeOutput {
     Project,
     /// `vrae_reconstruct`: the decoded series.
     Reconstruct,
-    /// `vrae_model_info`: JSON with config, format version and summary.
-    ModelInfo,
 }
+
+/// Position of the model argument.
+const MODEL_ARG: usize = 1;
 
 /// One vrae scalar function.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -55,12 +55,8 @@ pub struct VraeFunction {
 impl VraeFunction {
     /// The function of the given kind.
     pub fn new(kind: VraeOutput) -> Self {
-        let signature = if kind == VraeOutput::ModelInfo {
-            Signature::any(1, Volatility::Immutable)
-        } else {
-            // (series, model) or (series, model, options_json)
-            Signature::one_of(vec![TypeSignature::Any(2), TypeSignature::Any(3)], Volatility::Immutable)
-        };
+        // (series, model) or (series, model, options_json)
+        let signature = Signature::one_of(vec![TypeSignature::Any(2), TypeSignature::Any(3)], Volatility::Immutable);
         Self { kind, signature }
     }
 }
@@ -69,11 +65,11 @@ fn item(data_type: DataType) -> FieldRef {
     Arc::new(Field::new("item", data_type, true))
 }
 
-fn exec_error(name: &str, err: impl std::fmt::Display) -> DataFusionError {
+pub(super) fn exec_error(name: &str, err: impl std::fmt::Display) -> DataFusionError {
     DataFusionError::Execution(format!("{name}: {err}"))
 }
 
-fn plan_error(name: &str, err: impl std::fmt::Display) -> DataFusionError {
+pub(super) fn plan_error(name: &str, err: impl std::fmt::Display) -> DataFusionError {
     DataFusionError::Plan(format!("{name}: {err}"))
 }
 
@@ -114,7 +110,6 @@ impl ScalarUDFImpl for VraeFunction {
             VraeOutput::Score => "vrae_score",
             VraeOutput::Project => "vrae_project",
             VraeOutput::Reconstruct => "vrae_reconstruct",
-            VraeOutput::ModelInfo => "vrae_model_info",
         }
     }
 
@@ -133,7 +128,7 @@ impl ScalarUDFImpl for VraeFunction {
     fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
         let types: Vec<DataType> = args.arg_fields.iter().map(|f| f.data_type().clone()).collect();
         // A literal model fixes the latent size at planning time.
-        let model_literal = args.scalar_arguments.get(self.model_index()).copied().flatten();
+        let model_literal = args.scalar_arguments.get(MODEL_ARG).copied().flatten();
         let latent = match (self.kind, model_literal) {
             (VraeOutput::Embed, Some(v)) => scalar_model(v).load().map_err(|e| plan_error(self.name(), e))?.map(|m| m.latent()),
             _ => None,
@@ -144,9 +139,6 @@ impl ScalarUDFImpl for VraeFunction {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let name = self.name();
         let rows = args.number_rows;
-        if self.kind == VraeOutput::ModelInfo {
-            return model_info(name, &args.args[0], rows);
-        }
         let on_invalid = parse_options(name, args.args.get(2))?;
         let series = match &args.args[0] {
             ColumnarValue::Array(a) => a.clone(),
@@ -180,23 +172,11 @@ fn row_error(name: &str, err: VraeError, rows: usize) -> DataFusionError {
 }
 
 impl VraeFunction {
-    /// Position of the model argument.
-    fn model_index(&self) -> usize {
-        if self.kind == VraeOutput::ModelInfo {
-            0
-        } else {
-            1
-        }
-    }
-
     fn output_type(&self, arg_types: &[DataType], latent: Option<usize>) -> Result<DataType> {
         let name = self.name();
-        let model_type = arg_types.get(self.model_index()).ok_or_else(|| plan_error(name, "missing the model argument"))?;
+        let model_type = arg_types.get(MODEL_ARG).ok_or_else(|| plan_error(name, "missing the model argument"))?;
         if !is_model_type(model_type) && *model_type != DataType::Null {
             return Err(plan_error(name, format!("the model must be Binary (model bytes) or Utf8 (a model file path), got {model_type}")));
-        }
-        if self.kind == VraeOutput::ModelInfo {
-            return Ok(DataType::Utf8);
         }
         if let Some(t) = arg_types.get(2) {
             if !matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null) {
@@ -223,7 +203,6 @@ impl VraeFunction {
                 DataType::List(_) | DataType::LargeList(_) => DataType::List(item(DataType::List(item(DataType::Float32)))),
                 _ => DataType::List(item(DataType::Float32)),
             },
-            VraeOutput::ModelInfo => DataType::Utf8,
         })
     }
 
@@ -277,7 +256,6 @@ impl VraeFunction {
                 let c = model.channels();
                 out.add_vectors(values, &batch_to_row, |b| batch.steps(b) * c, c);
             }
-            VraeOutput::ModelInfo => {}
         }
         Ok(())
     }
@@ -325,7 +303,6 @@ impl Collected {
             VraeOutput::Cluster => Arc::new(Int32Array::from(self.ints)),
             VraeOutput::Score => Arc::new(Float64Array::from(self.floats)),
             VraeOutput::Embed | VraeOutput::Project | VraeOutput::Reconstruct => self.lists(return_type)?,
-            VraeOutput::ModelInfo => Arc::new(StringArray::new_null(self.ints.len())),
         })
     }
 
@@ -387,17 +364,4 @@ impl Collected {
             other => Err(DataFusionError::Internal(format!("unexpected return type {other}"))),
         }
     }
-}
-
-/// `vrae_model_info(model)`: JSON text per row.
-fn model_info(name: &str, model: &ColumnarValue, rows: usize) -> Result<ColumnarValue> {
-    let (groups, _) = rows_by_model(model, rows).map_err(|e| exec_error(name, e))?;
-    let mut out: Vec<Option<String>> = vec![None; rows];
-    for (m, group_rows) in groups {
-        let info = model_info_json(&m);
-        for r in group_rows {
-            out[r] = Some(info.clone());
-        }
-    }
-    Ok(ColumnarValue::Array(Arc::new(StringArray::from(out))))
 }
