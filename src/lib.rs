@@ -34,14 +34,26 @@ pub mod on_invalid;
 mod paa;
 pub mod pca;
 pub mod projection;
+/// The recurrent layers: the fused CPU kernels, the Candle-op reference and
+/// the composed path for other devices. Public only with the `internals`
+/// feature, for the tests and benchmarks that compare them; not part of the
+/// stable API.
+#[cfg(feature = "internals")]
 pub mod rnn;
+#[cfg(not(feature = "internals"))]
+#[allow(dead_code)] // the reference layer and the specs serve the tests only
+mod rnn;
 mod scaling;
 pub mod silhouette;
 #[cfg(feature = "sql")]
 pub mod sql;
 mod train;
 
-pub use artifact::{fnv1a64, FORMAT_VERSION};
+/// The checksum of model files, for tests that write files of older formats
+/// (`internals` feature; not part of the stable API).
+#[cfg(feature = "internals")]
+pub use artifact::fnv1a64;
+pub use artifact::FORMAT_VERSION;
 pub use batch::SeriesBatch;
 pub use config::VraeConfig;
 pub use error::{ArtifactError, Result, VraeError};

@@ -17,6 +17,9 @@ mod reference;
 
 pub use composed::composed_layer;
 pub use fused::recurrent_layer;
+// The reference serves the tests only: this module's own, and (with the
+// `internals` feature) the integration tests.
+#[cfg(any(test, feature = "internals"))]
 pub use reference::reference_layer;
 
 use std::sync::Arc;
