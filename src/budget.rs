@@ -85,16 +85,20 @@ pub(crate) fn inference_rows(shape: &NetShape, steps: usize, cap: usize) -> usiz
 }
 
 /// This machine's physical memory (Linux `/proc/meminfo`), or a fixed 64
-/// GiB where it cannot be read.
+/// GiB where it cannot be read. Read once per process: every inference call
+/// checks against it.
 pub fn machine_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
-            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            kib.checked_mul(1024)
-        })
-        .unwrap_or(FALLBACK_MEMORY)
+    static MEMORY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *MEMORY.get_or_init(|| {
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|text| {
+                let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+                let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+                kib.checked_mul(1024)
+            })
+            .unwrap_or(FALLBACK_MEMORY)
+    })
 }
 
 /// Bytes as people read them.
