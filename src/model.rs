@@ -336,16 +336,21 @@ impl Model {
     }
 
     /// Checks `batch` for this model and returns what the network sees:
-    /// the series themselves, or averaged over the model's window.
+    /// the series themselves, or averaged over the model's window. Each row
+    /// is averaged once, for the network and for the scaling check alike.
     fn prepared<'b>(&self, batch: &'b SeriesBatch) -> Result<Cow<'b, SeriesBatch<'b>>> {
         if batch.channels() != self.channels() {
             return Err(VraeError::ChannelMismatch { expected: self.channels(), found: batch.channels() });
         }
         budget::check_inference(&self.weights.shape, paa::averaged_steps(batch.max_steps(), self.window))?;
-        if let Some(e) = (0..batch.len()).find_map(|row| self.row_error(batch, row)) {
-            return Err(e);
+        let seen = if self.window > 1 { Cow::Owned(paa::average(batch, self.window)?) } else { Cow::Borrowed(batch) };
+        let first_error = (0..batch.len()).find_map(|row| {
+            batch.row_error(row, self.config.max_length).or_else(|| self.scaling_error(row, seen.row(row), batch.channels()))
+        });
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(seen),
         }
-        Ok(if self.window > 1 { Cow::Owned(paa::average(batch, self.window)?) } else { Cow::Borrowed(batch) })
     }
 
     /// Steps averaged into one before the network sees a series (1: none;
@@ -354,14 +359,18 @@ impl Model {
         self.window
     }
 
-    /// The rows of `batch` that this model can take ([`Model::row_error`]
-    /// finds nothing wrong with them), as a batch of their own, with each
-    /// one's row number in `batch`: for front ends that return null for the
-    /// others.
-    pub fn usable_rows(&self, batch: &SeriesBatch) -> Result<(SeriesBatch<'static>, Vec<usize>)> {
-        let kept: Vec<usize> = (0..batch.len()).filter(|&row| self.row_error(batch, row).is_none()).collect();
-        let rows: Vec<&[f32]> = kept.iter().map(|&row| batch.row(row)).collect();
-        Ok((SeriesBatch::from_rows(&rows, batch.channels())?, kept))
+    /// Leaves out of `batch` the rows this model cannot take
+    /// ([`Model::row_error`]), and their entries of `rows` (each batch row's
+    /// number in the caller's numbering): for front ends that return null
+    /// for them. The batch comes back untouched when every row is usable.
+    pub fn keep_usable<'a>(&self, batch: SeriesBatch<'a>, rows: Vec<usize>) -> Result<(SeriesBatch<'a>, Vec<usize>)> {
+        let kept: Vec<usize> = (0..batch.len()).filter(|&row| self.row_error(&batch, row).is_none()).collect();
+        if kept.len() == batch.len() {
+            return Ok((batch, rows));
+        }
+        let values: Vec<&[f32]> = kept.iter().map(|&row| batch.row(row)).collect();
+        let usable = SeriesBatch::from_rows(&values, batch.channels())?;
+        Ok((usable, kept.iter().map(|&row| rows[row]).collect()))
     }
 
     /// Why row `row` of `batch` cannot go through this model, if it cannot:
@@ -374,12 +383,20 @@ impl Model {
             return Some(e);
         }
         let values = batch.row(row);
-        let averaged = (self.window > 1).then(|| {
-            let mut out = Vec::new();
-            paa::average_row(values, batch.channels(), self.window, &mut out);
-            out
-        });
-        let (step, channel, value, scaled) = self.scaler.unscalable(averaged.as_deref().unwrap_or(values), batch.channels())?;
+        if self.window > 1 {
+            let mut averaged = Vec::new();
+            paa::average_row(values, batch.channels(), self.window, &mut averaged);
+            self.scaling_error(row, &averaged, batch.channels())
+        } else {
+            self.scaling_error(row, values, batch.channels())
+        }
+    }
+
+    /// The error for row `row` if the model's scaling blows one of `seen`
+    /// (the row as the network sees it, averaged over the window) up beyond
+    /// [`crate::scaling::MAX_SCALED`].
+    fn scaling_error(&self, row: usize, seen: &[f32], channels: usize) -> Option<VraeError> {
+        let (step, channel, value, scaled) = self.scaler.unscalable(seen, channels)?;
         // The step of the input where the offending window starts.
         let step = step * self.window;
         Some(VraeError::NotFiniteOutput {

@@ -16,7 +16,7 @@ use vrae::{Model, Progress, VraeError};
 
 use crate::convert::{convert, step_layout, StepLayout};
 use crate::error::{guard, PluginError, Result};
-use crate::models::{projection_width, ModelBytes};
+use crate::models::ModelBytes;
 use crate::options::{parse_config, OnInvalid};
 use crate::output;
 use vrae::model_cache::cached_model;
@@ -87,7 +87,7 @@ fn apply_field(kind: Apply, fields: &[Field], kwargs: ApplyKwargs) -> PolarsResu
         }
         let dtype = match kind {
             Apply::Embed => output::vector_type(model.latent()),
-            Apply::Project => output::vector_type(projection_width(&model)),
+            Apply::Project => output::vector_type(vrae::PROJECTION_DIMS),
             Apply::Cluster => {
                 model.clusters().ok_or(VraeError::NoClusters)?;
                 polars::prelude::DataType::Int32
@@ -117,20 +117,16 @@ fn run(kind: Apply, model: &Model, series: &Series, on_invalid: OnInvalid) -> Re
     let layout = step_layout(series.dtype())?;
     let converted = convert(series, Some(model.channels()), on_invalid.rows(model.config().max_length))?;
     let len = converted.len;
-    let (mut batch, mut rows) = (converted.batch, converted.rows);
-    if on_invalid == OnInvalid::Null {
+    let (batch, rows) = match on_invalid {
         // Rows that this model cannot take (values its scaling blows up) become null too.
-        let (usable, kept) = model.usable_rows(&batch)?;
-        if kept.len() < batch.len() {
-            rows = kept.iter().map(|&b| rows[b]).collect();
-            batch = usable;
-        }
-    }
+        OnInvalid::Null => model.keep_usable(converted.batch, converted.rows)?,
+        OnInvalid::Error => (converted.batch, converted.rows),
+    };
     let (batch, rows) = (&batch, &rows[..]);
     let to_input = |e: VraeError| PluginError::from(e).in_input_rows(rows);
     Ok(match kind {
         Apply::Embed | Apply::Project => {
-            let width = if kind == Apply::Embed { model.latent() } else { projection_width(model) };
+            let width = if kind == Apply::Embed { model.latent() } else { vrae::PROJECTION_DIMS };
             let values = match (batch.is_empty(), kind) {
                 (true, _) => Vec::new(),
                 (false, Apply::Embed) => model.embed(batch).map_err(to_input)?,

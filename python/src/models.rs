@@ -1,18 +1,11 @@
 //! Models as the plugin receives them: the safetensors bytes in the pickled
 //! keyword arguments (decoded through `vrae::model_cache`, once per distinct
-//! model), and the width of their projections.
+//! model).
 
 use std::fmt;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
-use vrae::Model;
-
-/// Length of a model's projection: always [`vrae::PROJECTION_DIMS`] (a model
-/// with a one-value latent has 0 as its second coordinate).
-pub fn projection_width(_model: &Model) -> usize {
-    vrae::PROJECTION_DIMS
-}
 
 /// A model's bytes in the keyword arguments (a Python `bytes` object, which
 /// the pickle decoder hands over as a byte buffer).

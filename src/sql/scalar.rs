@@ -218,16 +218,12 @@ impl VraeFunction {
     ) -> Result<(), VraeError> {
         let invalid = on_invalid.rows(model.config().max_length);
         let converted = series_from_arrow_with(subset.as_ref(), Some(model.channels()), invalid).map_err(|e| e.map_row(|r| rows[r]))?;
-        let mut batch_to_row: Vec<usize> = converted.present.iter().enumerate().filter_map(|(i, p)| p.map(|_| rows[i])).collect();
-        let mut batch = converted.batch;
-        if on_invalid == OnInvalid::Null {
+        let batch_to_row: Vec<usize> = converted.present.iter().enumerate().filter_map(|(i, p)| p.map(|_| rows[i])).collect();
+        let (batch, batch_to_row) = match on_invalid {
             // Rows that this model cannot take (values its scaling blows up) become null too.
-            let (usable, kept) = model.usable_rows(&batch)?;
-            if kept.len() < batch.len() {
-                batch_to_row = kept.iter().map(|&b| batch_to_row[b]).collect();
-                batch = usable;
-            }
-        }
+            OnInvalid::Null => model.keep_usable(converted.batch, batch_to_row)?,
+            OnInvalid::Error => (converted.batch, batch_to_row),
+        };
         let batch = &batch;
         if batch.is_empty() {
             return Ok(());
