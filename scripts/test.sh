@@ -37,4 +37,7 @@ venv="${VRAE_PYTHON_VENV:-$PWD/python/.venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r python/requirements-test.txt
 VIRTUAL_ENV="$venv" "$venv/bin/maturin" develop --locked --manifest-path python/Cargo.toml
+# The plugin's own Rust tests (the Polars-to-Arrow hand-over, output columns),
+# against the dependencies maturin just built.
+PYO3_PYTHON="$venv/bin/python" cargo test --locked -p polars-vrae
 VRAE_SQL="$CARGO_TARGET_DIR/debug/vrae-sql" "$venv/bin/python" -m pytest python/tests -q -p no:cacheprovider

@@ -38,6 +38,11 @@ pub enum VraeError {
     #[error("invalid series layout: {0}")]
     Layout(String),
 
+    /// Results that do not fit the output column a front end declared (a bug
+    /// in the front end, or a model unlike the one the plan was made for).
+    #[error("could not build the output column: {0}")]
+    Output(String),
+
     /// An operation that needs at least one series got none.
     #[error("{0} needs at least one series, got an empty batch")]
     EmptyBatch(&'static str),

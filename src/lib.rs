@@ -20,6 +20,8 @@
 
 #[cfg(feature = "arrow")]
 pub mod arrow_input;
+#[cfg(feature = "arrow")]
+pub mod arrow_output;
 mod artifact;
 mod batch;
 mod budget;

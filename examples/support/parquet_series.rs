@@ -33,7 +33,7 @@ pub fn read_files(paths: &[std::path::PathBuf]) -> Result<LabelledSeries, Box<dy
             let series = batch.column_by_name("series").ok_or("no `series` column")?;
             let expected = (out.channels > 0).then_some(out.channels);
             let converted = series_from_arrow(series.as_ref(), expected).map_err(|e| format!("{}: {e}", path.display()))?;
-            if let Some(row) = converted.present.iter().position(Option::is_none) {
+            if let Some(row) = converted.present().iter().position(Option::is_none) {
                 return Err(format!("{}: row {row} has a null series", path.display()).into());
             }
             let b = &converted.batch;

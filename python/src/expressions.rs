@@ -14,11 +14,12 @@ use pyo3_polars::derive::polars_expr;
 use serde::Deserialize;
 use vrae::{Model, Progress, VraeError};
 
-use crate::convert::{convert, step_layout, StepLayout};
+use crate::convert::{step_layout, to_arrow, StepLayout};
 use crate::error::{guard, PluginError, Result};
 use crate::models::ModelBytes;
 use crate::options::{parse_config, OnInvalid};
-use crate::output;
+use crate::output::{self, Output};
+use vrae::arrow_output::RowResults;
 use vrae::model_cache::cached_model;
 
 /// Keyword arguments of the functions that apply a model.
@@ -85,17 +86,10 @@ fn apply_field(kind: Apply, fields: &[Field], kwargs: ApplyKwargs) -> PolarsResu
                 return Err(VraeError::ChannelMismatch { expected: model.channels(), found }.into());
             }
         }
-        let dtype = match kind {
-            Apply::Embed => output::vector_type(model.latent()),
-            Apply::Project => output::vector_type(vrae::PROJECTION_DIMS),
-            Apply::Cluster => {
-                model.clusters().ok_or(VraeError::NoClusters)?;
-                polars::prelude::DataType::Int32
-            }
-            Apply::Score => polars::prelude::DataType::Float64,
-            Apply::Reconstruct => output::series_type((layout != StepLayout::Scalar).then_some(model.channels())),
-        };
-        Ok(output::field(input, dtype))
+        if kind == Apply::Cluster {
+            model.clusters().ok_or(VraeError::NoClusters)?;
+        }
+        Ok(output::field(input, output_type(kind, &model, layout).polars()))
     })
     .map_err(|e| e.into_polars(kind.python_name(), 0))
 }
@@ -115,7 +109,8 @@ fn apply(kind: Apply, inputs: &[Series], kwargs: ApplyKwargs) -> PolarsResult<Se
 fn run(kind: Apply, model: &Model, series: &Series, on_invalid: OnInvalid) -> Result<Series> {
     let name = series.name().clone();
     let layout = step_layout(series.dtype())?;
-    let converted = convert(series, Some(model.channels()), on_invalid.rows(model.config().max_length))?;
+    let column = to_arrow(series)?;
+    let converted = column.series(Some(model.channels()), on_invalid.rows(model.config().max_length))?;
     let len = converted.len;
     let (batch, rows) = match on_invalid {
         // Rows that this model cannot take (values its scaling blows up) become null too.
@@ -124,35 +119,34 @@ fn run(kind: Apply, model: &Model, series: &Series, on_invalid: OnInvalid) -> Re
     };
     let (batch, rows) = (&batch, &rows[..]);
     let to_input = |e: VraeError| PluginError::from(e).in_input_rows(rows);
-    Ok(match kind {
-        Apply::Embed | Apply::Project => {
-            let width = if kind == Apply::Embed { model.latent() } else { vrae::PROJECTION_DIMS };
-            let values = match (batch.is_empty(), kind) {
-                (true, _) => Vec::new(),
-                (false, Apply::Embed) => model.embed(batch).map_err(to_input)?,
-                (false, _) => model.project(batch).map_err(to_input)?,
-            };
-            output::vectors(name, len, rows, values, width)?
+    let mut results = RowResults::new(len);
+    if batch.is_empty() {
+        if kind == Apply::Cluster {
+            model.clusters().ok_or(VraeError::NoClusters)?;
         }
-        Apply::Cluster => {
-            let ids = if batch.is_empty() {
-                model.clusters().ok_or(VraeError::NoClusters)?;
-                Vec::new()
-            } else {
-                model.cluster(batch).map_err(to_input)?
-            };
-            output::ints(name, len, rows, &ids)
+    } else {
+        match kind {
+            Apply::Embed => results.add_vectors(model.embed(batch).map_err(to_input)?, rows, model.latent())?,
+            Apply::Project => results.add_vectors(model.project(batch).map_err(to_input)?, rows, vrae::PROJECTION_DIMS)?,
+            Apply::Cluster => results.set_ints(rows, &model.cluster(batch).map_err(to_input)?)?,
+            Apply::Score => results.set_floats(rows, &model.score(batch).map_err(to_input)?)?,
+            Apply::Reconstruct => {
+                results.add_series(model.reconstruct(batch).map_err(to_input)?, rows, batch.lengths(), model.channels())?
+            }
         }
-        Apply::Score => {
-            let scores = if batch.is_empty() { Vec::new() } else { model.score(batch).map_err(to_input)? };
-            output::floats(name, len, rows, &scores)
-        }
-        Apply::Reconstruct => {
-            let values = if batch.is_empty() { Vec::new() } else { model.reconstruct(batch).map_err(to_input)? };
-            let multivariate = layout != StepLayout::Scalar;
-            output::series_list(name, len, rows, values, batch.lengths(), model.channels(), multivariate)?
-        }
-    })
+    }
+    output_type(kind, model, layout).column(name, results)
+}
+
+/// What an elementwise function returns for a column of this layout.
+fn output_type(kind: Apply, model: &Model, layout: StepLayout) -> Output {
+    match kind {
+        Apply::Embed => Output::Vectors(model.latent()),
+        Apply::Project => Output::Vectors(vrae::PROJECTION_DIMS),
+        Apply::Cluster => Output::Ints,
+        Apply::Score => Output::Floats,
+        Apply::Reconstruct => Output::Series((layout != StepLayout::Scalar).then_some(model.channels())),
+    }
 }
 
 /// The output field of `vrae_fit`: Binary (the model), named like the input;
@@ -178,7 +172,8 @@ fn fit(inputs: &[Series], kwargs: FitKwargs) -> PolarsResult<Series> {
         let series = single(inputs)?;
         let config = parse_config(&kwargs.options)?;
         let on_invalid = OnInvalid::parse(&kwargs.on_invalid)?;
-        let converted = convert(series, None, on_invalid.rows(config.max_length))?;
+        let column = to_arrow(series)?;
+        let converted = column.series(None, on_invalid.rows(config.max_length))?;
         let name = series.name().clone();
         if converted.batch.is_empty() {
             return Ok(binary(name, None));

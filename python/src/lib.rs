@@ -7,11 +7,14 @@
 //! `vrae_score`, `vrae_project` and `vrae_reconstruct` as elementwise
 //! functions). The Python package `polars_vrae` wraps both.
 //!
-//! Layers: Polars columns are read straight from their Arrow buffers into
-//! the core's `SeriesBatch` ([`convert`]), the core does the work, and the
-//! flat results become output columns ([`output`]). Models travel as their
+//! Layers: Polars columns cross to arrow-rs without a copy ([`arrow_bridge`])
+//! and the core's Arrow reader, the one the SQL functions use, turns them
+//! into a `SeriesBatch` ([`convert`]); the core does the work; the core's
+//! output builder places the results at their rows and the column crosses
+//! back to Polars ([`output`]). Models travel as their
 //! safetensors bytes and are decoded once per distinct model ([`models`]).
 
+mod arrow_bridge;
 mod convert;
 mod error;
 mod expressions;

@@ -1,29 +1,59 @@
-//! Output columns: the core's flat results for the usable rows, placed at
-//! their input rows, with null for every other row. Each column is built
-//! from one flat buffer; no row gets an allocation of its own.
+//! Output columns: the core's builder ([`vrae::arrow_output::RowResults`],
+//! the one the SQL functions use) places the results at their input rows,
+//! with null for every other row, and the finished Arrow array crosses to
+//! Polars through the Arrow C Data Interface, buffers and all.
 
-use polars::prelude::{DataType, Field, Float64Chunked, Int32Chunked, IntoSeries, PlSmallStr, Series};
-use pyo3_polars::export::polars_arrow::array::{Array, FixedSizeListArray, PrimitiveArray};
-use pyo3_polars::export::polars_arrow::bitmap::Bitmap;
-use pyo3_polars::export::polars_arrow::datatypes::ArrowDataType;
-use pyo3_polars::export::polars_arrow::offset::OffsetsBuffer;
+use arrow_schema::{DataType as ArrowType, Field as ArrowField};
+use polars::prelude::{DataType, Field, PlSmallStr, Series};
+use std::sync::Arc;
+use vrae::arrow_output::RowResults;
 
-use vrae::VraeError;
-
-use crate::convert::LargeListArray;
+use crate::arrow_bridge::arrow_to_polars;
 use crate::error::Result;
 
-/// `Array(Float32, width)`, the type of latent vectors and projections.
-pub fn vector_type(width: usize) -> DataType {
-    DataType::Array(Box::new(DataType::Float32), width)
+/// The types of the elementwise functions' outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// `Array(Float32, width)`: latent vectors and projections.
+    Vectors(usize),
+    /// `Int32`: cluster ids.
+    Ints,
+    /// `Float64`: scores.
+    Floats,
+    /// Reconstructions: `List(Float32)` for univariate columns (`None`),
+    /// `List(Array(Float32, C))` for multivariate ones.
+    Series(Option<usize>),
 }
 
-/// The type of reconstructions: `List(Float32)` for univariate columns
-/// (`channels` None), `List(Array(Float32, C))` for multivariate ones.
-pub fn series_type(channels: Option<usize>) -> DataType {
-    match channels {
-        None => DataType::List(Box::new(DataType::Float32)),
-        Some(c) => DataType::List(Box::new(vector_type(c))),
+impl Output {
+    /// The Polars type, for the plan.
+    pub fn polars(self) -> DataType {
+        let vector = |width| DataType::Array(Box::new(DataType::Float32), width);
+        match self {
+            Output::Vectors(width) => vector(width),
+            Output::Ints => DataType::Int32,
+            Output::Floats => DataType::Float64,
+            Output::Series(None) => DataType::List(Box::new(DataType::Float32)),
+            Output::Series(Some(c)) => DataType::List(Box::new(vector(c))),
+        }
+    }
+
+    /// The same type in arrow-rs terms (Polars lists have 64-bit offsets).
+    fn arrow(self) -> ArrowType {
+        let item = |t| Arc::new(ArrowField::new("item", t, true));
+        let vector = |width: usize| ArrowType::FixedSizeList(item(ArrowType::Float32), width as i32);
+        match self {
+            Output::Vectors(width) => vector(width),
+            Output::Ints => ArrowType::Int32,
+            Output::Floats => ArrowType::Float64,
+            Output::Series(None) => ArrowType::LargeList(item(ArrowType::Float32)),
+            Output::Series(Some(c)) => ArrowType::LargeList(item(vector(c))),
+        }
+    }
+
+    /// The finished column, named `name`.
+    pub fn column(self, name: PlSmallStr, results: RowResults) -> Result<Series> {
+        arrow_to_polars(name, results.finish(&self.arrow())?)
     }
 }
 
@@ -32,127 +62,49 @@ pub fn field(input: &Field, dtype: DataType) -> Field {
     Field::new(input.name().clone(), dtype)
 }
 
-/// Which of `len` rows hold a value (`rows` lists them, increasing); `None`
-/// when all do.
-fn validity(len: usize, rows: &[usize]) -> Option<Bitmap> {
-    if rows.len() == len {
-        return None;
-    }
-    let mut valid = vec![false; len];
-    for &r in rows {
-        valid[r] = true;
-    }
-    Some(Bitmap::from_iter(valid))
-}
-
-/// Spreads one value per batch row over `len` rows (`fill` elsewhere).
-fn scatter<T: Copy>(len: usize, rows: &[usize], values: &[T], fill: T) -> Vec<T> {
-    let mut out = vec![fill; len];
-    for (&r, &v) in rows.iter().zip(values) {
-        out[r] = v;
-    }
-    out
-}
-
-/// An `Int32` column (cluster ids).
-pub fn ints(name: PlSmallStr, len: usize, rows: &[usize], values: &[usize]) -> Series {
-    let ids: Vec<i32> = values.iter().map(|&v| i32::try_from(v).unwrap_or(i32::MAX)).collect();
-    Int32Chunked::from_vec_validity(name, scatter(len, rows, &ids, 0), validity(len, rows)).into_series()
-}
-
-/// A `Float64` column (scores).
-pub fn floats(name: PlSmallStr, len: usize, rows: &[usize], values: &[f64]) -> Series {
-    Float64Chunked::from_vec_validity(name, scatter(len, rows, values, 0.0), validity(len, rows)).into_series()
-}
-
-/// An `Array(Float32, width)` column from `[batch rows, width]` values.
-pub fn vectors(name: PlSmallStr, len: usize, rows: &[usize], values: Vec<f32>, width: usize) -> Result<Series> {
-    if values.len() != rows.len() * width {
-        return Err(VraeError::Layout(format!(
-            "{} values for {} rows of {width}: the model's output does not have the declared width",
-            values.len(),
-            rows.len()
-        ))
-        .into());
-    }
-    let flat = if rows.len() == len {
-        values
-    } else {
-        let mut flat = vec![0.0f32; len * width];
-        for (b, &r) in rows.iter().enumerate() {
-            flat[r * width..(r + 1) * width].copy_from_slice(&values[b * width..(b + 1) * width]);
-        }
-        flat
-    };
-    let dtype = FixedSizeListArray::default_datatype(ArrowDataType::Float32, width);
-    let array = FixedSizeListArray::try_new(dtype, len, Box::new(PrimitiveArray::from_vec(flat)), validity(len, rows))?;
-    Ok(Series::from_arrow(name, Box::new(array))?)
-}
-
-/// A list column of series: batch row `b` has `steps[b]` steps of
-/// `channels` values, row after row in `values` (the core's layout).
-/// `multivariate` picks `List(Array(Float32, C))` over `List(Float32)`.
-pub fn series_list(
-    name: PlSmallStr,
-    len: usize,
-    rows: &[usize],
-    values: Vec<f32>,
-    steps: impl Iterator<Item = usize>,
-    channels: usize,
-    multivariate: bool,
-) -> Result<Series> {
-    // Batch rows are in input order, so the values already are too; null
-    // rows just repeat the previous offset.
-    let mut lengths = vec![0usize; len];
-    for (&r, s) in rows.iter().zip(steps) {
-        lengths[r] = if multivariate { s } else { s * channels };
-    }
-    let mut offsets = Vec::with_capacity(len + 1);
-    offsets.push(0i64);
-    for l in lengths {
-        offsets.push(offsets[offsets.len() - 1] + l as i64);
-    }
-    let offsets = OffsetsBuffer::try_from(offsets)?;
-    let floats = Box::new(PrimitiveArray::from_vec(values));
-    let child: Box<dyn Array> = if multivariate {
-        let steps = floats.len() / channels.max(1);
-        let dtype = FixedSizeListArray::default_datatype(ArrowDataType::Float32, channels);
-        Box::new(FixedSizeListArray::try_new(dtype, steps, floats, None)?)
-    } else {
-        floats
-    };
-    let dtype = LargeListArray::default_datatype(child.dtype().clone());
-    let array = LargeListArray::try_new(dtype, offsets, child, validity(len, rows))?;
-    Ok(Series::from_arrow(name, Box::new(array))?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn scalar_columns_put_nulls_where_rows_are_missing() {
-        let s = ints("c".into(), 3, &[0, 2], &[4, 5]);
+        let mut r = RowResults::new(3);
+        r.set_ints(&[0, 2], &[4, 5]).expect("ids");
+        let s = Output::Ints.column("c".into(), r).expect("column");
         let ca = s.i32().expect("i32");
         assert_eq!((0..3).map(|i| ca.get(i)).collect::<Vec<_>>(), vec![Some(4), None, Some(5)]);
-        let s = floats("f".into(), 2, &[1], &[0.5]);
+        let mut r = RowResults::new(2);
+        r.set_floats(&[1], &[0.5]).expect("scores");
+        let s = Output::Floats.column("f".into(), r).expect("column");
         let ca = s.f64().expect("f64");
         assert_eq!((0..2).map(|i| ca.get(i)).collect::<Vec<_>>(), vec![None, Some(0.5)]);
     }
 
     #[test]
     fn vectors_and_series_lists_have_the_declared_types() {
-        let v = vectors("v".into(), 3, &[1], vec![1.0, 2.0], 2).expect("vectors");
-        assert_eq!(v.dtype(), &vector_type(2));
-        assert_eq!(v.null_count(), 2);
+        let values = vec![1.0f32, 2.0];
+        let ptr = values.as_ptr();
+        let mut r = RowResults::new(3);
+        r.add_vectors(values.clone(), &[1], 2).expect("vectors");
+        let v = Output::Vectors(2).column("v".into(), r).expect("column");
+        assert_eq!((v.dtype(), v.null_count()), (&Output::Vectors(2).polars(), 2));
 
-        let s = series_list("r".into(), 3, &[0, 2], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [1usize, 2].into_iter(), 2, true).expect("lists");
-        assert_eq!(s.dtype(), &series_type(Some(2)));
-        assert_eq!(s.null_count(), 1);
+        let mut r = RowResults::new(1);
+        r.add_vectors(values, &[0], 2).expect("vectors");
+        let v = Output::Vectors(2).column("v".into(), r).expect("column");
+        let floats = v.array().expect("array").get_inner().f32().expect("f32").cont_slice().expect("one chunk").as_ptr();
+        assert_eq!(floats, ptr, "handed to Polars without a copy");
+
+        let mut r = RowResults::new(3);
+        r.add_series(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[0, 2], [1usize, 2].into_iter(), 2).expect("series");
+        let s = Output::Series(Some(2)).column("r".into(), r).expect("column");
+        assert_eq!((s.dtype(), s.null_count()), (&Output::Series(Some(2)).polars(), 1));
         let lengths: Vec<_> = s.list().expect("list").downcast_iter().flat_map(|a| a.offsets().lengths().collect::<Vec<_>>()).collect();
         assert_eq!(lengths, vec![1, 0, 2]);
 
-        let u = series_list("u".into(), 2, &[0, 1], vec![1.0, 2.0, 3.0], [2usize, 1].into_iter(), 1, false).expect("lists");
-        assert_eq!(u.dtype(), &series_type(None));
+        let mut r = RowResults::new(2);
+        r.add_series(vec![1.0, 2.0, 3.0], &[0, 1], [2usize, 1].into_iter(), 1).expect("series");
+        let u = Output::Series(None).column("u".into(), r).expect("column");
+        assert_eq!(u.dtype(), &Output::Series(None).polars());
     }
 }

@@ -15,10 +15,11 @@ use pyo3_polars::PySeries;
 use vrae::projection::TsneOptions;
 use vrae::{InvalidRows, Model, Progress, VraeConfig, VraeError};
 
-use crate::convert::convert;
+use crate::convert::to_arrow;
 use crate::error::{guard, PluginError};
 use crate::options::{parse_config, OnInvalid};
-use crate::output;
+use crate::output::Output;
+use vrae::arrow_output::RowResults;
 
 /// The name errors of `train` start with.
 const TRAIN: &str = "polars_vrae.train";
@@ -87,7 +88,8 @@ fn train<'py>(py: Python<'py>, series: PySeries, options: &str, on_invalid: &str
         let on_invalid = OnInvalid::parse(on_invalid)?;
         py.detach(|| {
             guard(|| {
-                let converted = convert(&series, None, on_invalid.rows(config.max_length))?;
+                let column = to_arrow(&series)?;
+                let converted = column.series(None, on_invalid.rows(config.max_length))?;
                 let (fit_rows, epochs) = (converted.batch.len(), config.epochs_for_rows(converted.batch.len()));
                 let model = Model::fit(&converted.batch, &config, |p: Progress| {
                     if let (true, Some(line)) = (verbose, p.line("vrae", fit_rows, epochs)) {
@@ -134,7 +136,9 @@ fn prototypes(py: Python<'_>, model: &[u8], steps: Option<usize>, multivariate: 
             let (k, c) = (model.clusters().unwrap_or(0), model.channels());
             let steps = values.len() / (k * c).max(1);
             let rows: Vec<usize> = (0..k).collect();
-            output::series_list("prototype".into(), k, &rows, values, std::iter::repeat_n(steps, k), c, multivariate || c > 1)
+            let mut results = RowResults::new(k);
+            results.add_series(values, &rows, std::iter::repeat_n(steps, k), c)?;
+            Output::Series((multivariate || c > 1).then_some(c)).column("prototype".into(), results)
         })
     })
     .map(PySeries)
@@ -169,7 +173,8 @@ fn tsne(py: Python<'_>, latents: PySeries, perplexity: f32, epochs: usize, theta
     let options = TsneOptions { perplexity, epochs, theta, seed };
     let result = py.detach(|| {
         guard(|| {
-            let converted = convert(&latents, Some(1), InvalidRows::Error)?;
+            let column = to_arrow(&latents)?;
+            let converted = column.series(Some(1), InvalidRows::Error)?;
             let batch = &converted.batch;
             let dim = batch.lengths().next().unwrap_or(0);
             if let Some(r) = (0..batch.len()).find(|&r| batch.steps(r) != dim) {
@@ -183,7 +188,9 @@ fn tsne(py: Python<'_>, latents: PySeries, perplexity: f32, epochs: usize, theta
                 points.extend_from_slice(batch.row(r));
             }
             let xy = vrae::projection::tsne(&points, dim, &options).map_err(|e| PluginError::from(e).in_input_rows(&converted.rows))?;
-            output::vectors(latents.name().clone(), converted.len, &converted.rows, xy, 2)
+            let mut results = RowResults::new(converted.len);
+            results.add_vectors(xy, &converted.rows, 2)?;
+            Output::Vectors(2).column(latents.name().clone(), results)
         })
     });
     result.map(PySeries).map_err(|e| to_py(py, NAME, e, rows))

@@ -183,7 +183,7 @@ impl Accumulator for FitAccumulator {
         let converted =
             series_from_arrow_with(series.as_ref(), self.channels, invalid).map_err(|e| error(e.map_row(|r| self.rows_seen + r)))?;
         let first = self.rows_seen;
-        let row_of: Vec<usize> = converted.present.iter().enumerate().filter_map(|(i, p)| p.map(|_| first + i)).collect();
+        let row_of: Vec<usize> = converted.rows.iter().map(|&i| first + i).collect();
         self.add_batch(&converted.batch, &row_of, skip_invalid, config.max_length)?;
         self.rows_seen += series.len();
         Ok(())

@@ -4,16 +4,15 @@
 //!
 //! Each call works on a whole record batch: rows are grouped by model, each
 //! group's series are converted once and run through the core in batches
-//! (never row by row), and results are copied back into one flat output
-//! array. Null series or null models give null results. An invalid series
+//! (never row by row), and [`RowResults`] places the results back at their
+//! rows in one output array. Null series or null models give null results. An invalid series
 //! (null values, empty, NaN/inf, uneven steps) is an error naming the
 //! function and the row of the record batch, or, with the optional third
 //! argument `'{"on_invalid": "null"}'`, a null result.
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, FixedSizeListArray, Float32Array, Float64Array, Int32Array, ListArray, UInt32Array};
-use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
+use datafusion::arrow::array::{ArrayRef, UInt32Array};
 use datafusion::arrow::compute::take;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
@@ -23,6 +22,7 @@ use datafusion::logical_expr::{
 
 use super::model_arg::{is_model_type, rows_by_model, scalar_model};
 use crate::arrow_input::series_from_arrow_with;
+use crate::arrow_output::RowResults;
 use crate::error::VraeError;
 use crate::model::{Model, PROJECTION_DIMS};
 use crate::on_invalid::{OnInvalid, ON_INVALID};
@@ -145,7 +145,7 @@ impl ScalarUDFImpl for VraeFunction {
             ColumnarValue::Scalar(s) => s.to_array_of_size(rows)?,
         };
         let (groups, _null_models) = rows_by_model(&args.args[1], rows).map_err(|e| exec_error(name, e))?;
-        let mut out = Collected::new(rows);
+        let mut out = RowResults::new(rows);
         for (model, group_rows) in &groups {
             let subset = if group_rows.len() == rows {
                 series.clone()
@@ -155,7 +155,8 @@ impl ScalarUDFImpl for VraeFunction {
             };
             self.run_group(model, &subset, group_rows, on_invalid, &mut out).map_err(|e| row_error(name, e, rows))?;
         }
-        out.finish(self.kind, args.return_type()).map(ColumnarValue::Array)
+        let column = out.finish(args.return_type()).map_err(|e| exec_error(name, e))?;
+        Ok(ColumnarValue::Array(column))
     }
 }
 
@@ -214,11 +215,11 @@ impl VraeFunction {
         subset: &ArrayRef,
         rows: &[usize],
         on_invalid: OnInvalid,
-        out: &mut Collected,
+        out: &mut RowResults,
     ) -> Result<(), VraeError> {
         let invalid = on_invalid.rows(model.config().max_length);
         let converted = series_from_arrow_with(subset.as_ref(), Some(model.channels()), invalid).map_err(|e| e.map_row(|r| rows[r]))?;
-        let batch_to_row: Vec<usize> = converted.present.iter().enumerate().filter_map(|(i, p)| p.map(|_| rows[i])).collect();
+        let batch_to_row: Vec<usize> = converted.rows.iter().map(|&i| rows[i]).collect();
         let (batch, batch_to_row) = match on_invalid {
             // Rows that this model cannot take (values its scaling blows up) become null too.
             OnInvalid::Null => model.keep_usable(converted.batch, batch_to_row)?,
@@ -230,134 +231,13 @@ impl VraeFunction {
         }
         let to_row = |e: VraeError| e.map_row(|r| batch_to_row[r]);
         match self.kind {
-            VraeOutput::Embed | VraeOutput::Project => {
-                let values = if self.kind == VraeOutput::Embed { model.embed(batch) } else { model.project(batch) };
-                let dim = if self.kind == VraeOutput::Embed { model.latent() } else { PROJECTION_DIMS };
-                out.add_vectors(values.map_err(to_row)?, &batch_to_row, |_| dim, 1);
-            }
-            VraeOutput::Cluster => {
-                let ids = model.cluster(batch).map_err(to_row)?;
-                for (b, &row) in batch_to_row.iter().enumerate() {
-                    out.ints[row] = Some(ids[b] as i32);
-                }
-            }
-            VraeOutput::Score => {
-                let scores = model.score(batch).map_err(to_row)?;
-                for (b, &row) in batch_to_row.iter().enumerate() {
-                    out.floats[row] = Some(scores[b]);
-                }
-            }
+            VraeOutput::Embed => out.add_vectors(model.embed(batch).map_err(to_row)?, &batch_to_row, model.latent()),
+            VraeOutput::Project => out.add_vectors(model.project(batch).map_err(to_row)?, &batch_to_row, PROJECTION_DIMS),
+            VraeOutput::Cluster => out.set_ints(&batch_to_row, &model.cluster(batch).map_err(to_row)?),
+            VraeOutput::Score => out.set_floats(&batch_to_row, &model.score(batch).map_err(to_row)?),
             VraeOutput::Reconstruct => {
-                let values = model.reconstruct(batch).map_err(to_row)?;
-                let c = model.channels();
-                out.add_vectors(values, &batch_to_row, |b| batch.steps(b) * c, c);
+                out.add_series(model.reconstruct(batch).map_err(to_row)?, &batch_to_row, batch.lengths(), model.channels())
             }
-        }
-        Ok(())
-    }
-}
-
-/// Where one row's values lie: in `Collected::groups[group]`, from `start`, `len` values.
-#[derive(Debug, Clone, Copy)]
-struct Piece {
-    group: usize,
-    start: usize,
-    len: usize,
-}
-
-/// Results of one batch, assembled into the return type at the end. List
-/// outputs stay in each model group's flat buffer until the final copy, so
-/// no row gets an allocation of its own.
-struct Collected {
-    /// Embed, project, reconstruct: each group's flat output and its channels.
-    groups: Vec<(Vec<f32>, usize)>,
-    pieces: Vec<Option<Piece>>,
-    ints: Vec<Option<i32>>,
-    floats: Vec<Option<f64>>,
-}
-
-impl Collected {
-    fn new(rows: usize) -> Self {
-        Self { groups: Vec::new(), pieces: vec![None; rows], ints: vec![None; rows], floats: vec![None; rows] }
-    }
-
-    /// Adds one group's flat output: batch row `b` has `len_of(b)` values
-    /// and belongs to row `rows[b]`.
-    fn add_vectors(&mut self, values: Vec<f32>, rows: &[usize], len_of: impl Fn(usize) -> usize, channels: usize) {
-        let group = self.groups.len();
-        let mut start = 0;
-        for (b, &row) in rows.iter().enumerate() {
-            let len = len_of(b);
-            self.pieces[row] = Some(Piece { group, start, len });
-            start += len;
-        }
-        self.groups.push((values, channels));
-    }
-
-    fn finish(self, kind: VraeOutput, return_type: &DataType) -> Result<ArrayRef> {
-        Ok(match kind {
-            VraeOutput::Cluster => Arc::new(Int32Array::from(self.ints)),
-            VraeOutput::Score => Arc::new(Float64Array::from(self.floats)),
-            VraeOutput::Embed | VraeOutput::Project | VraeOutput::Reconstruct => self.lists(return_type)?,
-        })
-    }
-
-    /// Builds the declared list type from the pieces.
-    fn lists(self, return_type: &DataType) -> Result<ArrayRef> {
-        let nulls = NullBuffer::from(self.pieces.iter().map(Option::is_some).collect::<Vec<_>>());
-        let total: usize = self.pieces.iter().flatten().map(|p| p.len).sum();
-        match return_type {
-            DataType::FixedSizeList(field, size) => {
-                let size = *size as usize;
-                let mut values = Vec::with_capacity(self.pieces.len() * size);
-                for piece in &self.pieces {
-                    match piece {
-                        Some(p) if p.len == size => values.extend_from_slice(&self.groups[p.group].0[p.start..p.start + p.len]),
-                        Some(p) => {
-                            return Err(DataFusionError::Execution(format!(
-                                "the model produced {} values per row, the planned type holds {size}",
-                                p.len
-                            )))
-                        }
-                        None => values.extend(std::iter::repeat_n(0.0, size)),
-                    }
-                }
-                Ok(Arc::new(FixedSizeListArray::try_new(field.clone(), size as i32, Arc::new(Float32Array::from(values)), Some(nulls))?))
-            }
-            DataType::List(field) => {
-                let inner = field.data_type().clone();
-                let channels = self.groups.first().map(|g| g.1).unwrap_or(1);
-                let per_step = if matches!(inner, DataType::Float32) { 1 } else { channels };
-                let mut flat = Vec::with_capacity(total);
-                let mut lengths = Vec::with_capacity(self.pieces.len());
-                for piece in &self.pieces {
-                    match piece {
-                        Some(p) => {
-                            flat.extend_from_slice(&self.groups[p.group].0[p.start..p.start + p.len]);
-                            lengths.push(p.len / per_step);
-                        }
-                        None => lengths.push(0),
-                    }
-                }
-                let values: ArrayRef = match &inner {
-                    DataType::Float32 => Arc::new(Float32Array::from(flat)),
-                    DataType::FixedSizeList(f, c) => {
-                        Arc::new(FixedSizeListArray::try_new(f.clone(), *c, Arc::new(Float32Array::from(flat)), None)?)
-                    }
-                    DataType::List(f) => {
-                        let steps = flat.len() / channels;
-                        Arc::new(ListArray::try_new(
-                            f.clone(),
-                            OffsetBuffer::from_lengths(vec![channels; steps]),
-                            Arc::new(Float32Array::from(flat)),
-                            None,
-                        )?)
-                    }
-                    other => return Err(DataFusionError::Internal(format!("unexpected list item type {other}"))),
-                };
-                Ok(Arc::new(ListArray::try_new(field.clone(), OffsetBuffer::from_lengths(lengths), values, Some(nulls))?))
-            }
-            other => Err(DataFusionError::Internal(format!("unexpected return type {other}"))),
         }
     }
 }
