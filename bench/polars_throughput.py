@@ -1,5 +1,5 @@
 """Embedding throughput through the Polars plugin, to set against the core
-API's figure from bench/sql_throughput.rs run in the same minute on the
+API's figure from sql/benches/sql_throughput.rs run in the same minute on the
 same build profile.
 
     python/.venv/bin/python bench/polars_throughput.py [--copies 4] [--repeats 3]

@@ -12,21 +12,20 @@ export CARGO_TARGET_DIR="${VRAE_TARGET_DIR:-$HOME/.cache/vrae-target}"
 mkdir -p "$CARGO_TARGET_DIR"
 export CARGO_TERM_COLOR=never
 
-# One build for everything: the `cli` feature (DataFusion, the DataFusion CLI,
-# and through it `sql` and `arrow`) is on for every step, so that the crate
-# graph, candle included, is compiled once rather than once per feature set.
-# The core library builds without these features (`cargo build`); the tests
-# turn them on because the SQL tests need them.
+# One build for everything: the core and the DataFusion crate (sql/) are
+# built together with the shell's feature (`vrae-datafusion/cli`: DataFusion,
+# the DataFusion CLI) on for every step, so that the crate graph, candle
+# included, is compiled once rather than once per feature set.
 echo "== cargo fmt --check (rustfmt.toml)"
 cargo fmt --all --check
 echo "== cargo test: core, SQL functions, SQL test files (sql/tests/*.slt), vrae-sql shell and its example scripts"
-cargo test --locked --features cli -- --test-threads=2
+cargo test --locked --features vrae-datafusion/cli -- --test-threads=2
 echo "== benchmarks compile"
-cargo test --locked --features cli --benches --no-run
+cargo test --locked --features vrae-datafusion/cli --benches --no-run
 # Lints over every target of both crates (the Polars plugin is a workspace
 # member), with the same features as the build above.
 echo "== cargo clippy -D warnings"
-cargo clippy --locked --workspace --all-targets --features vrae/cli -- -D warnings
+cargo clippy --locked --workspace --all-targets --features vrae-datafusion/cli -- -D warnings
 
 # The Polars plugin (python/, a member of the root workspace: one lock file,
 # one profile) in a virtualenv, built by maturin in the dev profile into the

@@ -47,8 +47,6 @@ pub mod rnn;
 mod rnn;
 mod scaling;
 pub mod silhouette;
-#[cfg(feature = "sql")]
-pub mod sql;
 mod train;
 
 /// The checksum of model files, for tests that write files of older formats

@@ -2,7 +2,7 @@
 `vrae-sql` shell) is used from Polars, and a model trained in Polars is used
 from SQL, with the same results.
 
-Needs the `vrae-sql` binary (`cargo build --release --features cli --bin
+Needs the `vrae-sql` binary (`cargo build --release -p vrae-datafusion --features cli --bin
 vrae-sql` in the repository root); set VRAE_SQL to its path, or it is looked
 up on PATH and in the usual target directories. Skipped without it.
 """

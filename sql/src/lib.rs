@@ -1,7 +1,11 @@
-//! vrae's functions for DataFusion (feature `sql`).
+//! # vrae-datafusion
+//!
+//! vrae's functions for Apache DataFusion, and (feature `cli`) the `vrae-sql`
+//! shell. A crate of its own, so that the core knows no engine and this layer
+//! reaches the core only through its public API.
 //!
 //! [`register`] adds every function to a `SessionContext`. The scalar
-//! functions take a series column (see [`crate::arrow_input`] for the
+//! functions take a series column (see [`vrae::arrow_input`] for the
 //! accepted list types) and a model, given as the model's bytes (`Binary`,
 //! e.g. a column of a joined one-row table or a scalar subquery) or as a
 //! path to a model file (`Utf8`). Models are decoded once and cached by a

@@ -21,11 +21,11 @@ use datafusion::logical_expr::{
 };
 
 use super::model_arg::{is_model_type, rows_by_model, scalar_model};
-use crate::arrow_input::series_from_arrow_with;
-use crate::arrow_output::RowResults;
-use crate::error::VraeError;
-use crate::model::{Model, PROJECTION_DIMS};
-use crate::on_invalid::{OnInvalid, ON_INVALID};
+use vrae::arrow_input::series_from_arrow_with;
+use vrae::arrow_output::RowResults;
+use vrae::on_invalid::{OnInvalid, ON_INVALID};
+use vrae::VraeError;
+use vrae::{Model, PROJECTION_DIMS};
 
 /// What a function returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -8,9 +8,9 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::ColumnarValue;
 
-use crate::error::VraeError;
-use crate::model::Model;
-use crate::model_cache::{cached_model, cached_model_from_path};
+use vrae::model_cache::{cached_model, cached_model_from_path};
+use vrae::Model;
+use vrae::VraeError;
 
 /// A model argument's value at one row: bytes, a path, or null.
 pub enum ModelRef<'a> {

@@ -32,17 +32,18 @@ fn scripts() -> Vec<Script> {
     ]
 }
 
-/// The repository root, as cargo tells the running test (a shared target
-/// folder may keep a binary compiled in another clone).
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
+/// The repository root (this crate's parent), from the directory cargo
+/// tells the running test (a shared target folder may keep a binary
+/// compiled in another clone).
+fn repo_root() -> PathBuf {
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn scratch_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("vrae-sql-examples-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
-    let data = manifest_dir().join("data");
+    let data = repo_root().join("data");
     std::os::unix::fs::symlink(&data, dir.join("data")).expect("link data/");
     dir
 }
@@ -50,7 +51,7 @@ fn scratch_dir() -> PathBuf {
 #[test]
 fn example_scripts_run_in_the_shell() {
     let dir = scratch_dir();
-    let examples = manifest_dir().join("sql/examples");
+    let examples = repo_root().join("sql/examples");
     let mut listed: Vec<String> = std::fs::read_dir(&examples)
         .expect("sql/examples")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())

@@ -1,7 +1,7 @@
 //! `vrae_prototypes(model [, steps])`: a table function with one row per
 //! cluster of a model, what the cluster looks like: the decoder run on the
 //! cluster's k-means centroid, in the input's units
-//! ([`crate::Model::prototypes`]).
+//! ([`vrae::Model::prototypes`]).
 //!
 //! ```sql
 //! SELECT cluster, prototype FROM vrae_prototypes('model.safetensors');

@@ -3,7 +3,7 @@
 //! The REPL, `\d` commands, output formats and object stores are the
 //! `datafusion-cli` crate's own; this binary builds the same session the
 //! DataFusion CLI builds (dynamic file tables, information schema, `NULL`
-//! printed as NULL, the CLI's table functions), adds `vrae::sql::register`,
+//! printed as NULL, the CLI's table functions), adds `vrae_datafusion::register`,
 //! and turns on `vrae_fit`'s per-epoch progress on stderr so that long
 //! training is visible without touching the query output on stdout.
 
@@ -116,7 +116,7 @@ async fn run(args: Args) -> Result<()> {
     if let Some(dir) = &args.data_path {
         std::env::set_current_dir(dir).map_err(|e| DataFusionError::External(Box::new(e)))?;
     }
-    vrae::sql::set_progress_on_stderr(!args.quiet);
+    vrae_datafusion::set_progress_on_stderr(!args.quiet);
 
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(limit) = args.memory_limit {
@@ -132,7 +132,7 @@ async fn run(args: Args) -> Result<()> {
     ctx.register_udtf("metadata_cache", Arc::new(MetadataCacheFunc::new(cache.clone())));
     ctx.register_udtf("statistics_cache", Arc::new(StatisticsCacheFunc::new(cache.clone())));
     ctx.register_udtf("list_files_cache", Arc::new(ListFilesCacheFunc::new(cache)));
-    vrae::sql::register(&ctx);
+    vrae_datafusion::register(&ctx);
 
     let mut print =
         PrintOptions { format: args.format, quiet: args.quiet, maxrows: args.maxrows, color: args.color, instrumented_registry: registry };

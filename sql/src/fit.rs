@@ -19,12 +19,12 @@ use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Documentation, Signature, Volatility};
 use serde_json::{Map, Value};
 
-use crate::arrow_input::series_from_arrow_with;
-use crate::batch::SeriesBatch;
-use crate::config::VraeConfig;
-use crate::model::Model;
-use crate::on_invalid::{OnInvalid, ON_INVALID};
-use crate::train::Progress;
+use vrae::arrow_input::series_from_arrow_with;
+use vrae::on_invalid::{OnInvalid, ON_INVALID};
+use vrae::Model;
+use vrae::Progress;
+use vrae::SeriesBatch;
+use vrae::VraeConfig;
 
 const NAME: &str = "vrae_fit";
 

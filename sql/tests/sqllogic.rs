@@ -19,7 +19,7 @@ use datafusion::prelude::SessionContext;
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType, Runner};
 use vrae::{Model, SeriesBatch, VraeConfig};
 
-#[path = "support/legacy_model.rs"]
+#[path = "../../tests/support/legacy_model.rs"]
 mod legacy_model;
 use legacy_model::legacy_model;
 
@@ -148,6 +148,10 @@ fn save_model(dir: &Path, name: &str, channels: usize, options: &str) -> PathBuf
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sql_test_files() {
+    // The files read `data/...` relative to the repository root, as a user
+    // of vrae-sql at the root would; this test is alone in its process.
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")).join("..");
+    std::env::set_current_dir(&root).expect("the repository root");
     let scratch = std::env::temp_dir().join(format!("vrae-slt-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch dir");
     let small = r#""hidden_size": 8, "latent": 3, "epochs": 3, "batch_size": 16, "seed": 7"#;
@@ -200,7 +204,7 @@ async fn sql_test_files() {
         let mut runner = Runner::new(|| async {
             // Tables by file path, as in the DataFusion CLI.
             let ctx = SessionContext::new().enable_url_table();
-            vrae::sql::register(&ctx);
+            vrae_datafusion::register(&ctx);
             Ok(VraeDb { ctx })
         });
         runner.set_var("MODEL".into(), model.display().to_string());

@@ -1,7 +1,8 @@
 //! Embedding throughput through DataFusion SQL against the core API, on the
 //! same Parquet data, in the same process and minute.
 //!
-//! cargo bench --features sql --bench sql_throughput -- [--data data/ECG5000_TEST.parquet]
+//! cargo bench -p vrae-datafusion --bench sql_throughput -- [--data data/ECG5000_TEST.parquet]
+//!     (paths relative to the repository root)
 //!     [--copies 4] [--repeats 3]
 //!
 //! The input file is copied `--copies` times into one Parquet file in a
@@ -15,9 +16,9 @@
 //!
 //! Prints JSON lines; `ratio` is series/s relative to `core`.
 
-#[path = "../examples/support/allocator.rs"]
+#[path = "../../examples/support/allocator.rs"]
 mod allocator;
-#[path = "../examples/support/parquet_series.rs"]
+#[path = "../../examples/support/parquet_series.rs"]
 mod parquet_series;
 
 use std::error::Error;
@@ -65,6 +66,11 @@ where
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let args = Args::parse();
+    // Relative paths are the repository root's, as in the other benchmarks
+    // (cargo runs this one from the crate's folder).
+    if let Ok(dir) = std::env::var("CARGO_MANIFEST_DIR") {
+        std::env::set_current_dir(PathBuf::from(dir).join(".."))?;
+    }
     let scratch = std::env::temp_dir().join(format!("vrae-sql-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
     let input = scratch.join("input.parquet");
@@ -72,7 +78,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     // Tables by file path, as in the DataFusion CLI and vrae-sql.
     let ctx = SessionContext::new().enable_url_table();
-    vrae::sql::register(&ctx);
+    vrae_datafusion::register(&ctx);
     let source = args.data.display().to_string();
     ctx.sql(&format!(
         "COPY (SELECT s.id, s.label, s.series FROM '{source}' s CROSS JOIN generate_series(1, {}) AS g(copy)) TO '{}' STORED AS PARQUET",

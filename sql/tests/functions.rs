@@ -46,7 +46,7 @@ fn save_in_temp(m: &Model, tag: &str) -> (std::path::PathBuf, std::path::PathBuf
 /// A session with the vrae functions and the table `t` of `rows`.
 fn session_with_table(rows: &[Vec<f32>]) -> SessionContext {
     let ctx = SessionContext::new();
-    vrae::sql::register(&ctx);
+    vrae_datafusion::register(&ctx);
     table(&ctx, rows);
     ctx
 }
@@ -148,7 +148,7 @@ async fn multivariate_fixed_size_list_series() {
     }
     let batch = RecordBatch::try_from_iter([("series", Arc::new(b.finish()) as _)]).unwrap();
     let ctx = SessionContext::new();
-    vrae::sql::register(&ctx);
+    vrae_datafusion::register(&ctx);
     ctx.register_table("mv", Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]]).unwrap())).unwrap();
     let out = query(
         &ctx,
@@ -230,7 +230,7 @@ fn checksum(model: &[u8]) -> String {
 /// cargo gives the running test (not the one compiled in: a shared target
 /// folder may keep a binary built from a clone that is gone).
 fn bundled_ecg5000() -> std::path::PathBuf {
-    std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("data/ECG5000_TRAIN.parquet")
+    std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("../data/ECG5000_TRAIN.parquet")
 }
 
 /// `vrae_fit` over the bundled ECG5000 training file (its first 120 rows)
@@ -238,7 +238,7 @@ fn bundled_ecg5000() -> std::path::PathBuf {
 async fn fit_over_parquet(batch_size: usize, partitions: usize) -> Vec<u8> {
     let config = datafusion::prelude::SessionConfig::new().with_batch_size(batch_size).with_target_partitions(partitions);
     let ctx = SessionContext::new_with_config(config);
-    vrae::sql::register(&ctx);
+    vrae_datafusion::register(&ctx);
     ctx.register_parquet("ecg", bundled_ecg5000().to_str().unwrap(), Default::default()).await.unwrap();
     // Spread the rows over partitions (a round-robin repartition), so that
     // partial states merge in whatever order the partitions finish.
@@ -283,7 +283,7 @@ async fn vrae_fit_gives_one_model_whatever_the_batch_size_and_partitions() {
 #[tokio::test]
 async fn every_function_is_documented_in_the_information_schema() {
     let ctx = SessionContext::new_with_config(datafusion::prelude::SessionConfig::new().with_information_schema(true));
-    vrae::sql::register(&ctx);
+    vrae_datafusion::register(&ctx);
     let sql = "SELECT DISTINCT routine_name, description, syntax_example FROM information_schema.routines \
                WHERE routine_name LIKE 'vrae%' ORDER BY routine_name";
     let out = query(&ctx, sql).await;
@@ -305,7 +305,7 @@ async fn every_function_is_documented_in_the_information_schema() {
     }
     // The arguments are documented too: the scalar functions take a series,
     // a model and options.
-    for f in vrae::sql::scalar_functions() {
+    for f in vrae_datafusion::scalar_functions() {
         let args: Vec<String> = f.documentation().unwrap().arguments.iter().flatten().map(|(name, _)| name.clone()).collect();
         let expected: &[&str] = if f.name() == "vrae_model_info" { &["model"] } else { &["series", "model", "options"] };
         assert_eq!(args, expected, "{}", f.name());

@@ -10,7 +10,7 @@ use datafusion::logical_expr::{ColumnarValue, Documentation, ScalarFunctionArgs,
 
 use super::model_arg::{is_model_type, rows_by_model};
 use super::scalar::{exec_error, plan_error};
-use crate::model_cache::model_info_json;
+use vrae::model_cache::model_info_json;
 
 const NAME: &str = "vrae_model_info";
 
