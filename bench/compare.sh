@@ -4,6 +4,7 @@
 # keeps them in out/bench/compare-<timestamp>.jsonl.
 #
 #   bash bench/compare.sh            # THREADS=2 EPOCHS=3 REPEATS=5 by default
+#   PAA_STEPS=0 bash bench/compare.sh   # vrae's network sees every step, as PyTorch's does
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="${THREADS:-2}"
@@ -16,7 +17,7 @@ cargo bench --bench speed --no-run >/dev/null 2>&1 || cargo bench --bench speed 
 {
     echo "{\"kind\": \"machine\", \"date\": \"$(date -u +%FT%TZ)\", \"cpu\": \"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)\", \"loadavg\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
     echo '{"kind": "impl", "name": "vrae"}'
-    cargo bench --bench speed -- --threads "$threads" --epochs "$epochs" --repeats "$repeats"
+    cargo bench --bench speed -- --threads "$threads" --epochs "$epochs" --repeats "$repeats" ${PAA_STEPS:+--paa-steps "$PAA_STEPS"}
     echo '{"kind": "impl", "name": "pytorch"}'
     THREADS="$threads" EPOCHS="$epochs" REPEATS="$repeats" OUT_DIR=out/bench bash bench/pytorch/run_baseline.sh
 } | tee "$result"

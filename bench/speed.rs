@@ -3,7 +3,7 @@
 //! measured f32 matrix-product peak that training reaches.
 //!
 //! cargo bench --bench speed -- [--data DIR] [--name ECG5000] [--epochs 3]
-//!     [--threads 2] [--repeats 5]
+//!     [--threads 2] [--repeats 5] [--paa-steps N]
 //!
 //! Prints JSON lines (kind: peak, train, embed) for bench/compare.sh.
 
@@ -40,6 +40,10 @@ struct Args {
     /// Timed runs (the best counts).
     #[arg(long, default_value_t = 5)]
     repeats: usize,
+    /// The `paa_steps` option (default: the library's). 0 lets the network
+    /// see every step, the same work as the PyTorch baseline.
+    #[arg(long)]
+    paa_steps: Option<usize>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -98,13 +102,21 @@ fn main() -> Result<(), Box<dyn Error>> {
     let data = parquet_series::read_files(&files)?;
     let batch = SeriesBatch::new(&data.values[..], &data.offsets[..], data.channels)?;
     let rows = batch.len();
-    let mean_len = batch.total_steps() as f64 / rows as f64;
 
     let peak = measured_peak(args.threads);
     println!("{}", json!({"kind": "peak", "threads": args.threads, "gflops": peak / 1e9}));
 
-    let config = VraeConfig::from_json(&format!(r#"{{"epochs": {}, "threads": {}}}"#, args.epochs, args.threads))?;
+    let mut options = json!({"epochs": args.epochs, "threads": args.threads});
+    if let Some(paa) = args.paa_steps {
+        options["paa_steps"] = paa.into();
+    }
+    let config = VraeConfig::from_json(&options.to_string())?;
     let model = Model::fit(&batch, &config, |_| {})?;
+    // FLOPs follow the steps the network runs: with `paa_steps`, each
+    // series averaged over windows of `model.window()` steps.
+    let window = model.window();
+    let network_steps: usize = batch.lengths().map(|len| len.div_ceil(window)).sum();
+    let mean_len = network_steps as f64 / rows as f64;
     let epochs = &model.summary().loss_per_epoch;
     let steady: Vec<f64> = epochs.iter().skip(1).map(|e| rows as f64 / e.seconds).collect();
     let first = rows as f64 / epochs[0].seconds;
@@ -115,6 +127,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!(
         "{}",
         json!({"kind": "train", "dataset": args.name, "rows": rows, "threads": args.threads, "epochs": args.epochs,
+               "paa_steps": config.paa_steps, "network_steps_mean": mean_len,
                "series_per_s_steady": rate, "series_per_s_first_epoch": first,
                "mflop_per_series": flops_per_series / 1e6, "gflops": rate * flops_per_series / 1e9,
                "share_of_peak": rate * flops_per_series / peak})
