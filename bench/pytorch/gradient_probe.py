@@ -103,7 +103,7 @@ def main():
     hidden = config["hidden_size"]
     if config["block"] != "lstm" or config["depth"] != 1 or config["decoder_inputs"] != "zeros":
         sys.exit("the probe maps one-layer LSTM models with zero decoder inputs only")
-    data, _ = vt.load_ecg5000(ROOT / "data")
+    data, _ = vt.load_dataset(ROOT / "data")
     x = data[:args.rows]
     steps = x.shape[1]
     # vrae's default scaling: z-score per series, population std.

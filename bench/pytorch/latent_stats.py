@@ -17,7 +17,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vrae_torch import load_ecg5000  # noqa: E402
+from vrae_torch import load_dataset  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -58,7 +58,7 @@ def describe(name, z, y):
 
 def main():
     # The same TRAIN-then-TEST order both implementations embed in.
-    y = np.asarray(load_ecg5000(DATA)[1])
+    y = np.asarray(load_dataset(DATA)[1])
     for arg in sys.argv[1:]:
         name, _, path = arg.partition("=")
         describe(name, load(path), y)

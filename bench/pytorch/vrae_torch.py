@@ -50,12 +50,12 @@ def note(msg):
 # Data
 # --------------------------------------------------------------------------
 
-def load_ecg5000(data_dir):
+def load_dataset(data_dir, name="ECG5000"):
     """TRAIN and TEST together: the clustering task is unsupervised, and the
     Rust side embeds and clusters all 5000 rows as well."""
     series, labels = [], []
     for split in ("TRAIN", "TEST"):
-        table = pq.read_table(Path(data_dir) / f"ECG5000_{split}.parquet",
+        table = pq.read_table(Path(data_dir) / f"{name}_{split}.parquet",
                               columns=["label", "series"])
         series.extend(table.column("series").to_pylist())
         labels.extend(table.column("label").to_pylist())
@@ -290,6 +290,8 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    p.add_argument("--name", default="ECG5000",
+                   help="dataset: NAME_TRAIN.parquet and NAME_TEST.parquet in --data-dir")
     p.add_argument("--train-bench", action="store_true",
                    help="time training over --epochs on all rows")
     p.add_argument("--embed-bench", action="store_true",
@@ -325,7 +327,7 @@ def main(argv=None):
     torch.set_num_interop_threads(args.threads)
     torch.manual_seed(args.seed)
 
-    data, labels = load_ecg5000(args.data_dir)
+    data, labels = load_dataset(args.data_dir, args.name)
     n, seq_len, channels = data.shape
     model = VRAE(seq_len, channels, args.hidden, args.layers, args.latent)
     emit("config", torch=torch.__version__, threads=torch.get_num_threads(),
