@@ -128,7 +128,7 @@ mod avx {
     use super::*;
 
     pub fn available() -> bool {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        crate::rnn::simd_kernels_in_use()
     }
 
     /// Eight lanes of [`exp`](super::exp), the same steps with FMA.

@@ -298,14 +298,7 @@ macro_rules! dispatch_simd {
 }
 
 fn has_avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    super::simd_kernels_in_use()
 }
 
 macro_rules! call_simd {

@@ -199,7 +199,7 @@ pub fn matmul_packed(dst: &mut [f32], ldd: usize, accumulate: bool, a: &[f32], l
     }
     #[cfg(target_arch = "x86_64")]
     {
-        if k > 0 && std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if k > 0 && super::simd_kernels_in_use() {
             // SAFETY: the CPU has AVX2+FMA, `a` and `dst` were bounds-checked
             // above and `b` holds `k` rows for each of its panels.
             unsafe { avx::matmul_packed(dst, ldd, accumulate, a, lda, m, b) };

@@ -22,9 +22,35 @@ pub use fused::recurrent_layer;
 #[cfg(any(test, feature = "internals"))]
 pub use reference::reference_layer;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use candle_core::Tensor;
+
+/// Whether the layers' kernels may use the CPU's SIMD instructions (AVX2
+/// and FMA, detected at run time) where it has them.
+static SIMD_KERNELS: AtomicBool = AtomicBool::new(true);
+
+/// Turns the SIMD kernels off (or back on) for the whole process. Off, every
+/// kernel takes its portable path, the one machines without AVX2 run; the
+/// tests use it to check that path on machines that have AVX2. Results
+/// agree with the SIMD path to rounding, not bit for bit.
+pub fn set_simd_kernels(on: bool) {
+    SIMD_KERNELS.store(on, Ordering::Relaxed);
+}
+
+/// Whether the SIMD kernels are on (they are unless turned off) and this
+/// CPU has them.
+pub fn simd_kernels_in_use() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        SIMD_KERNELS.load(Ordering::Relaxed) && std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
 use serde::{Deserialize, Serialize};
 
 /// One recurrent layer on the tensors' device: the fused op on the CPU,
