@@ -126,17 +126,19 @@ pub fn series_from_arrow_chunks<'a>(
             if chunk.outer.is_null(i) {
                 continue;
             }
-            let (steps, floats) = match (chunk.row(i, row, &mut channels), invalid) {
+            let (steps, floats, width) = match (chunk.row(i, row, channels), invalid) {
                 (Ok(found), InvalidRows::Error) => found,
-                (Ok((steps, floats)), InvalidRows::Skip { max_length }) => {
+                (Ok((steps, floats, width)), InvalidRows::Skip { max_length }) => {
                     if steps == 0 || steps > max_length || chunk.floats.any_non_finite(floats.clone()) {
                         continue;
                     }
-                    (steps, floats)
+                    (steps, floats, width)
                 }
                 (Err(e), InvalidRows::Skip { .. }) if e.is_row_layout_error() => continue,
                 (Err(e), _) => return Err(e),
             };
+            // Only a row that is kept settles the width of nested lists.
+            channels = channels.or(width);
             spans.push(Span { chunk: c, steps, floats });
             rows.push(row);
         }
@@ -330,14 +332,16 @@ impl<'a> Chunk<'a> {
         Ok(Chunk { outer, steps, floats })
     }
 
-    /// Where row `i` (input row `row`) lies: its number of steps and its
-    /// float range, after checking that no step and no value is null and
-    /// that every step has `channels` values. Nested lists set `channels`
-    /// from the first row read when it is not known yet.
-    fn row(&self, i: usize, row: usize, channels: &mut Option<usize>) -> Result<(usize, Range<usize>)> {
+    /// Where row `i` (input row `row`) lies: its number of steps, its float
+    /// range and its width per step (`None` for a row of no steps whose
+    /// width nothing fixes), after checking that no step and no value is
+    /// null and that every step has `channels` values. Nested lists take the
+    /// width from the row itself when `channels` is not known yet; a step of
+    /// no values is an error either way.
+    fn row(&self, i: usize, row: usize, channels: Option<usize>) -> Result<(usize, Range<usize>, Option<usize>)> {
         let steps = self.outer.steps(i);
         let count = steps.len();
-        let mut found_channels = *channels;
+        let mut found_channels = channels;
         let (floats, width) = match self.steps {
             Steps::Scalar => (steps.clone(), 1),
             Steps::Fixed(fixed) => {
@@ -353,6 +357,9 @@ impl<'a> Chunk<'a> {
                 }
                 for (step, s) in steps.clone().enumerate() {
                     let found = lists.range(s).len();
+                    if found == 0 {
+                        return Err(VraeError::StepWidth { row, step, found, channels: found_channels.unwrap_or(1) });
+                    }
                     match found_channels {
                         None => found_channels = Some(found),
                         Some(c) if c != found => return Err(VraeError::StepWidth { row, step, found, channels: c }),
@@ -366,8 +373,7 @@ impl<'a> Chunk<'a> {
         if let Some(pos) = first_null(self.floats.nulls(), floats.clone()) {
             return Err(VraeError::NullValue { row, step: pos / width });
         }
-        *channels = found_channels;
-        Ok((count, floats))
+        Ok((count, floats, found_channels))
     }
 }
 
@@ -571,5 +577,22 @@ mod tests {
         let got = series_from_arrow_with(&column, Some(2), InvalidRows::Skip { max_length: 10 }).unwrap();
         assert_eq!(got.present(), vec![Some(0), None, Some(1)]);
         assert_eq!(got.batch.row(1), &[7.0, 8.0]);
+
+        // A row left out does not settle the width: here the first row (3
+        // wide, with a NaN) and a row of empty steps are skipped, and the
+        // 2-wide rows are kept.
+        let mut m = ListBuilder::new(ListBuilder::new(Float32Builder::new()));
+        for row in [vec![vec![1.0, f32::NAN, 3.0]], vec![vec![]], vec![vec![1.0, 2.0], vec![3.0, 4.0]], vec![vec![5.0, 6.0]]] {
+            for step in row {
+                m.values().append_value(step.into_iter().map(Some));
+            }
+            m.append(true);
+        }
+        let column = m.finish();
+        let got = series_from_arrow_with(&column, None, InvalidRows::Skip { max_length: 10 }).unwrap();
+        assert_eq!((got.present(), got.batch.channels()), (vec![None, None, Some(0), Some(1)], 2));
+        assert_eq!(got.batch.row(1), &[5.0, 6.0]);
+        let empty_step = series_from_arrow(&column.slice(1, 1), None).unwrap_err();
+        assert!(matches!(empty_step, VraeError::StepWidth { row: 0, step: 0, found: 0, .. }), "{empty_step}");
     }
 }

@@ -179,7 +179,13 @@ impl RowResults {
     /// A list column: one value per item (`Float32` items) or one step per
     /// item (`FixedSizeList<Float32, C>` or `List<Float32>` items).
     fn lists<O: OffsetSizeTrait>(mut self, field: &FieldRef) -> Result<ArrayRef> {
-        let channels = self.groups.first().map_or(1, |g| g.1).max(1);
+        // With no results at all (every row null), the declared type says
+        // how wide a step is.
+        let declared = match field.data_type() {
+            DataType::FixedSizeList(_, c) => usize::try_from(*c).ok(),
+            _ => None,
+        };
+        let channels = self.groups.first().map(|g| g.1).or(declared).unwrap_or(1).max(1);
         if self.groups.iter().any(|g| g.1.max(1) != channels) {
             return Err(layout("results with different channel counts in one column".into()));
         }
@@ -293,5 +299,13 @@ mod tests {
         assert!(err.contains("cannot build list items"), "{err}");
         assert!(build(DataType::Utf8).is_err());
         assert!(build(DataType::Float32).is_err(), "two channels do not flatten into one list");
+
+        // No results at all (every row null or left out): an all-null column of the declared type.
+        let three = DataType::List(item(DataType::FixedSizeList(item(DataType::Float32), 3)));
+        let empty = RowResults::new(2).finish(&three).unwrap();
+        assert_eq!((empty.data_type(), empty.len(), empty.null_count()), (&three, 2, 2));
+        let vectors = DataType::FixedSizeList(item(DataType::Float32), 4);
+        let empty = RowResults::new(2).finish(&vectors).unwrap();
+        assert_eq!((empty.len(), empty.null_count()), (2, 2));
     }
 }

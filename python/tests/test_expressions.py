@@ -144,6 +144,15 @@ def test_multivariate_fixed_and_nested_lists_agree(multi_frame: pl.DataFrame, mu
     assert multi_model.channels == 2
 
 
+def test_multivariate_all_null_rows_give_null_results_of_the_declared_type(
+    multi_frame: pl.DataFrame, multi_model: vrae.Model
+) -> None:
+    nulls = multi_frame.head(3).with_columns(pl.lit(None, dtype=multi_frame.schema["series"]).alias("series"))
+    out = nulls.select(all_outputs(multi_model))
+    assert out.schema["reconstruct"] == pl.List(pl.Array(pl.Float32, 2))
+    assert out.null_count().row(0) == (3,) * out.width
+
+
 def test_multivariate_training_from_nested_lists(multi_frame: pl.DataFrame, multi_model: vrae.Model) -> None:
     nested = multi_frame.with_columns(pl.col("series").cast(pl.List(pl.List(pl.Float64))))
     again = vrae.train(nested, "series", clusters=2, **SMALL)
