@@ -50,10 +50,15 @@ impl RowResults {
         Self { len, groups: Vec::new(), pieces: vec![None; len], ints: Vec::new(), floats: Vec::new() }
     }
 
+    /// One result per row, and every row inside the column.
     fn check_rows(&self, rows: &[usize], values: usize) -> Result<()> {
         if rows.len() != values {
             return Err(layout(format!("{values} results for {} rows", rows.len())));
         }
+        self.check_bounds(rows)
+    }
+
+    fn check_bounds(&self, rows: &[usize]) -> Result<()> {
         match rows.iter().find(|&&r| r >= self.len) {
             Some(r) => Err(layout(format!("row {r} is past the {} rows of the column", self.len))),
             None => Ok(()),
@@ -104,7 +109,7 @@ impl RowResults {
     }
 
     fn add_group(&mut self, values: Vec<f32>, rows: &[usize], len_of: impl Fn(usize) -> usize, channels: usize) -> Result<()> {
-        self.check_rows(rows, rows.len())?;
+        self.check_bounds(rows)?;
         let group = self.groups.len();
         let mut start = 0;
         for (b, &row) in rows.iter().enumerate() {

@@ -97,7 +97,7 @@ pub fn sigmoid(x: f32) -> f32 {
 #[inline]
 pub fn tanh_in_place(values: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if avx::available() {
+    if crate::rnn::simd_kernels_in_use() {
         // SAFETY: the CPU has AVX2 and FMA.
         unsafe { avx::in_place(values, false) };
         return;
@@ -111,7 +111,7 @@ pub fn tanh_in_place(values: &mut [f32]) {
 #[inline]
 pub fn sigmoid_in_place(values: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if avx::available() {
+    if crate::rnn::simd_kernels_in_use() {
         // SAFETY: the CPU has AVX2 and FMA.
         unsafe { avx::in_place(values, true) };
         return;
@@ -126,10 +126,6 @@ mod avx {
     use std::arch::x86_64::*;
 
     use super::*;
-
-    pub fn available() -> bool {
-        crate::rnn::simd_kernels_in_use()
-    }
 
     /// Eight lanes of [`exp`](super::exp), the same steps with FMA.
     #[inline(always)]

@@ -297,15 +297,11 @@ macro_rules! dispatch_simd {
     };
 }
 
-fn has_avx2_fma() -> bool {
-    super::simd_kernels_in_use()
-}
-
 macro_rules! call_simd {
     ($generic:ident, $avx:ident, $($arg:expr),*) => {{
         #[cfg(target_arch = "x86_64")]
         {
-            if has_avx2_fma() {
+            if super::simd_kernels_in_use() {
                 // SAFETY: the CPU reports AVX2 and FMA.
                 unsafe { $avx($($arg),*) }
             } else {

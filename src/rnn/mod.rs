@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use candle_core::Tensor;
+use serde::{Deserialize, Serialize};
 
 /// Whether the layers' kernels may use the CPU's SIMD instructions (AVX2
 /// and FMA, detected at run time) where it has them.
@@ -51,7 +52,6 @@ pub fn simd_kernels_in_use() -> bool {
         false
     }
 }
-use serde::{Deserialize, Serialize};
 
 /// One recurrent layer on the tensors' device: the fused op on the CPU,
 /// the composed-op layer elsewhere (CUDA). Same contract as
