@@ -30,7 +30,7 @@ struct Entry {
 const SCALARS: &[Entry] = &[
     Entry {
         name: "vrae_embed",
-        description: "The latent mean of each series under the model (a list of Float32, as long as the model's latent; a fixed-size list when the model is a literal).",
+        description: "The latent mean of each series under the model (a list of Float32, as long as the model's latent).",
         syntax: "vrae_embed(series, model [, options])",
         example: "SELECT id, vrae_embed(series, 'model.safetensors') AS latent FROM 'data/ECG5000_TEST.parquet'",
     },

@@ -1,6 +1,8 @@
-//! The `model` argument: bytes or a file path, decoded once per distinct
-//! model and cached.
+//! The `model` argument: bytes, a file path or a registered name, decoded
+//! once per distinct model and cached.
 
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
@@ -12,7 +14,98 @@ use vrae::model_cache::{cached_model, cached_model_from_path};
 use vrae::Model;
 use vrae::VraeError;
 
-/// A model argument's value at one row: bytes, a path, or null.
+/// Models registered under names (see [`crate::register_with_models`]): a
+/// `Utf8` model argument equal to a name uses that model, decoded once at
+/// registration, and no file is read. Engines that hand a function its
+/// constant arguments as whole columns (DataFusion's FFI, used by the
+/// `datafusion` Python package) would otherwise carry a copy of the model's
+/// bytes in every row; a name costs a few bytes per row.
+#[derive(Clone, Default)]
+pub struct NamedModels(Arc<BTreeMap<String, Arc<Model>>>);
+
+impl NamedModels {
+    /// No models: every `Utf8` model argument is a file path.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Decodes `bytes` (a model file's contents) and registers the model as
+    /// `name`, replacing a model registered under that name before.
+    pub fn insert_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<(), NamedModelError> {
+        if name.is_empty() {
+            return Err(NamedModelError::EmptyName);
+        }
+        let model = cached_model(bytes).map_err(|source| NamedModelError::Invalid { name: name.to_string(), source })?;
+        Arc::make_mut(&mut self.0).insert(name.to_string(), model);
+        Ok(())
+    }
+
+    /// The model registered as `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<Model>> {
+        self.0.get(name)
+    }
+
+    /// The registered names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
+/// A model that cannot be registered under a name.
+#[derive(Debug)]
+pub enum NamedModelError {
+    /// The name is the empty string.
+    EmptyName,
+    /// The bytes are not a readable model.
+    Invalid { name: String, source: VraeError },
+}
+
+impl std::fmt::Display for NamedModelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NamedModelError::EmptyName => write!(f, "a model's name must not be empty"),
+            NamedModelError::Invalid { name, source } => write!(f, "model `{name}`: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for NamedModelError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            NamedModelError::EmptyName => None,
+            NamedModelError::Invalid { source, .. } => Some(source),
+        }
+    }
+}
+
+impl std::fmt::Debug for NamedModels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.names()).finish()
+    }
+}
+
+// Equal when they map the same names to the same decoded models (the cache
+// gives equal bytes one `Arc`), so that DataFusion sees functions built
+// with equal registries as equal.
+impl PartialEq for NamedModels {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+            || (self.0.len() == other.0.len() && self.0.iter().zip(other.0.iter()).all(|((a, ma), (b, mb))| a == b && Arc::ptr_eq(ma, mb)))
+    }
+}
+
+impl Eq for NamedModels {}
+
+impl Hash for NamedModels {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for name in self.names() {
+            name.hash(state);
+        }
+    }
+}
+
+/// A model argument's value at one row: bytes, a path (or registered
+/// name), or null.
 pub enum ModelRef<'a> {
     Bytes(&'a [u8]),
     Path(&'a str),
@@ -20,11 +113,15 @@ pub enum ModelRef<'a> {
 }
 
 impl ModelRef<'_> {
-    /// Decodes the model (cached); `None` for a null model.
-    pub fn load(&self) -> Result<Option<Arc<Model>>, VraeError> {
+    /// Decodes the model (cached); `None` for a null model. A registered
+    /// name wins over a file of the same name.
+    pub fn load(&self, named: &NamedModels) -> Result<Option<Arc<Model>>, VraeError> {
         match self {
             ModelRef::Bytes(b) => cached_model(b).map(Some),
-            ModelRef::Path(p) => cached_model_from_path(p).map(Some),
+            ModelRef::Path(p) => match named.get(p) {
+                Some(m) => Ok(Some(m.clone())),
+                None => cached_model_from_path(p).map(Some),
+            },
             ModelRef::Null => Ok(None),
         }
     }
@@ -66,11 +163,11 @@ pub type RowsByModel = (Vec<(Arc<Model>, Vec<usize>)>, Vec<usize>);
 
 /// Groups the rows of a batch by the model they use: one entry per distinct
 /// model with its row numbers, plus the rows whose model is null.
-pub fn rows_by_model(model: &ColumnarValue, rows: usize) -> Result<RowsByModel, VraeError> {
+pub fn rows_by_model(model: &ColumnarValue, rows: usize, named: &NamedModels) -> Result<RowsByModel, VraeError> {
     let mut groups: Vec<(Arc<Model>, Vec<usize>)> = Vec::new();
     let mut null_rows = Vec::new();
     match model {
-        ColumnarValue::Scalar(v) => match scalar_model(v).load()? {
+        ColumnarValue::Scalar(v) => match scalar_model(v).load(named)? {
             Some(m) => groups.push((m, (0..rows).collect())),
             None => null_rows.extend(0..rows),
         },
@@ -96,7 +193,7 @@ pub fn rows_by_model(model: &ColumnarValue, rows: usize) -> Result<RowsByModel, 
                         continue;
                     }
                 }
-                let Some(m) = r.load()? else { continue };
+                let Some(m) = r.load(named)? else { continue };
                 let g = match groups.iter().position(|(gm, _)| Arc::ptr_eq(gm, &m)) {
                     Some(g) => g,
                     None => {

@@ -8,7 +8,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::{ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
-use super::model_arg::{is_model_type, rows_by_model};
+use super::model_arg::{is_model_type, rows_by_model, NamedModels};
 use super::scalar::{exec_error, plan_error};
 use vrae::model_cache::model_info_json;
 
@@ -18,11 +18,20 @@ const NAME: &str = "vrae_model_info";
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct VraeModelInfo {
     signature: Signature,
+    models: NamedModels,
 }
 
 impl Default for VraeModelInfo {
     fn default() -> Self {
-        Self { signature: Signature::any(1, Volatility::Immutable) }
+        Self::with_models(NamedModels::new())
+    }
+}
+
+impl VraeModelInfo {
+    /// The function, where a `Utf8` model names one of `models` (or else is
+    /// a file path).
+    pub fn with_models(models: NamedModels) -> Self {
+        Self { signature: Signature::any(1, Volatility::Immutable), models }
     }
 }
 
@@ -49,7 +58,7 @@ impl ScalarUDFImpl for VraeModelInfo {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
-        let (groups, _) = rows_by_model(&args.args[0], rows).map_err(|e| exec_error(NAME, e))?;
+        let (groups, _) = rows_by_model(&args.args[0], rows, &self.models).map_err(|e| exec_error(NAME, e))?;
         let mut out: Vec<Option<String>> = vec![None; rows];
         for (model, group_rows) in groups {
             let info = model_info_json(&model);

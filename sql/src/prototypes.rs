@@ -25,7 +25,7 @@ use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::Expr;
 
-use super::model_arg::{is_model_type, scalar_model};
+use super::model_arg::{is_model_type, scalar_model, NamedModels};
 
 const NAME: &str = "vrae_prototypes";
 
@@ -35,7 +35,17 @@ fn error(message: impl std::fmt::Display) -> DataFusionError {
 
 /// The `vrae_prototypes` table function.
 #[derive(Debug, Default)]
-pub struct VraePrototypes;
+pub struct VraePrototypes {
+    models: NamedModels,
+}
+
+impl VraePrototypes {
+    /// The function, where a `Utf8` model names one of `models` (or else is
+    /// a file path).
+    pub fn with_models(models: NamedModels) -> Self {
+        Self { models }
+    }
+}
 
 fn literal(expr: &Expr) -> Option<&ScalarValue> {
     match expr {
@@ -53,7 +63,7 @@ impl TableFunctionImpl for VraePrototypes {
         let value = literal(&exprs[0])
             .filter(|v| is_model_type(&v.data_type()))
             .ok_or_else(|| error("the model must be a constant: a model file path (Utf8) or the model's bytes (Binary)"))?;
-        let model = scalar_model(value).load().map_err(error)?.ok_or_else(|| error("the model is null"))?;
+        let model = scalar_model(value).load(&self.models).map_err(error)?.ok_or_else(|| error("the model is null"))?;
         let steps = match exprs.get(1).map(|e| literal(e).and_then(|v| v.cast_to(&DataType::UInt64).ok())) {
             None => None,
             Some(Some(ScalarValue::UInt64(Some(n)))) => Some(usize::try_from(n).map_err(|_| error(format!("steps {n} is too large")))?),

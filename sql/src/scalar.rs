@@ -12,15 +12,13 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, UInt32Array};
+use datafusion::arrow::array::{ArrayRef, AsArray, UInt32Array};
 use datafusion::arrow::compute::take;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
-use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility,
-};
+use datafusion::logical_expr::{ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility};
 
-use super::model_arg::{is_model_type, rows_by_model, scalar_model};
+use super::model_arg::{is_model_type, rows_by_model, NamedModels};
 use vrae::arrow_input::series_from_arrow_with;
 use vrae::arrow_output::RowResults;
 use vrae::on_invalid::{OnInvalid, ON_INVALID};
@@ -50,14 +48,21 @@ const MODEL_ARG: usize = 1;
 pub struct VraeFunction {
     kind: VraeOutput,
     signature: Signature,
+    models: NamedModels,
 }
 
 impl VraeFunction {
-    /// The function of the given kind.
+    /// The function of the given kind; a `Utf8` model is a file path.
     pub fn new(kind: VraeOutput) -> Self {
+        Self::with_models(kind, NamedModels::new())
+    }
+
+    /// The function of the given kind, where a `Utf8` model names one of
+    /// `models` (or else is a file path).
+    pub fn with_models(kind: VraeOutput, models: NamedModels) -> Self {
         // (series, model) or (series, model, options_json)
         let signature = Signature::one_of(vec![TypeSignature::Any(2), TypeSignature::Any(3)], Volatility::Immutable);
-        Self { kind, signature }
+        Self { kind, signature, models }
     }
 }
 
@@ -81,14 +86,38 @@ fn step_type(series: &DataType) -> Option<&DataType> {
     }
 }
 
+/// The one value of a string column that holds the same value (or null) in
+/// every row: engines that pass constants as columns (DataFusion's FFI)
+/// hand a literal over this way. `Err` when rows differ or it is no string.
+fn constant_string(array: &ArrayRef) -> std::result::Result<Option<&str>, ()> {
+    let mut values: Box<dyn Iterator<Item = Option<&str>>> = match array.data_type() {
+        DataType::Utf8 => Box::new(array.as_string::<i32>().iter()),
+        DataType::LargeUtf8 => Box::new(array.as_string::<i64>().iter()),
+        DataType::Utf8View => Box::new(array.as_string_view().iter()),
+        DataType::Null => return Ok(None),
+        _ => return Err(()),
+    };
+    let first = values.next().flatten();
+    match values.all(|v| v == first) {
+        true => Ok(first),
+        false => Err(()),
+    }
+}
+
 /// Parses the optional options argument (a constant JSON object whose only
 /// key is `on_invalid`).
 fn parse_options(name: &str, value: Option<&ColumnarValue>) -> Result<OnInvalid> {
+    let not_constant = || exec_error(name, "options must be a constant JSON string such as '{\"on_invalid\": \"null\"}'");
     let text = match value {
         None => return Ok(OnInvalid::Error),
         Some(ColumnarValue::Scalar(s)) if s.is_null() => return Ok(OnInvalid::Error),
         Some(ColumnarValue::Scalar(ScalarValue::Utf8(Some(t)) | ScalarValue::LargeUtf8(Some(t)) | ScalarValue::Utf8View(Some(t)))) => t,
-        Some(_) => return Err(exec_error(name, "options must be a constant JSON string such as '{\"on_invalid\": \"null\"}'")),
+        Some(ColumnarValue::Array(a)) => match constant_string(a) {
+            Ok(Some(t)) => t,
+            Ok(None) => return Ok(OnInvalid::Error),
+            Err(()) => return Err(not_constant()),
+        },
+        Some(_) => return Err(not_constant()),
     };
     let mut map = match serde_json::from_str::<serde_json::Value>(text) {
         Ok(serde_json::Value::Object(m)) => m,
@@ -121,19 +150,13 @@ impl ScalarUDFImpl for VraeFunction {
         super::docs::documentation(self.name())
     }
 
+    // The return type depends on argument types only, never on a model
+    // literal's contents: an expression that folds into a literal only after
+    // planning (`arrow_cast(X'..', 'Binary')`, `concat(...)`) would
+    // otherwise change the column's type under the optimizer, which DataFusion
+    // refuses. So `vrae_embed` is a List, whatever the model.
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        self.output_type(arg_types, None)
-    }
-
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        let types: Vec<DataType> = args.arg_fields.iter().map(|f| f.data_type().clone()).collect();
-        // A literal model fixes the latent size at planning time.
-        let model_literal = args.scalar_arguments.get(MODEL_ARG).copied().flatten();
-        let latent = match (self.kind, model_literal) {
-            (VraeOutput::Embed, Some(v)) => scalar_model(v).load().map_err(|e| plan_error(self.name(), e))?.map(|m| m.latent()),
-            _ => None,
-        };
-        Ok(Arc::new(Field::new(self.name(), self.output_type(&types, latent)?, true)))
+        self.output_type(arg_types)
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
@@ -144,7 +167,7 @@ impl ScalarUDFImpl for VraeFunction {
             ColumnarValue::Array(a) => a.clone(),
             ColumnarValue::Scalar(s) => s.to_array_of_size(rows)?,
         };
-        let (groups, _null_models) = rows_by_model(&args.args[1], rows).map_err(|e| exec_error(name, e))?;
+        let (groups, _null_models) = rows_by_model(&args.args[1], rows, &self.models).map_err(|e| exec_error(name, e))?;
         let mut out = RowResults::new(rows);
         for (model, group_rows) in &groups {
             let subset = if group_rows.len() == rows {
@@ -173,7 +196,7 @@ fn row_error(name: &str, err: VraeError, rows: usize) -> DataFusionError {
 }
 
 impl VraeFunction {
-    fn output_type(&self, arg_types: &[DataType], latent: Option<usize>) -> Result<DataType> {
+    fn output_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         let name = self.name();
         let model_type = arg_types.get(MODEL_ARG).ok_or_else(|| plan_error(name, "missing the model argument"))?;
         if !is_model_type(model_type) && *model_type != DataType::Null {
@@ -192,10 +215,7 @@ impl VraeFunction {
             )
         })?;
         Ok(match self.kind {
-            VraeOutput::Embed => match latent {
-                Some(l) => DataType::FixedSizeList(item(DataType::Float32), l as i32),
-                None => DataType::List(item(DataType::Float32)),
-            },
+            VraeOutput::Embed => DataType::List(item(DataType::Float32)),
             VraeOutput::Cluster => DataType::Int32,
             VraeOutput::Score => DataType::Float64,
             VraeOutput::Project => DataType::FixedSizeList(item(DataType::Float32), PROJECTION_DIMS as i32),
