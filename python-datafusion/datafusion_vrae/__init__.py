@@ -1,0 +1,230 @@
+"""vrae's time-series clustering functions for the ``datafusion`` Python package.
+
+One call adds every vrae function to a :class:`datafusion.SessionContext`;
+SQL then uses them by name, exactly as in ``vrae-sql``::
+
+    import datafusion, datafusion_vrae
+    ctx = datafusion.SessionContext()
+    datafusion_vrae.register(ctx, models={"ecg": "ecg.safetensors"})
+    ctx.register_parquet("beats", "data/ECG5000_TEST.parquet")
+    ctx.sql("SELECT id, vrae_cluster(series, 'ecg') AS cluster FROM beats").show()
+
+The functions come from vrae's Rust crate through DataFusion's FFI, which
+is stable only within one DataFusion major version: importing this package
+checks that the installed ``datafusion`` is the major it was built for.
+
+Passing models: through the FFI, a constant argument reaches the function
+as a whole column, one copy per row. A model given as bytes is therefore
+copied into every row of every batch (hundreds of kilobytes each); give
+models to :func:`register` by name instead, and pass the name. A string
+that is not a registered name is read as a model file path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal, Mapping, Union
+
+import datafusion
+from datafusion import Expr, SessionContext, col, lit, udaf, udf, udtf
+
+from datafusion_vrae import _internal
+
+__all__ = [
+    "DATAFUSION_MAJOR",
+    "Functions",
+    "register",
+    "fit",
+    "embed",
+    "cluster",
+    "score",
+    "project",
+    "reconstruct",
+    "model_info",
+]
+
+#: The DataFusion major version this package's library was built against.
+DATAFUSION_MAJOR: int = _internal.DATAFUSION_MAJOR
+
+
+def _check_datafusion_version(installed: str) -> None:
+    """Refuses a ``datafusion`` of another major version: the FFI structs
+    differ between majors, and handing one over would crash the interpreter."""
+    major = installed.split(".", 1)[0]
+    if not major.isdigit() or int(major) != DATAFUSION_MAJOR:
+        msg = (
+            f"datafusion_vrae was built for datafusion {DATAFUSION_MAJOR}.x, but datafusion {installed} "
+            f"is installed; DataFusion's FFI is only compatible within one major version. "
+            f'Install a matching one: pip install "datafusion>={DATAFUSION_MAJOR},<{DATAFUSION_MAJOR + 1}"'
+        )
+        raise ImportError(msg)
+
+
+_check_datafusion_version(datafusion.__version__)
+
+OnInvalid = Literal["error", "null"]
+ModelArg = Union[Expr, str, os.PathLike, bytes, bytearray, memoryview, Any]
+"""A model argument: a registered name or a model file path (``str``), the
+model's bytes, an object with ``to_bytes()`` (``polars_vrae.Model``), or an
+expression."""
+
+
+def _is_model_object(model: Any) -> bool:
+    """A model object such as ``polars_vrae.Model`` (numbers have a
+    ``to_bytes`` too, and are not models)."""
+    return hasattr(model, "to_bytes") and not isinstance(model, (int, float, complex))
+
+
+def _model_file_bytes(name: str, model: Any) -> bytes:
+    """The bytes of a model given to :func:`register`."""
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        return bytes(model)
+    if isinstance(model, (str, os.PathLike)):
+        return Path(model).read_bytes()
+    if _is_model_object(model):
+        return bytes(model.to_bytes())
+    msg = f"model `{name}`: expected a model file path, the model's bytes or a polars_vrae.Model, got {type(model).__name__}"
+    raise TypeError(msg)
+
+
+def _series(series: Expr | str) -> Expr:
+    return col(series) if isinstance(series, str) else series
+
+
+def _model(model: ModelArg) -> Expr:
+    if isinstance(model, Expr):
+        return model
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        return lit(bytes(model))
+    if isinstance(model, (str, os.PathLike)):
+        return lit(os.fspath(model))
+    if _is_model_object(model):
+        return lit(bytes(model.to_bytes()))
+    msg = f"model must be a registered name, a model file path, the model's bytes or an expression, got {type(model).__name__}"
+    raise TypeError(msg)
+
+
+def _options(options: Mapping[str, Any] | str | None) -> str:
+    if options is None:
+        return "{}"
+    if isinstance(options, str):
+        return options
+    return json.dumps(dict(options))
+
+
+class Functions:
+    """vrae's functions as built for one set of named models: registers them
+    on a context and builds DataFrame expressions that call them."""
+
+    def __init__(self, models: Mapping[str, Any] | None = None) -> None:
+        named = {name: _model_file_bytes(name, m) for name, m in (models or {}).items()}
+        scalars, aggregates, tables = _internal.functions(named)
+        self.model_names: tuple[str, ...] = tuple(named)
+        self._scalar = {f.name: udf(f) for f in scalars}
+        self._aggregate = {f.name: udaf(f) for f in aggregates}
+        self._tables = {f.name: f for f in tables}
+
+    def register(self, ctx: SessionContext) -> Functions:
+        """Adds every function (``vrae_fit``, ``vrae_embed``, ...,
+        ``vrae_prototypes``) to ``ctx``; returns ``self``."""
+        for f in self._aggregate.values():
+            ctx.register_udaf(f)
+        for f in self._scalar.values():
+            ctx.register_udf(f)
+        for name, f in self._tables.items():
+            ctx.register_udtf(udtf(f, name))
+        return self
+
+    def _call(self, name: str, series: Expr | str, model: ModelArg, on_invalid: OnInvalid) -> Expr:
+        # Named after the function: the default name would spell out a bytes model.
+        call = self._scalar[name](_series(series), _model(model), lit(json.dumps({"on_invalid": on_invalid})))
+        return call.alias(name)
+
+    def fit(self, series: Expr | str, options: Mapping[str, Any] | str | None = None, **kwargs: Any) -> Expr:
+        """``vrae_fit(series, options)``: the aggregate that trains a model
+        (the model's bytes); options as a dict, a JSON string or keywords."""
+        merged = json.loads(_options(options))
+        merged.update(kwargs)
+        return self._aggregate["vrae_fit"](_series(series), lit(json.dumps(merged))).alias("vrae_fit")
+
+    def embed(self, series: Expr | str, model: ModelArg, *, on_invalid: OnInvalid = "error") -> Expr:
+        """``vrae_embed``: each series' latent mean."""
+        return self._call("vrae_embed", series, model, on_invalid)
+
+    def cluster(self, series: Expr | str, model: ModelArg, *, on_invalid: OnInvalid = "error") -> Expr:
+        """``vrae_cluster``: each series' cluster (the model's k-means)."""
+        return self._call("vrae_cluster", series, model, on_invalid)
+
+    def score(self, series: Expr | str, model: ModelArg, *, on_invalid: OnInvalid = "error") -> Expr:
+        """``vrae_score``: each series' reconstruction error."""
+        return self._call("vrae_score", series, model, on_invalid)
+
+    def project(self, series: Expr | str, model: ModelArg, *, on_invalid: OnInvalid = "error") -> Expr:
+        """``vrae_project``: each series' 2-D PCA coordinates."""
+        return self._call("vrae_project", series, model, on_invalid)
+
+    def reconstruct(self, series: Expr | str, model: ModelArg, *, on_invalid: OnInvalid = "error") -> Expr:
+        """``vrae_reconstruct``: each series as the model decodes it."""
+        return self._call("vrae_reconstruct", series, model, on_invalid)
+
+    def model_info(self, model: ModelArg) -> Expr:
+        """``vrae_model_info``: the model's options and training summary as JSON."""
+        return self._scalar["vrae_model_info"](_model(model)).alias("vrae_model_info")
+
+
+def register(ctx: SessionContext, models: Mapping[str, Any] | None = None) -> Functions:
+    """Adds every vrae function to ``ctx``.
+
+    ``models`` maps names to models (a file path, the model's bytes or a
+    ``polars_vrae.Model``), decoded once here; a string model argument equal
+    to a name uses that model, in SQL and in the returned object's
+    expressions. Raises ``ValueError`` for a model that cannot be read.
+    """
+    return Functions(models).register(ctx)
+
+
+_default: Functions | None = None
+
+
+def _functions() -> Functions:
+    global _default
+    if _default is None:
+        _default = Functions()
+    return _default
+
+
+def fit(series: Expr | str, options: Mapping[str, Any] | str | None = None, **kwargs: Any) -> Expr:
+    """:meth:`Functions.fit` without named models."""
+    return _functions().fit(series, options, **kwargs)
+
+
+def embed(series: Expr | str, model: ModelArg, *, on_invalid: OnInvalid = "error") -> Expr:
+    """:meth:`Functions.embed` without named models."""
+    return _functions().embed(series, model, on_invalid=on_invalid)
+
+
+def cluster(series: Expr | str, model: ModelArg, *, on_invalid: OnInvalid = "error") -> Expr:
+    """:meth:`Functions.cluster` without named models."""
+    return _functions().cluster(series, model, on_invalid=on_invalid)
+
+
+def score(series: Expr | str, model: ModelArg, *, on_invalid: OnInvalid = "error") -> Expr:
+    """:meth:`Functions.score` without named models."""
+    return _functions().score(series, model, on_invalid=on_invalid)
+
+
+def project(series: Expr | str, model: ModelArg, *, on_invalid: OnInvalid = "error") -> Expr:
+    """:meth:`Functions.project` without named models."""
+    return _functions().project(series, model, on_invalid=on_invalid)
+
+
+def reconstruct(series: Expr | str, model: ModelArg, *, on_invalid: OnInvalid = "error") -> Expr:
+    """:meth:`Functions.reconstruct` without named models."""
+    return _functions().reconstruct(series, model, on_invalid=on_invalid)
+
+
+def model_info(model: ModelArg) -> Expr:
+    """:meth:`Functions.model_info` without named models."""
+    return _functions().model_info(model)
