@@ -4,7 +4,7 @@ same minute on the same build profile; and the peak memory of embedding
 with the model passed by name, by path and as bytes.
 
     PYTHONPATH=python-datafusion python bench/datafusion_python_throughput.py [--copies 4] [--repeats 3]
-    PYTHONPATH=python-datafusion python bench/datafusion_python_throughput.py --memory {name,path,bytes} [--rows 100000]
+    PYTHONPATH=python-datafusion python bench/datafusion_python_throughput.py --memory {name,path,bytes,helper_bytes} [--rows 100000] [--batch-size 8192]
 
 Throughput: ECG5000_TEST copied `--copies` times into one Parquet file, a
 model with the default architecture trained for one epoch (embedding cost
@@ -84,13 +84,19 @@ def memory(args: argparse.Namespace, folder: Path) -> None:
     model_path = train(args.data, folder)
     series, rows = write_copies(args.data, args.rows, 1, folder)
     model = model_path.read_bytes()
-    ctx = datafusion.SessionContext()
-    datafusion_vrae.register(ctx, models={"m": model})
+    ctx = datafusion.SessionContext(datafusion.SessionConfig().with_batch_size(args.batch_size))
+    vrae = datafusion_vrae.register(ctx, models={"m": model})
     ctx.register_parquet("t", str(series))
-    argument = {"name": "'m'", "path": f"'{model_path}'", "bytes": f"X'{model.hex()}'"}[args.memory]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
-    got = embed_rows(ctx, f"SELECT id, vrae_embed(series, {argument}) FROM t")
+    if args.memory == "helper_bytes":
+        # The DataFrame helper, given the bytes (it passes them by a name).
+        got = 0
+        for batch in ctx.table("t").select(datafusion.col("id"), vrae.embed("series", model)).execute_stream():
+            got += batch.to_pyarrow().num_rows
+    else:
+        argument = {"name": "'m'", "path": f"'{model_path}'", "bytes": f"X'{model.hex()}'"}[args.memory]
+        got = embed_rows(ctx, f"SELECT id, vrae_embed(series, {argument}) FROM t")
     seconds = time.perf_counter() - start
     assert got == rows
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -99,6 +105,7 @@ def memory(args: argparse.Namespace, folder: Path) -> None:
             {
                 "kind": "memory",
                 "model_as": args.memory,
+                "batch_size": args.batch_size,
                 "rows": rows,
                 "model_bytes": len(model),
                 "seconds": seconds,
@@ -114,7 +121,8 @@ def main() -> None:
     parser.add_argument("--data", default="data/ECG5000_TEST.parquet")
     parser.add_argument("--copies", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--memory", choices=["name", "path", "bytes"])
+    parser.add_argument("--memory", choices=["name", "path", "bytes", "helper_bytes"])
+    parser.add_argument("--batch-size", type=int, default=8192)
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:

@@ -14,14 +14,18 @@ is stable only within one DataFusion major version: importing this package
 checks that the installed ``datafusion`` is the major it was built for.
 
 Passing models: through the FFI, a constant argument reaches the function
-as a whole column, one copy per row. A model given as bytes is therefore
-copied into every row of every batch (hundreds of kilobytes each); give
-models to :func:`register` by name instead, and pass the name. A string
-that is not a registered name is read as a model file path.
+as a whole column, one copy per row. A model given as bytes in SQL
+(``X'...'``) is therefore copied into every row of every batch (hundreds of
+kilobytes each; past 2 GiB per batch, 8192 rows of a 262 kB model,
+DataFusion's FFI layer fails with "offset overflow"). Give models to
+:func:`register` by name instead, and pass the name; a string that is not a
+registered name is read as a model file path. The expression helpers do
+this for you: a model given to them as bytes is passed by a name.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -125,6 +129,9 @@ class Functions:
         self._scalar = {f.name: udf(f) for f in scalars}
         self._aggregate = {f.name: udaf(f) for f in aggregates}
         self._tables = {f.name: f for f in tables}
+        # Models given to the expression helpers as bytes, each registered
+        # under a name of its own (see `_model_expr`).
+        self._by_content: dict[str, dict[str, Any]] = {}
 
     def register(self, ctx: SessionContext) -> Functions:
         """Adds every function (``vrae_fit``, ``vrae_embed``, ...,
@@ -137,9 +144,26 @@ class Functions:
             ctx.register_udtf(udtf(f, name))
         return self
 
+    def _function_and_model(self, name: str, model: ModelArg) -> tuple[Any, Expr]:
+        """The function to call and the model argument to pass. A model
+        given as bytes (or a model object) would reach the function as a
+        column with a copy of the bytes in every row (and past 2 GiB per
+        batch DataFusion's FFI fails); it is registered under a name taken
+        from its content instead, with functions of its own, and the name is
+        passed."""
+        if isinstance(model, (bytes, bytearray, memoryview)) or _is_model_object(model):
+            data = _model_file_bytes("model", model)
+            key = f"vrae-model-{hashlib.sha256(data).hexdigest()[:32]}"
+            if key not in self._by_content:
+                scalars, _, _ = _internal.functions({key: data})
+                self._by_content[key] = {f.name: udf(f) for f in scalars}
+            return self._by_content[key][name], lit(key)
+        return self._scalar[name], _model(model)
+
     def _call(self, name: str, series: Expr | str, model: ModelArg, on_invalid: OnInvalid) -> Expr:
-        # Named after the function: the default name would spell out a bytes model.
-        call = self._scalar[name](_series(series), _model(model), lit(json.dumps({"on_invalid": on_invalid})))
+        function, model_arg = self._function_and_model(name, model)
+        call = function(_series(series), model_arg, lit(json.dumps({"on_invalid": on_invalid})))
+        # Named after the function, as SQL's default name spells out every argument.
         return call.alias(name)
 
     def fit(self, series: Expr | str, options: Mapping[str, Any] | str | None = None, **kwargs: Any) -> Expr:
@@ -171,7 +195,8 @@ class Functions:
 
     def model_info(self, model: ModelArg) -> Expr:
         """``vrae_model_info``: the model's options and training summary as JSON."""
-        return self._scalar["vrae_model_info"](_model(model)).alias("vrae_model_info")
+        function, model_arg = self._function_and_model("vrae_model_info", model)
+        return function(model_arg).alias("vrae_model_info")
 
 
 def register(ctx: SessionContext, models: Mapping[str, Any] | None = None) -> Functions:

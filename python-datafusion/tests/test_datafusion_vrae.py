@@ -335,3 +335,23 @@ def test_one_model_format_with_polars_vrae(data: Path, model: bytes) -> None:
     assert [r["c"] for r in here] == there["c"].to_list()
     for mine, theirs in zip(here, there["e"].to_list()):
         assert max(abs(a - b) for a, b in zip(mine["e"], theirs)) < 1e-5
+
+
+def test_a_large_model_given_as_bytes_to_the_helpers_is_not_copied_per_row(tmp_path: Path) -> None:
+    # A model over 2 GiB / 8192 rows: copied into each row of a default
+    # 8192-row batch, its bytes would overflow a Binary column in
+    # DataFusion's FFI layer. The helpers pass it by a name instead.
+    rng = random.Random(5)
+    series = [[rng.gauss(0, 1) for _ in range(4)] for _ in range(9000)]
+    pq.write_table(pa.table({"id": list(range(9000)), "series": pa.array(series, pa.list_(pa.float64()))}), tmp_path / "s.parquet")
+    ctx = SessionContext()
+    vrae = datafusion_vrae.register(ctx)
+    ctx.register_parquet("s", str(tmp_path / "s.parquet"))
+    (row,) = rows(ctx, "SELECT vrae_fit(series, '{\"hidden_size\": 200, \"epochs\": 1, \"seed\": 0}') AS m FROM (SELECT * FROM s LIMIT 64)")
+    model = row["m"]
+    assert len(model) * 8192 > 2**31
+    model_file = tmp_path / "big.safetensors"
+    model_file.write_bytes(model)
+    by_bytes = ctx.table("s").sort(col("id")).select(vrae.score("series", model).alias("score")).to_arrow_table()
+    by_path = ctx.table("s").sort(col("id")).select(vrae.score("series", model_file).alias("score")).to_arrow_table()
+    assert by_bytes.num_rows == 9000 and by_bytes == by_path
