@@ -28,11 +28,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from pathlib import Path
 from typing import Any, Literal, Mapping, Union
 
 import datafusion
+import pyarrow as pa
+import pyarrow.dataset
 from datafusion import Expr, SessionContext, col, lit, udaf, udf, udtf
+from datafusion.catalog import Table
 
 from datafusion_vrae import _internal
 
@@ -81,12 +83,18 @@ def _is_model_object(model: Any) -> bool:
     return hasattr(model, "to_bytes") and not isinstance(model, (int, float, complex))
 
 
+def _registered(name: str, model: Any) -> bytes | str:
+    """A model given to :func:`register`: its bytes, or a file path that the
+    library reads with vrae's own checks (a regular file of a model's size)."""
+    if isinstance(model, (str, os.PathLike)):
+        return os.fsdecode(model)
+    return _model_file_bytes(name, model)
+
+
 def _model_file_bytes(name: str, model: Any) -> bytes:
-    """The bytes of a model given to :func:`register`."""
+    """The bytes of a model given as bytes or a model object."""
     if isinstance(model, (bytes, bytearray, memoryview)):
         return bytes(model)
-    if isinstance(model, (str, os.PathLike)):
-        return Path(model).read_bytes()
     if _is_model_object(model):
         return bytes(model.to_bytes())
     msg = f"model `{name}`: expected a model file path, the model's bytes or a polars_vrae.Model, got {type(model).__name__}"
@@ -118,17 +126,24 @@ def _options(options: Mapping[str, Any] | str | None) -> str:
     return json.dumps(dict(options))
 
 
+# An argument of vrae_prototypes that is not a usable constant.
+_NOT_A_CONSTANT = object()
+
+# How many models given as bytes each `Functions` keeps registered.
+_MODELS_BY_CONTENT = 16
+
+
 class Functions:
     """vrae's functions as built for one set of named models: registers them
     on a context and builds DataFrame expressions that call them."""
 
     def __init__(self, models: Mapping[str, Any] | None = None) -> None:
-        named = {name: _model_file_bytes(name, m) for name, m in (models or {}).items()}
-        scalars, aggregates, tables = _internal.functions(named)
+        named = {name: _registered(name, m) for name, m in (models or {}).items()}
+        scalars, aggregates, prototypes = _internal.functions(named)
         self.model_names: tuple[str, ...] = tuple(named)
         self._scalar = {f.name: udf(f) for f in scalars}
         self._aggregate = {f.name: udaf(f) for f in aggregates}
-        self._tables = {f.name: f for f in tables}
+        self._prototypes = prototypes
         # Models given to the expression helpers as bytes, each registered
         # under a name of its own (see `_model_expr`).
         self._by_content: dict[str, dict[str, Any]] = {}
@@ -140,9 +155,34 @@ class Functions:
             ctx.register_udaf(f)
         for f in self._scalar.values():
             ctx.register_udf(f)
-        for name, f in self._tables.items():
-            ctx.register_udtf(udtf(f, name))
+        ctx.register_udtf(udtf(self._prototypes_table, "vrae_prototypes"))
         return self
+
+    def _prototypes_table(self, *args: Expr) -> Table:
+        """``vrae_prototypes(model [, steps])``: one row per cluster, its
+        prototype (the decoder run on its centroid). A Python table function
+        over the library's computation, with the SQL function's checks."""
+        if not 1 <= len(args) <= 2:
+            raise ValueError(f"vrae_prototypes: takes (model) or (model, steps), got {len(args)} arguments")
+        values = []
+        for arg in args:
+            try:
+                value = arg.python_value().as_py()  # a pyarrow scalar
+            except Exception:
+                value = None
+            # Not a literal, or NULL: refused by the library, with the SQL
+            # function's message (None alone would mean "no steps given").
+            values.append(_NOT_A_CONSTANT if value is None else value)
+        clusters, channels, steps, flat = self._prototypes.compute(*values)
+        step = pa.float32() if channels == 1 else pa.list_(pa.field("item", pa.float32(), nullable=False), channels)
+        inner = pa.array(flat, pa.float32())
+        if channels > 1:
+            inner = pa.FixedSizeListArray.from_arrays(inner, type=step)
+        offsets = pa.array([i * steps for i in range(clusters + 1)], pa.int32())
+        prototype = pa.ListArray.from_arrays(offsets, inner, type=pa.list_(pa.field("item", step, nullable=False)))
+        schema = pa.schema([pa.field("cluster", pa.int32(), nullable=False), pa.field("prototype", prototype.type, nullable=False)])
+        table = pa.table([pa.array(range(clusters), pa.int32()), prototype], schema=schema)
+        return Table(pyarrow.dataset.dataset(table))
 
     def _function_and_model(self, name: str, model: ModelArg) -> tuple[Any, Expr]:
         """The function to call and the model argument to pass. A model
@@ -155,6 +195,10 @@ class Functions:
             data = _model_file_bytes("model", model)
             key = f"vrae-model-{hashlib.sha256(data).hexdigest()[:32]}"
             if key not in self._by_content:
+                # Bounded: each entry holds a decoded model. Expressions built
+                # earlier keep their own functions, so dropping one is safe.
+                while len(self._by_content) >= _MODELS_BY_CONTENT:
+                    del self._by_content[next(iter(self._by_content))]
                 scalars, _, _ = _internal.functions({key: data})
                 self._by_content[key] = {f.name: udf(f) for f in scalars}
             return self._by_content[key][name], lit(key)
@@ -169,9 +213,18 @@ class Functions:
     def fit(self, series: Expr | str, options: Mapping[str, Any] | str | None = None, **kwargs: Any) -> Expr:
         """``vrae_fit(series, options)``: the aggregate that trains a model
         (the model's bytes); options as a dict, a JSON string or keywords."""
-        merged = json.loads(_options(options))
-        merged.update(kwargs)
-        return self._aggregate["vrae_fit"](_series(series), lit(json.dumps(merged))).alias("vrae_fit")
+        if kwargs:
+            try:
+                merged = json.loads(_options(options))
+            except json.JSONDecodeError as e:
+                raise ValueError(f"vrae_fit: options are not valid JSON: {e}") from None
+            if not isinstance(merged, dict):
+                raise ValueError(f"vrae_fit: options must be a JSON object, got {merged!r}")
+            text = json.dumps({**merged, **kwargs})
+        else:
+            # Checked by vrae_fit itself, with its own messages.
+            text = _options(options)
+        return self._aggregate["vrae_fit"](_series(series), lit(text)).alias("vrae_fit")
 
     def embed(self, series: Expr | str, model: ModelArg, *, on_invalid: OnInvalid = "error") -> Expr:
         """``vrae_embed``: each series' latent mean."""

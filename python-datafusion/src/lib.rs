@@ -1,25 +1,23 @@
 //! `datafusion_vrae._internal`: vrae's DataFusion functions handed to the
 //! `datafusion` Python package through DataFusion's FFI.
 //!
-//! Each function is a small Python object with the dunder method that
-//! `datafusion.udf` / `udaf` / `udtf` look for; it returns a PyCapsule holding
-//! the `datafusion_ffi` struct of that function. The functions themselves are
+//! Each scalar and aggregate function is a small Python object with the
+//! dunder method that `datafusion.udf` / `udaf` look for; it returns a
+//! PyCapsule holding the `datafusion_ffi` struct of that function.
+//! `vrae_prototypes` is a Python table function over [`Prototypes`]. The functions themselves are
 //! `vrae_datafusion`'s, the same that `vrae-sql` registers, so SQL results,
 //! options and error messages are the same on both sides.
 
-use std::ptr::NonNull;
 use std::sync::Arc;
 
-use datafusion::catalog::TableFunctionImpl;
+use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
-use datafusion_ffi::proto::logical_extension_codec::FFI_LogicalExtensionCodec;
 use datafusion_ffi::udaf::FFI_AggregateUDF;
 use datafusion_ffi::udf::FFI_ScalarUDF;
-use datafusion_ffi::udtf::FFI_TableFunction;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule, PyDict, PyString};
-use vrae_datafusion::NamedModels;
+use vrae_datafusion::{NamedModels, VraePrototypes};
 
 /// A vrae scalar function (`vrae_embed`, ...), for `datafusion.udf`.
 #[pyclass(frozen, name = "ScalarFunction", module = "datafusion_vrae._internal")]
@@ -59,64 +57,61 @@ impl AggregateFunction {
     }
 }
 
-/// A vrae table function (`vrae_prototypes`), for `datafusion.udtf`.
-#[pyclass(frozen, name = "TableFunction", module = "datafusion_vrae._internal")]
-struct TableFunction {
-    name: &'static str,
-    function: Arc<dyn TableFunctionImpl>,
+/// `vrae_prototypes`, computed for the Python table function that
+/// `datafusion_vrae` registers. Not an FFI table function: with
+/// `datafusion` 55.0.0, planning through `FFI_TableFunction` crashed the
+/// interpreter in about one run in six (a session handed across the FFI).
+#[pyclass(frozen, name = "Prototypes", module = "datafusion_vrae._internal")]
+struct Prototypes {
+    function: VraePrototypes,
 }
 
 #[pymethods]
-impl TableFunction {
-    /// The SQL name.
-    #[getter]
-    fn name(&self) -> &str {
-        self.name
-    }
-
-    /// `session` is the `SessionContext` the function is registered on:
-    /// its logical codec carries the function's arguments across.
-    fn __datafusion_table_function__<'py>(&self, py: Python<'py>, session: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyCapsule>> {
-        let codec = logical_codec(&session)?;
-        let function = FFI_TableFunction::new_with_ffi_codec(self.function.clone(), None, codec);
-        PyCapsule::new_with_value(py, function, c"datafusion_table_function")
+impl Prototypes {
+    /// `(clusters, channels, steps, values)` for a model given as bytes or a
+    /// string (registered name or path) and an optional step count; the
+    /// SQL function's errors as `ValueError`.
+    #[pyo3(signature = (model, steps=None))]
+    fn compute(&self, model: &Bound<'_, PyAny>, steps: Option<&Bound<'_, PyAny>>) -> PyResult<(usize, usize, usize, Vec<f32>)> {
+        let model = if let Ok(bytes) = model.cast::<PyBytes>() {
+            ScalarValue::Binary(Some(bytes.as_bytes().to_vec()))
+        } else if let Ok(text) = model.cast::<PyString>() {
+            ScalarValue::Utf8(Some(text.to_str()?.to_owned()))
+        } else {
+            ScalarValue::Null
+        };
+        // Not an integer: Null, which the function refuses with its message.
+        let steps = steps.map(|s| s.extract::<i64>().map(|n| ScalarValue::Int64(Some(n))).unwrap_or(ScalarValue::Null));
+        let p = self.function.values(&model, steps.as_ref()).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok((p.clusters, p.channels, p.steps, p.values))
     }
 }
 
-/// The logical extension codec of a `datafusion.SessionContext`, which it
-/// exports as a PyCapsule.
-fn logical_codec(session: &Bound<'_, PyAny>) -> PyResult<FFI_LogicalExtensionCodec> {
-    const METHOD: &str = "__datafusion_logical_extension_codec__";
-    if !session.hasattr(METHOD)? {
-        return Err(PyTypeError::new_err(format!("expected a datafusion SessionContext (with {METHOD}), got {}", session.get_type())));
-    }
-    let capsule = session.getattr(METHOD)?.call0()?;
-    let capsule = capsule.cast::<PyCapsule>()?;
-    let data: NonNull<FFI_LogicalExtensionCodec> = capsule.pointer_checked(Some(c"datafusion_logical_extension_codec"))?.cast();
-    // SAFETY: the capsule's name is checked above, so it holds an
-    // FFI_LogicalExtensionCodec, owned by the capsule, which lives for this
-    // call; the codec is cloned (its own clone callback) before it is kept.
-    let codec = unsafe { data.as_ref() };
-    Ok(codec.clone())
-}
-
-/// Every vrae function, as (scalar, aggregate, table) lists. `models` maps
-/// names to model bytes: a string model argument equal to a name uses that
-/// model (see `datafusion_vrae.register`).
+/// Every vrae function: the scalar and aggregate lists and `vrae_prototypes`. `models` maps
+/// names to a model's bytes or a model file's path: a string model argument
+/// equal to a name uses that model (see `datafusion_vrae.register`).
 #[pyfunction]
 #[pyo3(signature = (models=None))]
-fn functions(models: Option<Bound<'_, PyDict>>) -> PyResult<(Vec<ScalarFunction>, Vec<AggregateFunction>, Vec<TableFunction>)> {
+fn functions(models: Option<Bound<'_, PyDict>>) -> PyResult<(Vec<ScalarFunction>, Vec<AggregateFunction>, Prototypes)> {
     let mut named = NamedModels::new();
-    for (name, bytes) in models.iter().flat_map(|d| d.iter()) {
-        let name = name.cast::<PyString>().map_err(|_| PyTypeError::new_err("model names must be strings"))?.to_str()?.to_owned();
-        let bytes = bytes.cast::<PyBytes>().map_err(|_| PyTypeError::new_err(format!("model `{name}`: expected the model's bytes")))?;
-        named.insert_bytes(&name, bytes.as_bytes()).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    for (name, model) in models.iter().flat_map(|d| d.iter()) {
+        let Ok(name) = name.cast::<PyString>() else {
+            return Err(PyTypeError::new_err(format!("model names must be strings, got {}", name.repr()?)));
+        };
+        let name = name.to_str()?.to_owned();
+        let added = if let Ok(bytes) = model.cast::<PyBytes>() {
+            named.insert_bytes(&name, bytes.as_bytes())
+        } else if let Ok(path) = model.cast::<PyString>() {
+            named.insert_path(&name, path.to_str()?)
+        } else {
+            return Err(PyTypeError::new_err(format!("model `{name}`: expected the model's bytes or a model file path")));
+        };
+        added.map_err(|e| PyValueError::new_err(e.to_string()))?;
     }
     let scalars = vrae_datafusion::scalar_functions_with(&named).into_iter().map(|f| ScalarFunction { udf: Arc::new(f) }).collect();
     let aggregates = vrae_datafusion::aggregate_functions().into_iter().map(|f| AggregateFunction { udaf: Arc::new(f) }).collect();
-    let tables =
-        vrae_datafusion::table_functions_with(&named).into_iter().map(|(name, function)| TableFunction { name, function }).collect();
-    Ok((scalars, aggregates, tables))
+    let prototypes = Prototypes { function: VraePrototypes::with_models(named) };
+    Ok((scalars, aggregates, prototypes))
 }
 
 #[pymodule]
@@ -127,6 +122,6 @@ fn _internal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DATAFUSION_MAJOR", datafusion_ffi::version())?;
     m.add_class::<ScalarFunction>()?;
     m.add_class::<AggregateFunction>()?;
-    m.add_class::<TableFunction>()?;
+    m.add_class::<Prototypes>()?;
     Ok(())
 }

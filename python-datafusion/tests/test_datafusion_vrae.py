@@ -240,8 +240,15 @@ def test_bad_registrations_raise() -> None:
         datafusion_vrae.register(ctx, models={"n": 3})
     with pytest.raises(ValueError, match="must not be empty"):
         datafusion_vrae.register(ctx, models={"": b"x"})
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(ValueError, match="model `gone`: /no/such/model.safetensors"):
         datafusion_vrae.register(ctx, models={"gone": Path("/no/such/model.safetensors")})
+    # A path goes through vrae's own checks: a device is refused, not read.
+    with pytest.raises(ValueError, match="model `zero`: .*regular file"):
+        datafusion_vrae.register(ctx, models={"zero": "/dev/zero"})
+    with pytest.raises(TypeError, match="model names must be strings, got 7"):
+        datafusion_vrae._internal.functions({7: b"x"})
+    with pytest.raises(ValueError, match="vrae_fit: options must be a JSON object"):
+        datafusion_vrae.fit("series", "[]", epochs=1)
     with pytest.raises(TypeError, match="model must be a registered name"):
         datafusion_vrae.embed("series", 3.5)
 
@@ -355,3 +362,18 @@ def test_a_large_model_given_as_bytes_to_the_helpers_is_not_copied_per_row(tmp_p
     by_bytes = ctx.table("s").sort(col("id")).select(vrae.score("series", model).alias("score")).to_arrow_table()
     by_path = ctx.table("s").sort(col("id")).select(vrae.score("series", model_file).alias("score")).to_arrow_table()
     assert by_bytes.num_rows == 9000 and by_bytes == by_path
+
+
+def test_names_mistyped_and_names_over_files(data: Path, model: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx, _ = context(data, models={"shapes": model})
+    # A mistyped name says it is neither a file nor a registered name.
+    with pytest.raises(Exception, match=r"vrae_cluster: shape \(not a registered model name either: shapes\)"):
+        ctx.sql("SELECT vrae_cluster(series, 'shape') FROM t").collect()
+    # A registered name wins over a file of the same name in the working directory.
+    other, _ = context(data)
+    (row,) = rows(other, f"SELECT vrae_fit(series, '{json.dumps({**SMALL, 'latent': 3})}') AS m FROM t")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "shapes").write_bytes(row["m"])
+    by_name = rows(ctx, "SELECT vrae_embed(series, 'shapes') AS e FROM t LIMIT 1")
+    by_file = rows(other, "SELECT vrae_embed(series, 'shapes') AS e FROM t LIMIT 1")
+    assert len(by_name[0]["e"]) == 4 and len(by_file[0]["e"]) == 3

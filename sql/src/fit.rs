@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float32Array, ListArray, UInt64Array};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float32Array, LargeListArray, UInt64Array};
 use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float32Type, UInt64Type};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
@@ -19,6 +19,7 @@ use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Documentation, Signature, Volatility};
 use serde_json::{Map, Value};
 
+use super::panic_guard::guarded;
 use vrae::arrow_input::series_from_arrow_with;
 use vrae::on_invalid::{OnInvalid, ON_INVALID};
 use vrae::Model;
@@ -85,7 +86,7 @@ impl AggregateUDFImpl for VraeFit {
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         let list = |name: &str, t: DataType| {
-            Arc::new(Field::new(format!("{}_{name}", args.name), DataType::List(Arc::new(Field::new("item", t, true))), true))
+            Arc::new(Field::new(format!("{}_{name}", args.name), DataType::LargeList(Arc::new(Field::new("item", t, true))), true))
         };
         Ok(vec![
             list("values", DataType::Float32),
@@ -167,6 +168,28 @@ impl FitAccumulator {
 
 impl Accumulator for FitAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        guarded(NAME, || self.update(values))
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        guarded(NAME, || self.train())
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self) + self.values.capacity() * 4 + self.lengths.capacity() * 8
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        guarded(NAME, || self.partial_state())
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        guarded(NAME, || self.merge(states))
+    }
+}
+
+impl FitAccumulator {
+    fn update(&mut self, values: &[ArrayRef]) -> Result<()> {
         let series = &values[0];
         if let Some(opts) = values.get(1) {
             let opts = datafusion::arrow::compute::cast(opts, &DataType::Utf8)?;
@@ -189,7 +212,7 @@ impl Accumulator for FitAccumulator {
         Ok(())
     }
 
-    fn evaluate(&mut self) -> Result<ScalarValue> {
+    fn train(&mut self) -> Result<ScalarValue> {
         if self.lengths.is_empty() {
             return Ok(ScalarValue::Binary(None));
         }
@@ -212,33 +235,31 @@ impl Accumulator for FitAccumulator {
         Ok(ScalarValue::Binary(Some(model.to_bytes().map_err(error)?)))
     }
 
-    fn size(&self) -> usize {
-        std::mem::size_of_val(self) + self.values.capacity() * 4 + self.lengths.capacity() * 8
-    }
-
-    fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let values = ListArray::new(
+    /// The partial state: LargeLists, as a group's values can pass the 2^31
+    /// that a List's offsets hold.
+    fn partial_state(&mut self) -> Result<Vec<ScalarValue>> {
+        let values = LargeListArray::new(
             Arc::new(Field::new("item", DataType::Float32, true)),
             OffsetBuffer::from_lengths([self.values.len()]),
             Arc::new(Float32Array::from(std::mem::take(&mut self.values))),
             None,
         );
-        let lengths = ListArray::new(
+        let lengths = LargeListArray::new(
             Arc::new(Field::new("item", DataType::UInt64, true)),
             OffsetBuffer::from_lengths([self.lengths.len()]),
             Arc::new(UInt64Array::from(self.lengths.drain(..).map(|l| l as u64).collect::<Vec<_>>())),
             None,
         );
         Ok(vec![
-            ScalarValue::List(Arc::new(values)),
-            ScalarValue::List(Arc::new(lengths)),
+            ScalarValue::LargeList(Arc::new(values)),
+            ScalarValue::LargeList(Arc::new(lengths)),
             ScalarValue::UInt64(self.channels.map(|c| c as u64)),
             ScalarValue::Utf8(self.options.clone()),
         ])
     }
 
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let (values, lengths) = (states[0].as_list::<i32>(), states[1].as_list::<i32>());
+    fn merge(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let (values, lengths) = (states[0].as_list::<i64>(), states[1].as_list::<i64>());
         let channels = states[2].as_primitive::<UInt64Type>();
         let options = states[3].as_string::<i32>();
         for i in 0..values.len() {

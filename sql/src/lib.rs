@@ -23,6 +23,8 @@ mod docs;
 mod fit;
 mod model_arg;
 mod model_info;
+mod named_models;
+mod panic_guard;
 mod prototypes;
 mod scalar;
 
@@ -33,9 +35,9 @@ use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
 pub use fit::{set_progress_on_stderr, VraeFit};
-pub use model_arg::{NamedModelError, NamedModels};
 pub use model_info::VraeModelInfo;
-pub use prototypes::VraePrototypes;
+pub use named_models::{NamedModelError, NamedModels};
+pub use prototypes::{PrototypeValues, VraePrototypes};
 pub use scalar::{VraeFunction, VraeOutput};
 
 /// Every vrae scalar function, ready to register.

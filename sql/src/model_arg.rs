@@ -1,8 +1,6 @@
 //! The `model` argument: bytes, a file path or a registered name, decoded
 //! once per distinct model and cached.
 
-use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
@@ -10,99 +8,10 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::ColumnarValue;
 
+use super::named_models::NamedModels;
 use vrae::model_cache::{cached_model, cached_model_from_path};
 use vrae::Model;
 use vrae::VraeError;
-
-/// Models registered under names (see [`crate::register_with_models`]): a
-/// `Utf8` model argument equal to a name uses that model, decoded once at
-/// registration, and no file is read. Engines that hand a function its
-/// constant arguments as whole columns (DataFusion's FFI, used by the
-/// `datafusion` Python package) would otherwise carry a copy of the model's
-/// bytes in every row; a name costs a few bytes per row.
-#[derive(Clone, Default)]
-pub struct NamedModels(Arc<BTreeMap<String, Arc<Model>>>);
-
-impl NamedModels {
-    /// No models: every `Utf8` model argument is a file path.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Decodes `bytes` (a model file's contents) and registers the model as
-    /// `name`, replacing a model registered under that name before.
-    pub fn insert_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<(), NamedModelError> {
-        if name.is_empty() {
-            return Err(NamedModelError::EmptyName);
-        }
-        let model = cached_model(bytes).map_err(|source| NamedModelError::Invalid { name: name.to_string(), source })?;
-        Arc::make_mut(&mut self.0).insert(name.to_string(), model);
-        Ok(())
-    }
-
-    /// The model registered as `name`.
-    pub fn get(&self, name: &str) -> Option<&Arc<Model>> {
-        self.0.get(name)
-    }
-
-    /// The registered names, in order.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
-    }
-}
-
-/// A model that cannot be registered under a name.
-#[derive(Debug)]
-pub enum NamedModelError {
-    /// The name is the empty string.
-    EmptyName,
-    /// The bytes are not a readable model.
-    Invalid { name: String, source: VraeError },
-}
-
-impl std::fmt::Display for NamedModelError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            NamedModelError::EmptyName => write!(f, "a model's name must not be empty"),
-            NamedModelError::Invalid { name, source } => write!(f, "model `{name}`: {source}"),
-        }
-    }
-}
-
-impl std::error::Error for NamedModelError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            NamedModelError::EmptyName => None,
-            NamedModelError::Invalid { source, .. } => Some(source),
-        }
-    }
-}
-
-impl std::fmt::Debug for NamedModels {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set().entries(self.names()).finish()
-    }
-}
-
-// Equal when they map the same names to the same decoded models (the cache
-// gives equal bytes one `Arc`), so that DataFusion sees functions built
-// with equal registries as equal.
-impl PartialEq for NamedModels {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-            || (self.0.len() == other.0.len() && self.0.iter().zip(other.0.iter()).all(|((a, ma), (b, mb))| a == b && Arc::ptr_eq(ma, mb)))
-    }
-}
-
-impl Eq for NamedModels {}
-
-impl Hash for NamedModels {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        for name in self.names() {
-            name.hash(state);
-        }
-    }
-}
 
 /// A model argument's value at one row: bytes, a path (or registered
 /// name), or null.
@@ -120,7 +29,7 @@ impl ModelRef<'_> {
             ModelRef::Bytes(b) => cached_model(b).map(Some),
             ModelRef::Path(p) => match named.get(p) {
                 Some(m) => Ok(Some(m.clone())),
-                None => cached_model_from_path(p).map(Some),
+                None => cached_model_from_path(p).map(Some).map_err(|e| named.explain_unknown(e)),
             },
             ModelRef::Null => Ok(None),
         }

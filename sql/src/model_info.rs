@@ -8,7 +8,9 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::{ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
-use super::model_arg::{is_model_type, rows_by_model, NamedModels};
+use super::model_arg::{is_model_type, rows_by_model};
+use super::named_models::NamedModels;
+use super::panic_guard::guarded;
 use super::scalar::{exec_error, plan_error};
 use vrae::model_cache::model_info_json;
 
@@ -57,6 +59,12 @@ impl ScalarUDFImpl for VraeModelInfo {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        guarded(NAME, || self.invoke(args))
+    }
+}
+
+impl VraeModelInfo {
+    fn invoke(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
         let (groups, _) = rows_by_model(&args.args[0], rows, &self.models).map_err(|e| exec_error(NAME, e))?;
         let mut out: Vec<Option<String>> = vec![None; rows];

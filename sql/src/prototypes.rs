@@ -25,7 +25,9 @@ use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::Expr;
 
-use super::model_arg::{is_model_type, scalar_model, NamedModels};
+use super::model_arg::{is_model_type, scalar_model};
+use super::named_models::NamedModels;
+use super::panic_guard::guarded;
 
 const NAME: &str = "vrae_prototypes";
 
@@ -56,22 +58,58 @@ fn literal(expr: &Expr) -> Option<&ScalarValue> {
 
 impl TableFunctionImpl for VraePrototypes {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let exprs = args.exprs();
-        if exprs.is_empty() || exprs.len() > 2 {
-            return Err(error(format!("takes (model) or (model, steps), got {} arguments", exprs.len())));
-        }
-        let value = literal(&exprs[0])
+        guarded(NAME, || self.call(args))
+    }
+}
+
+/// A model's prototypes: `values` holds `clusters` prototypes of `steps`
+/// steps of `channels` values each, time-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrototypeValues {
+    pub clusters: usize,
+    pub channels: usize,
+    pub steps: usize,
+    pub values: Vec<f32>,
+}
+
+impl VraePrototypes {
+    /// The prototypes for the function's argument values: `model` a path,
+    /// registered name or the model's bytes, `steps` a positive integer or
+    /// `None` (the longest training series). Errors carry the function's
+    /// name. For hosts that call the function without a plan (the
+    /// `datafusion` Python package, whose FFI table functions are unusable).
+    pub fn values(&self, model: &ScalarValue, steps: Option<&ScalarValue>) -> Result<PrototypeValues> {
+        guarded(NAME, || self.values_unguarded(Some(model), steps))
+    }
+
+    fn values_unguarded(&self, model: Option<&ScalarValue>, steps: Option<&ScalarValue>) -> Result<PrototypeValues> {
+        let value = model
             .filter(|v| is_model_type(&v.data_type()))
             .ok_or_else(|| error("the model must be a constant: a model file path (Utf8) or the model's bytes (Binary)"))?;
         let model = scalar_model(value).load(&self.models).map_err(error)?.ok_or_else(|| error("the model is null"))?;
-        let steps = match exprs.get(1).map(|e| literal(e).and_then(|v| v.cast_to(&DataType::UInt64).ok())) {
+        let steps = match steps.map(|v| v.cast_to(&DataType::UInt64).ok()) {
             None => None,
             Some(Some(ScalarValue::UInt64(Some(n)))) => Some(usize::try_from(n).map_err(|_| error(format!("steps {n} is too large")))?),
             Some(_) => return Err(error("steps must be a constant positive integer")),
         };
         let values = model.prototypes(steps).map_err(error)?;
-        let (k, c) = (model.clusters().unwrap_or(0), model.channels());
-        let steps = values.len() / (k * c).max(1);
+        let (clusters, channels) = (model.clusters().unwrap_or(0), model.channels());
+        let steps = values.len() / (clusters * channels).max(1);
+        Ok(PrototypeValues { clusters, channels, steps, values })
+    }
+
+    fn call(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let exprs = args.exprs();
+        if exprs.is_empty() || exprs.len() > 2 {
+            return Err(error(format!("takes (model) or (model, steps), got {} arguments", exprs.len())));
+        }
+        let steps_expr = exprs.get(1);
+        let steps_value = match steps_expr.map(literal) {
+            None => None,
+            Some(Some(v)) => Some(v),
+            Some(None) => return Err(error("steps must be a constant positive integer")),
+        };
+        let PrototypeValues { clusters: k, channels: c, steps, values } = self.values_unguarded(literal(&exprs[0]), steps_value)?;
         let item = |t: DataType| Arc::new(Field::new("item", t, false));
         let (values, step_type): (ArrayRef, DataType) = if c == 1 {
             (Arc::new(Float32Array::from(values)), DataType::Float32)

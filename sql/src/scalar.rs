@@ -18,7 +18,9 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility};
 
-use super::model_arg::{is_model_type, rows_by_model, NamedModels};
+use super::model_arg::{is_model_type, rows_by_model};
+use super::named_models::NamedModels;
+use super::panic_guard::guarded;
 use vrae::arrow_input::series_from_arrow_with;
 use vrae::arrow_output::RowResults;
 use vrae::on_invalid::{OnInvalid, ON_INVALID};
@@ -86,28 +88,37 @@ fn step_type(series: &DataType) -> Option<&DataType> {
     }
 }
 
+/// Why an options column is not one constant string.
+#[derive(Debug)]
+enum NotConstant {
+    NotAString,
+    VariesBetweenRows,
+}
+
 /// The one value of a string column that holds the same value (or null) in
 /// every row: engines that pass constants as columns (DataFusion's FFI)
-/// hand a literal over this way. `Err` when rows differ or it is no string.
-fn constant_string(array: &ArrayRef) -> std::result::Result<Option<&str>, ()> {
+/// hand a literal over this way. A column that happens to hold one value in
+/// a batch is taken too; the check is per record batch.
+fn constant_string(array: &ArrayRef) -> std::result::Result<Option<&str>, NotConstant> {
     let mut values: Box<dyn Iterator<Item = Option<&str>>> = match array.data_type() {
         DataType::Utf8 => Box::new(array.as_string::<i32>().iter()),
         DataType::LargeUtf8 => Box::new(array.as_string::<i64>().iter()),
         DataType::Utf8View => Box::new(array.as_string_view().iter()),
         DataType::Null => return Ok(None),
-        _ => return Err(()),
+        _ => return Err(NotConstant::NotAString),
     };
     let first = values.next().flatten();
     match values.all(|v| v == first) {
         true => Ok(first),
-        false => Err(()),
+        false => Err(NotConstant::VariesBetweenRows),
     }
 }
 
 /// Parses the optional options argument (a constant JSON object whose only
 /// key is `on_invalid`).
 fn parse_options(name: &str, value: Option<&ColumnarValue>) -> Result<OnInvalid> {
-    let not_constant = || exec_error(name, "options must be a constant JSON string such as '{\"on_invalid\": \"null\"}'");
+    let example = "such as '{\"on_invalid\": \"null\"}'";
+    let not_constant = || exec_error(name, format!("options must be a constant JSON string {example}"));
     let text = match value {
         None => return Ok(OnInvalid::Error),
         Some(ColumnarValue::Scalar(s)) if s.is_null() => return Ok(OnInvalid::Error),
@@ -115,7 +126,10 @@ fn parse_options(name: &str, value: Option<&ColumnarValue>) -> Result<OnInvalid>
         Some(ColumnarValue::Array(a)) => match constant_string(a) {
             Ok(Some(t)) => t,
             Ok(None) => return Ok(OnInvalid::Error),
-            Err(()) => return Err(not_constant()),
+            Err(NotConstant::NotAString) => return Err(not_constant()),
+            Err(NotConstant::VariesBetweenRows) => {
+                return Err(exec_error(name, format!("options must be the same on every row (a constant JSON string {example})")))
+            }
         },
         Some(_) => return Err(not_constant()),
     };
@@ -160,6 +174,12 @@ impl ScalarUDFImpl for VraeFunction {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        guarded(self.name(), || self.invoke(args))
+    }
+}
+
+impl VraeFunction {
+    fn invoke(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let name = self.name();
         let rows = args.number_rows;
         let on_invalid = parse_options(name, args.args.get(2))?;

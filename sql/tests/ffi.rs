@@ -115,7 +115,8 @@ async fn errors_through_the_ffi_carry_the_functions_messages() {
         ("SELECT vrae_cluster(series, 'missing.safetensors') FROM t", "vrae_cluster: missing.safetensors"),
         ("SELECT vrae_embed(series, X'0001', '{\"on_invalid\": \"null\"}') FROM t", "vrae_embed: invalid model"),
         ("SELECT vrae_score(series, 'x', '{\"nope\": 1}') FROM t", "vrae_score: unknown option `nope`"),
-        ("SELECT vrae_score(series, 'x', CAST(id AS VARCHAR)) FROM t", "vrae_score: options must be a constant JSON string"),
+        ("SELECT vrae_score(series, 'x', CAST(id AS VARCHAR)) FROM t", "vrae_score: options must be the same on every row"),
+        ("SELECT vrae_score(series, 'x', id) FROM t", "vrae_score: options must be a JSON string"),
         ("SELECT vrae_fit(series, '{\"epochs\": \"many\"}') FROM t", "vrae_fit: option `epochs`"),
     ] {
         let mine = run(&direct, q).await.expect_err(q);
