@@ -31,6 +31,8 @@ mod scalar;
 use std::sync::Arc;
 
 use datafusion::catalog::TableFunctionImpl;
+use datafusion::common::Result;
+use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
@@ -66,6 +68,27 @@ pub fn table_functions_with(models: &NamedModels) -> Vec<(&'static str, Arc<dyn 
     vec![("vrae_prototypes", Arc::new(VraePrototypes::with_models(models.clone())))]
 }
 
+/// Adds the scalar functions and the `vrae_fit` aggregate to any function
+/// registry (a `SessionState`, a `SessionContext`, a
+/// `MemoryFunctionRegistry`, the registry an engine's workers decode plans
+/// with), the convention of datafusion-functions. A registry that refuses
+/// a function is an error, not skipped. Table functions are not part of a
+/// `FunctionRegistry`: [`register`] adds `vrae_prototypes` to a context.
+pub fn register_all(registry: &mut dyn FunctionRegistry) -> Result<()> {
+    register_all_with_models(registry, &NamedModels::new())
+}
+
+/// [`register_all`], taking the names of `models` as models.
+pub fn register_all_with_models(registry: &mut dyn FunctionRegistry, models: &NamedModels) -> Result<()> {
+    for f in scalar_functions_with(models) {
+        registry.register_udf(Arc::new(f))?;
+    }
+    for f in aggregate_functions() {
+        registry.register_udaf(Arc::new(f))?;
+    }
+    Ok(())
+}
+
 /// Adds every vrae function to `ctx`: the `vrae_fit` aggregate, the
 /// scalar functions and the `vrae_prototypes` table function.
 pub fn register(ctx: &SessionContext) {
@@ -83,5 +106,64 @@ pub fn register_with_models(ctx: &SessionContext, models: &NamedModels) {
     }
     for (name, f) in table_functions_with(models) {
         ctx.register_udtf(name, f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use datafusion::execution::registry::MemoryFunctionRegistry;
+    use datafusion::logical_expr::{HigherOrderUDF, WindowUDF};
+
+    use super::*;
+
+    #[test]
+    fn register_all_fills_a_function_registry() {
+        let mut registry = MemoryFunctionRegistry::new();
+        register_all(&mut registry).unwrap();
+        let scalars: HashSet<String> =
+            ["vrae_embed", "vrae_cluster", "vrae_score", "vrae_project", "vrae_reconstruct", "vrae_model_info"].map(String::from).into();
+        assert_eq!(registry.udfs(), scalars);
+        assert_eq!(registry.udafs(), HashSet::from(["vrae_fit".to_string()]));
+        assert_eq!(registry.udf("vrae_embed").unwrap().name(), "vrae_embed");
+    }
+
+    /// A registry that takes nothing (the trait's default `register_*`).
+    struct Closed;
+
+    impl FunctionRegistry for Closed {
+        fn udfs(&self) -> HashSet<String> {
+            HashSet::new()
+        }
+        fn higher_order_function_names(&self) -> HashSet<String> {
+            HashSet::new()
+        }
+        fn udafs(&self) -> HashSet<String> {
+            HashSet::new()
+        }
+        fn udwfs(&self) -> HashSet<String> {
+            HashSet::new()
+        }
+        fn udf(&self, name: &str) -> Result<Arc<ScalarUDF>> {
+            datafusion::common::plan_err!("no function {name}")
+        }
+        fn higher_order_function(&self, name: &str) -> Result<Arc<HigherOrderUDF>> {
+            datafusion::common::plan_err!("no function {name}")
+        }
+        fn udaf(&self, name: &str) -> Result<Arc<AggregateUDF>> {
+            datafusion::common::plan_err!("no function {name}")
+        }
+        fn udwf(&self, name: &str) -> Result<Arc<WindowUDF>> {
+            datafusion::common::plan_err!("no function {name}")
+        }
+        fn expr_planners(&self) -> Vec<Arc<dyn datafusion::logical_expr::planner::ExprPlanner>> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn a_registry_that_refuses_is_an_error() {
+        assert!(register_all(&mut Closed).is_err());
     }
 }
