@@ -51,11 +51,13 @@ def train(data: str, folder: Path) -> Path:
     return path
 
 
+def count_rows(df: datafusion.DataFrame) -> int:
+    """Runs `df` batch by batch (nothing collected) and counts its rows."""
+    return sum(batch.to_pyarrow().num_rows for batch in df.execute_stream())
+
+
 def embed_rows(ctx: datafusion.SessionContext, query: str) -> int:
-    n = 0
-    for batch in ctx.sql(query).execute_stream():
-        n += batch.to_pyarrow().num_rows
-    return n
+    return count_rows(ctx.sql(query))
 
 
 def throughput(args: argparse.Namespace, folder: Path) -> None:
@@ -91,9 +93,7 @@ def memory(args: argparse.Namespace, folder: Path) -> None:
     start = time.perf_counter()
     if args.memory == "helper_bytes":
         # The DataFrame helper, given the bytes (it passes them by a name).
-        got = 0
-        for batch in ctx.table("t").select(datafusion.col("id"), vrae.embed("series", model)).execute_stream():
-            got += batch.to_pyarrow().num_rows
+        got = count_rows(ctx.table("t").select(datafusion.col("id"), vrae.embed("series", model)))
     else:
         argument = {"name": "'m'", "path": f"'{model_path}'", "bytes": f"X'{model.hex()}'"}[args.memory]
         got = embed_rows(ctx, f"SELECT id, vrae_embed(series, {argument}) FROM t")

@@ -106,14 +106,12 @@ def _series(series: Expr | str) -> Expr:
 
 
 def _model(model: ModelArg) -> Expr:
+    """A model argument other than bytes or a model object (which
+    `Functions._function_and_model` passes by a name)."""
     if isinstance(model, Expr):
         return model
-    if isinstance(model, (bytes, bytearray, memoryview)):
-        return lit(bytes(model))
     if isinstance(model, (str, os.PathLike)):
         return lit(os.fspath(model))
-    if _is_model_object(model):
-        return lit(bytes(model.to_bytes()))
     msg = f"model must be a registered name, a model file path, the model's bytes or an expression, got {type(model).__name__}"
     raise TypeError(msg)
 
@@ -145,7 +143,7 @@ class Functions:
         self._aggregate = {f.name: udaf(f) for f in aggregates}
         self._prototypes = prototypes
         # Models given to the expression helpers as bytes, each registered
-        # under a name of its own (see `_model_expr`).
+        # under a name of its own (see `_function_and_model`).
         self._by_content: dict[str, dict[str, Any]] = {}
 
     def register(self, ctx: SessionContext) -> Functions:

@@ -27,21 +27,21 @@ impl NamedModels {
     /// Decodes `bytes` (a model file's contents) and registers the model as
     /// `name`, replacing a model registered under that name before.
     pub fn insert_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<(), NamedModelError> {
-        if name.is_empty() {
-            return Err(NamedModelError::EmptyName);
-        }
-        let model = cached_model(bytes).map_err(|source| NamedModelError::Invalid { name: name.to_string(), source })?;
-        Arc::make_mut(&mut self.0).insert(name.to_string(), model);
-        Ok(())
+        self.insert(name, || cached_model(bytes))
     }
 
     /// Reads the model file at `path` (with the core's checks: a regular
     /// file, not larger than a model can be) and registers it as `name`.
     pub fn insert_path(&mut self, name: &str, path: &str) -> Result<(), NamedModelError> {
+        self.insert(name, || cached_model_from_path(path))
+    }
+
+    /// Registers what `load` decodes as `name` (checked first: not empty).
+    fn insert(&mut self, name: &str, load: impl FnOnce() -> Result<Arc<Model>, VraeError>) -> Result<(), NamedModelError> {
         if name.is_empty() {
             return Err(NamedModelError::EmptyName);
         }
-        let model = cached_model_from_path(path).map_err(|source| NamedModelError::Invalid { name: name.to_string(), source })?;
+        let model = load().map_err(|source| NamedModelError::Invalid { name: name.to_string(), source })?;
         Arc::make_mut(&mut self.0).insert(name.to_string(), model);
         Ok(())
     }
