@@ -17,7 +17,8 @@
 //! The lists [`scalar_functions_with`], [`aggregate_functions`] and
 //! [`table_functions_with`] are what [`register_with_models`] registers;
 //! other hosts (the `datafusion` Python package, through DataFusion's FFI)
-//! take them from there.
+//! take them from there. With feature `remote`, [`remote::connect`] gives a
+//! context whose queries run on an Apache DataFusion Ballista cluster.
 
 mod docs;
 mod fit;
@@ -26,6 +27,8 @@ mod model_info;
 mod named_models;
 mod panic_guard;
 mod prototypes;
+#[cfg(feature = "remote")]
+pub mod remote;
 mod scalar;
 
 use std::sync::Arc;

@@ -3,7 +3,8 @@
 //! The REPL, `\d` commands, output formats and object stores are the
 //! `datafusion-cli` crate's own; this binary builds the same session the
 //! DataFusion CLI builds (dynamic file tables, information schema, `NULL`
-//! printed as NULL, the CLI's table functions), adds `vrae_datafusion::register`,
+//! printed as NULL, the CLI's table functions), adds `vrae_datafusion::register`
+//! (or, with `--remote`, connects to a Ballista cluster: `vrae_datafusion::remote`),
 //! and turns on `vrae_fit`'s per-epoch progress on stderr so that long
 //! training is visible without touching the query output on stdout.
 
@@ -84,6 +85,12 @@ struct Args {
     /// Syntax highlighting in the REPL.
     #[arg(long)]
     color: bool,
+
+    /// Run the queries on the Apache DataFusion Ballista cluster whose
+    /// scheduler is at this URL, e.g. df://localhost:50050 (its executors
+    /// must be vrae-executor processes).
+    #[arg(long, value_name = "URL")]
+    remote: Option<String>,
 }
 
 impl Args {
@@ -125,6 +132,14 @@ async fn run(args: Args) -> Result<()> {
     let registry = Arc::new(InstrumentedObjectStoreRegistry::new());
     runtime = runtime.with_object_store_registry(registry.clone());
     let ctx = SessionContext::new_with_config_rt(session_config(&args)?, runtime.build_arc()?).enable_url_table();
+    let ctx = match &args.remote {
+        // A Ballista client context, with vrae's functions registered.
+        Some(url) => vrae_datafusion::remote::connect(url, ctx.state()).await?,
+        None => {
+            vrae_datafusion::register(&ctx);
+            ctx
+        }
+    };
     ctx.refresh_catalogs().await?;
     ctx.register_catalog_list(Arc::new(DynamicObjectStoreCatalog::new(ctx.state().catalog_list().clone(), ctx.state_weak_ref())));
     let cache = ctx.task_ctx().runtime_env().cache_manager.clone();
@@ -132,7 +147,6 @@ async fn run(args: Args) -> Result<()> {
     ctx.register_udtf("metadata_cache", Arc::new(MetadataCacheFunc::new(cache.clone())));
     ctx.register_udtf("statistics_cache", Arc::new(StatisticsCacheFunc::new(cache.clone())));
     ctx.register_udtf("list_files_cache", Arc::new(ListFilesCacheFunc::new(cache)));
-    vrae_datafusion::register(&ctx);
 
     let mut print =
         PrintOptions { format: args.format, quiet: args.quiet, maxrows: args.maxrows, color: args.color, instrumented_registry: registry };
