@@ -185,7 +185,7 @@ async fn write_series(dir: &Path) {
                 let x = t as f32 / 24.0;
                 let wobble = ((id * 7 + t) % 5) as f32 * 0.02;
                 Some(match shape {
-                    0 => (x * 6.283).sin() + wobble,
+                    0 => (x * std::f32::consts::TAU).sin() + wobble,
                     1 => (if x < 0.5 { 1.0 } else { -1.0 }) + wobble,
                     _ => 2.0 * x - 1.0 + wobble,
                 })
