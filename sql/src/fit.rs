@@ -1,5 +1,5 @@
 //! `vrae_fit(series [, options])`: the aggregate that trains a model on the
-//! series of its group and returns the model's bytes (Binary). Under
+//! series of its group and returns the model's bytes (BinaryView). Under
 //! `GROUP BY` every group gets its own model; DataFusion evaluates groups of
 //! different partitions in parallel.
 //!
@@ -77,7 +77,12 @@ impl AggregateUDFImpl for VraeFit {
                 return Err(DataFusionError::Plan(format!("{NAME}: options must be a JSON string, got {t}")));
             }
         }
-        Ok(DataType::Binary)
+        // BinaryView, not Binary: a model reaches the other functions through
+        // a join, which repeats it on every row of a batch. A view array
+        // repeats a 16-byte view of one buffer; a Binary array would copy the
+        // bytes, and 8,192 rows of a 270 KB model pass the 2 GiB that its
+        // i32 offsets hold (Arrow then panics with "offset overflow").
+        Ok(DataType::BinaryView)
     }
 
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
@@ -214,7 +219,7 @@ impl FitAccumulator {
 
     fn train(&mut self) -> Result<ScalarValue> {
         if self.lengths.is_empty() {
-            return Ok(ScalarValue::Binary(None));
+            return Ok(ScalarValue::BinaryView(None));
         }
         let (config, _) = parse_options(self.options.as_deref())?;
         let mut offsets = Vec::with_capacity(self.lengths.len() + 1);
@@ -232,7 +237,7 @@ impl FitAccumulator {
             }
         })
         .map_err(error)?;
-        Ok(ScalarValue::Binary(Some(model.to_bytes().map_err(error)?)))
+        Ok(ScalarValue::BinaryView(Some(model.to_bytes().map_err(error)?)))
     }
 
     /// The partial state: LargeLists, as a group's values can pass the 2^31

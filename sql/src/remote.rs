@@ -40,6 +40,13 @@ pub async fn connect(url: &str, state: SessionState) -> Result<SessionContext> {
     // after the upgrade, not before.
     let ctx = SessionContext::remote_with_state(url, state).await?;
     crate::register(&ctx);
+    // Ballista reads Parquet binary columns as Binary (it turns view types
+    // off for its shuffles). A model table joined onto a batch repeats the
+    // model on every row, and 8,192 copies of a 270 KB model pass a Binary
+    // column's 2 GiB: the executor panics ("offset overflow"). As views the
+    // rows share one copy. The client's settings travel with each query, and
+    // a `SET` can still turn this off.
+    ctx.state_ref().write().config_mut().options_mut().execution.parquet.schema_force_view_types = true;
     Ok(ctx)
 }
 

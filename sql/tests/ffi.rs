@@ -66,7 +66,7 @@ async fn functions_through_the_ffi_equal_the_functions_themselves() {
     vrae_datafusion::register(&direct);
     table(&direct);
     let trained = direct.sql(&format!("SELECT vrae_fit(series, '{OPTIONS}') FROM t")).await.unwrap().collect().await.unwrap();
-    let bytes = datafusion::arrow::array::AsArray::as_binary::<i32>(trained[0].column(0)).value(0).to_vec();
+    let bytes = datafusion::arrow::array::AsArray::as_binary_view(trained[0].column(0)).value(0).to_vec();
     let mut models = NamedModels::new();
     models.insert_bytes("m", &bytes).unwrap();
     let direct = SessionContext::new();
@@ -92,7 +92,7 @@ async fn functions_through_the_ffi_equal_the_functions_themselves() {
     // Training through the FFI gives the same model: the same checksum,
     // which covers everything but the training times.
     let again = foreign.sql(&format!("SELECT vrae_fit(series, '{OPTIONS}') FROM t")).await.unwrap().collect().await.unwrap();
-    let again = datafusion::arrow::array::AsArray::as_binary::<i32>(again[0].column(0)).value(0).to_vec();
+    let again = datafusion::arrow::array::AsArray::as_binary_view(again[0].column(0)).value(0).to_vec();
     assert_eq!(checksum(&again), checksum(&bytes));
     // And under GROUP BY, group by group.
     let grouped = format!("SELECT id % 2 AS g, vrae_fit(series, '{OPTIONS}') FROM t GROUP BY id % 2 ORDER BY g");
@@ -104,7 +104,7 @@ async fn group_checksums(ctx: &SessionContext, sql: &str) -> Vec<String> {
     let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
     let mut sums = Vec::new();
     for b in &batches {
-        let models = datafusion::arrow::array::AsArray::as_binary::<i32>(b.column(1));
+        let models = datafusion::arrow::array::AsArray::as_binary_view(b.column(1));
         sums.extend((0..models.len()).map(|i| checksum(models.value(i))));
     }
     assert_eq!(sums.len(), 2);

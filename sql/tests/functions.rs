@@ -196,7 +196,7 @@ async fn fit_trains_one_model_per_group_and_the_models_work() {
     let opts = r#"{"hidden_size": 8, "latent": 3, "epochs": 2, "clusters": 2}"#;
     let out = query(&ctx, &format!("SELECT id % 2 AS g, vrae_fit(series, '{opts}') AS m FROM t GROUP BY id % 2 ORDER BY g")).await;
     assert_eq!(out.num_rows(), 2);
-    let models = out.column(1).as_binary::<i32>();
+    let models = out.column(1).as_binary_view();
     for g in 0..2 {
         let m = Model::from_bytes(models.value(g)).unwrap();
         // Group 0: the 12 even ids; group 1: the 12 odd ids less the null series of id 3.
@@ -215,7 +215,7 @@ async fn fit_trains_one_model_per_group_and_the_models_work() {
     let err = query_err(&ctx, "SELECT vrae_fit(x) FROM (VALUES (make_array(1.0, 2.0)), (make_array('NaN'::double))) AS v(x)").await;
     assert!(err.contains("vrae_fit") && err.contains("row 1") && err.contains("non-finite"), "{err}");
     let ok = query(&ctx, r#"SELECT vrae_fit(x, '{"on_invalid": "null", "epochs": 1, "hidden_size": 4, "latent": 2}') AS m FROM (VALUES (make_array(1.0, 2.0)), (make_array('NaN'::double)), (make_array(3.0, 1.0))) AS v(x)"#).await;
-    let m = Model::from_bytes(ok.column(0).as_binary::<i32>().value(0)).unwrap();
+    let m = Model::from_bytes(ok.column(0).as_binary_view().value(0)).unwrap();
     assert_eq!(m.summary().rows, 2, "the NaN series was left out");
 }
 
@@ -246,7 +246,7 @@ async fn fit_over_parquet(batch_size: usize, partitions: usize) -> Vec<u8> {
                  FROM (SELECT series FROM ecg WHERE id < 120)"#;
     let df = ctx.sql(sql).await.unwrap();
     let out = df.collect().await.unwrap();
-    out[0].column(0).as_binary::<i32>().value(0).to_vec()
+    out[0].column(0).as_binary_view().value(0).to_vec()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,6 +278,36 @@ async fn vrae_fit_gives_one_model_whatever_the_batch_size_and_partitions() {
     let config = VraeConfig::from_json(r#"{"epochs": 2, "hidden_size": 8, "latent": 3, "seed": 7, "clusters": 3}"#).unwrap();
     let direct = Model::fit(&SeriesBatch::from_rows(&rows, 1).unwrap(), &config, |_| {}).unwrap().to_bytes().unwrap();
     assert_eq!(checksum(&direct), checksum(&reference), "the core API on the same rows, reversed");
+}
+
+/// A model trained in the query and joined onto a batch of 9,000 rows,
+/// large enough that a copy per row would pass the 2 GiB of a Binary
+/// column's offsets: it must give what the same model given by path gives.
+#[tokio::test]
+async fn a_large_fitted_model_joined_onto_a_full_batch_is_not_copied_per_row() {
+    let rows: Vec<Vec<f32>> = (0..9000).map(|i| (0..4).map(|t| ((i * 4 + t) as f32 * 0.37).sin()).collect()).collect();
+    let ctx = SessionContext::new();
+    vrae_datafusion::register(&ctx);
+    table(&ctx, &rows);
+    let options = r#"{"hidden_size": 120, "latent": 2, "epochs": 1, "seed": 3}"#;
+    let fitted = query(&ctx, &format!("SELECT vrae_fit(series, '{options}') AS model FROM t WHERE id < 64")).await;
+    let bytes = fitted.column(0).as_binary_view().value(0).to_vec();
+    assert!(bytes.len() * 9000 > 1 << 31, "the model is too small to test this: {} bytes", bytes.len());
+    let dir = std::env::temp_dir().join(format!("vrae-sql-large-join-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.safetensors");
+    std::fs::write(&path, &bytes).unwrap();
+
+    let joined = format!(
+        "WITH m AS (SELECT vrae_fit(series, '{options}') AS model FROM t WHERE id < 64) \
+         SELECT t.id, vrae_embed(t.series, m.model) AS e FROM t CROSS JOIN m ORDER BY t.id"
+    );
+    let by_join = query(&ctx, &joined).await;
+    let by_path = query(&ctx, &format!("SELECT id, vrae_embed(series, '{}') AS e FROM t ORDER BY id", path.display())).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(by_join.num_rows(), 9000);
+    assert_eq!(by_join.column(1).null_count(), 1, "only the null series (row 3) has no embedding");
+    assert_eq!(by_join.column(1).as_ref(), by_path.column(1).as_ref());
 }
 
 #[tokio::test]
