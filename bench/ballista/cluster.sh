@@ -4,6 +4,8 @@
 #
 # Needs: BIN (the folder holding vrae-sql, vrae-scheduler, vrae-executor,
 # release builds), WORK (a scratch folder). Ports start at PORT (50250).
+# SCHEDULER_ARGS and EXECUTOR_ARGS (words) are added to every scheduler's
+# and executor's flags.
 
 PORT="${PORT:-50250}"
 PIDS=()
@@ -11,7 +13,7 @@ PIDS=()
 # start_scheduler [extra scheduler flags...]
 start_scheduler() {
     "$BIN/vrae-scheduler" --bind-host 127.0.0.1 --external-host 127.0.0.1 --bind-port "$PORT" \
-        --event-log-dir "$WORK/events" --task-distribution round-robin "$@" >"$WORK/scheduler.log" 2>&1 &
+        --event-log-dir "$WORK/events" --task-distribution round-robin ${SCHEDULER_ARGS:-} "$@" >"$WORK/scheduler.log" 2>&1 &
     PIDS+=($!)
 }
 
@@ -24,7 +26,7 @@ start_executor() {
     RAYON_NUM_THREADS="$threads" "$BIN/vrae-executor" --id "$name" --scheduler-host 127.0.0.1 --scheduler-port "$PORT" \
         --scheduler-connect-timeout-seconds 30 --bind-host 127.0.0.1 --external-host 127.0.0.1 \
         -p $((PORT + 10 * n + 1)) --bind-grpc-port $((PORT + 10 * n + 2)) --bind-health-port $((PORT + 10 * n + 3)) \
-        --work-dir "$WORK/work-$name" --vcores "$vcores" >"$WORK/$name.log" 2>&1 &
+        --work-dir "$WORK/work-$name" --vcores "$vcores" ${EXECUTOR_ARGS:-} >"$WORK/$name.log" 2>&1 &
     PIDS+=($!)
 }
 

@@ -6,6 +6,14 @@
 # in the output folder and how many rows they hold. Prints JSON lines.
 #
 #   BIN=target/release bash bench/ballista/fault.sh [KILL_AFTER] [FILES] [COPIES]
+#
+# The scheduler declares an executor lost after --executor-timeout-seconds
+# without a heartbeat (180 s by default); to see a faster recovery:
+#   SCHEDULER_ARGS="--executor-timeout-seconds 20" \
+#   EXECUTOR_ARGS="--executor-heartbeat-interval-seconds 5" bash bench/ballista/fault.sh
+# CLIENT_SQL, statements the client runs first, e.g.
+#   CLIENT_SQL="SET ballista.planner.adaptive.enabled = false"
+# The job's time limit is JOB_LIMIT seconds, 900 by default (exit status 124: it hung).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN="$(realpath "${BIN:-target/release}")"
@@ -27,7 +35,7 @@ victim=${PIDS[2]}
 out="$WORK/out"
 start=$(date +%s.%N)
 set +e
-timeout 900 "$BIN/vrae-sql" -q --remote "df://127.0.0.1:$PORT" -c "$(tables_sql)" -c "$(embed_sql "$out")" >"$WORK/job.out" 2>"$WORK/job.err" &
+timeout "${JOB_LIMIT:-900}" "$BIN/vrae-sql" -q --remote "df://127.0.0.1:$PORT" ${CLIENT_SQL:+-c "$CLIENT_SQL"} -c "$(tables_sql)" -c "$(embed_sql "$out")" >"$WORK/job.out" 2>"$WORK/job.err" &
 job=$!
 sleep "$KILL_AFTER"
 kill -9 "$victim"
