@@ -268,6 +268,10 @@ async fn vrae_queries_on_a_ballista_cluster_equal_the_local_results() {
 
     let state = SessionStateBuilder::new().with_config(SessionConfig::new()).with_default_features().build();
     let remote = vrae_datafusion::remote::connect(&cluster.url(), state).await.unwrap();
+    // The static planner: the adaptive one hangs when an executor dies
+    // under a job (bench/ballista/fault.sh).
+    let adaptive = remote.state().config().options().entries().into_iter().find(|e| e.key == vrae_datafusion::remote::ADAPTIVE_PLANNER);
+    assert_eq!(adaptive.and_then(|e| e.value).as_deref(), Some("false"));
     register_table(&remote, "series", &series_dir).await;
     register_table(&remote, "models", &models_dir).await;
 
