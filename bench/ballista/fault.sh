@@ -22,7 +22,7 @@ FILES="${2:-8}"
 COPIES="${3:-14}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/vrae-ballista-fault-XXXX")"
 source bench/ballista/cluster.sh
-trap 'stop_cluster; rm -rf "$WORK"' EXIT
+trap 'stop_cluster; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 ROWS=$((FILES * COPIES * 4500))
 
 make_data "$FILES" "$COPIES"

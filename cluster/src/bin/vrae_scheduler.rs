@@ -1,6 +1,9 @@
 //! `vrae-scheduler`: Ballista's scheduler, with the upstream
 //! `ballista-scheduler`'s command line and settings, whose sessions know
 //! vrae's functions (it decodes and plans every submitted query).
+//!
+//! One default differs: `--stage-max-failures` is 1 unless given
+//! ([`vrae_ballista::scheduler_args`] says why).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,7 +13,6 @@ use ballista_core::object_store::session_config_with_s3_support;
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::{Config, SchedulerConfig};
 use ballista_scheduler::scheduler_process::start_server;
-use clap::Parser;
 use vrae_datafusion::remote::PlanCodec;
 
 fn main() -> Result<()> {
@@ -22,7 +24,8 @@ fn main() -> Result<()> {
         .thread_stack_size(32 * 1024 * 1024)
         .build()
         .map_err(BallistaError::IoError)?;
-    runtime.block_on(run(Config::parse()))
+    let opt = vrae_ballista::scheduler_args(std::env::args_os()).unwrap_or_else(|e| e.exit());
+    runtime.block_on(run(opt))
 }
 
 async fn run(opt: Config) -> Result<()> {
