@@ -15,7 +15,7 @@ const SECTION: DocSection =
 
 const SERIES: &str = "A series: a list of numbers (univariate) or a list of equal-length lists, one per step (multivariate, time-major).";
 const MODEL: &str =
-    "The model: its bytes (Binary, e.g. vrae_fit's result through a join or a scalar subquery) or the path of a model file (Utf8).";
+    "The model: its bytes (Binary, LargeBinary or BinaryView, e.g. vrae_fit's result through a join or a scalar subquery) or the path of a model file (Utf8).";
 const OPTIONS: &str =
     "Optional constant JSON object: '{\"on_invalid\": \"null\"}' gives null for a series the model cannot take instead of an error.";
 
@@ -69,7 +69,7 @@ const MODEL_INFO: Entry = Entry {
 
 const FIT: Entry = Entry {
     name: "vrae_fit",
-    description: "Trains a model on every series of the group (an aggregate: one model per GROUP BY group) and returns its bytes; null series are left out. The model depends on the set of series, not their order, the batch sizes or the partitions.",
+    description: "Trains a model on every series of the group (an aggregate: one model per GROUP BY group) and returns its bytes (BinaryView); null series are left out. The model depends on the set of series, not their order, the batch sizes or the partitions.",
     syntax: "vrae_fit(series [, options])",
     example: "COPY (SELECT vrae_fit(series, '{\"clusters\": 5}') AS model FROM 'data/ECG5000_TRAIN.parquet') TO 'model.parquet'",
 };
