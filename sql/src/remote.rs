@@ -54,8 +54,9 @@ pub async fn connect(url: &str, state: SessionState) -> Result<SessionContext> {
     // a later stage reads its output: it resubmits both stages, then cannot
     // find the stage it resubmitted, and the job never ends (the client
     // waits forever; apache/datafusion-ballista#1601 was the unmerged fix).
-    // The static planner reruns the lost tasks and completes
-    // (BENCHMARKS.md, "Ballista"). vrae's queries gain nothing from
+    // The static planner reruns the lost work, or, where a writing stage
+    // had started (vrae-scheduler's `--stage-max-failures` of 1), fails the
+    // job with an error (BENCHMARKS.md, "Ballista"). vrae's queries gain nothing from
     // adaptive join choices: the heavy work is a projection where the scan
     // runs. A `SET ballista.planner.adaptive.enabled = true` turns it back on.
     options.set(ADAPTIVE_PLANNER, "false")?;
