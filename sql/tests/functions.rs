@@ -293,10 +293,7 @@ async fn a_large_fitted_model_joined_onto_a_full_batch_is_not_copied_per_row() {
     let fitted = query(&ctx, &format!("SELECT vrae_fit(series, '{options}') AS model FROM t WHERE id < 64")).await;
     let bytes = fitted.column(0).as_binary_view().value(0).to_vec();
     assert!(bytes.len() * 9000 > 1 << 31, "the model is too small to test this: {} bytes", bytes.len());
-    let dir = std::env::temp_dir().join(format!("vrae-sql-large-join-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("m.safetensors");
-    std::fs::write(&path, &bytes).unwrap();
+    let (dir, path) = save_in_temp(&Model::from_bytes(&bytes).unwrap(), "large-join");
 
     let joined = format!(
         "WITH m AS (SELECT vrae_fit(series, '{options}') AS model FROM t WHERE id < 64) \
