@@ -205,8 +205,9 @@ impl Weights {
     }
 }
 
-/// A batch laid out for the fused layers: time-major, zero-padded, rows
-/// ordered longest first, scaled.
+/// A batch laid out for the recurrent layers: time-major, zero-padded,
+/// scaled, rows ordered longest first (in training on the CPU, longest first
+/// within each of the fused layers' chunks: `rnn::dealt_order`).
 pub(crate) struct Padded {
     /// `[steps, rows, channels]`.
     pub x: Tensor,

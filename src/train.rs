@@ -14,6 +14,7 @@ use crate::batch::SeriesBatch;
 use crate::config::{LossReduction, OptimizerKind, ReconstructionLoss, VraeConfig};
 use crate::error::{Result, VraeError};
 use crate::network::{decode, encode, Dropout, NetShape, Padded, Weights};
+use crate::rnn::dealt_order;
 use crate::scaling::Scaler;
 
 /// Loss terms of one epoch, each the mean over its batches.
@@ -240,6 +241,12 @@ pub(crate) fn train(batch: &SeriesBatch, config: &VraeConfig, device: &Device, p
         for (b, chunk) in order.chunks(config.batch_size).enumerate() {
             let mut rows_sorted = chunk.to_vec();
             rows_sorted.sort_by_key(|&r| std::cmp::Reverse(batch.steps(r)));
+            // The fused CPU layers take each chunk sorted, and balanced
+            // chunks finish together; other devices need the whole batch sorted.
+            if device.is_cpu() {
+                let lengths: Vec<usize> = rows_sorted.iter().map(|&r| batch.steps(r)).collect();
+                rows_sorted = dealt_order(&lengths).into_iter().map(|p| rows_sorted[p]).collect();
+            }
             let padded = Padded::build(batch, &rows_sorted, &scaler, device)?;
             let terms = batch_loss(config, &weights, &padded, kl_weight, &mut rng)?;
             let loss = terms.total.to_scalar::<f32>()? as f64;

@@ -7,12 +7,14 @@
 //! update loop, and backpropagation through time is written by hand.
 //!
 //! Layout: inputs and sequence outputs are time-major, `[steps, batch, _]`.
-//! Rows must be sorted by length, longest first, so that the rows still
-//! running at step `t` are always a prefix of the batch and each step's
+//! The batch is cut into fixed-size row chunks that run their recurrences
+//! independently on the rayon pool; chunk sizes depend only on the batch
+//! size, so results are bit-identical whatever the thread count. Each
+//! chunk's rows must be sorted by length, longest first, so that the rows
+//! still running at step `t` are a prefix of the chunk and each step's
 //! product shrinks as short series end (no padding is computed or enters a
-//! gradient). The batch is cut into fixed-size row chunks that run their
-//! recurrences independently on the rayon pool; chunk sizes depend only on
-//! the batch size, so results are bit-identical whatever the thread count.
+//! gradient). A batch sorted as a whole satisfies that; [`dealt_order`]
+//! also balances the chunks' work.
 
 use std::sync::{Arc, Mutex};
 
@@ -36,7 +38,8 @@ pub(super) fn op_error(message: impl Into<String>) -> candle_core::Error {
 /// * `x`: `[steps, batch, spec.input]` f32 (zero-sized last dim when `input == 0`).
 /// * `w`: packed weights `[spec.packed_rows(), spec.gate_width()]`.
 /// * `h0`: initial hidden state `[batch, hidden]` (LSTM cell state starts at zero).
-/// * `lengths`: each row's true length, non-increasing, each in `1..=steps`.
+/// * `lengths`: each row's true length, each in `1..=steps`, non-increasing
+///   within each chunk (see [`dealt_order`]), the first row the longest.
 /// * `train`: keep the activations for the backward pass and register the op
 ///   with autograd; inference skips both.
 pub fn recurrent_layer(
@@ -52,7 +55,7 @@ pub fn recurrent_layer(
     if input != spec.input {
         return Err(op_error(format!("input has {input} values per step, layer expects {}", spec.input)));
     }
-    check_lengths(lengths, steps, batch)?;
+    check_lengths_per_chunk(lengths, steps, batch)?;
     if spec.hidden == 0 || spec.hidden > MAX_HIDDEN {
         return Err(op_error(format!("hidden size {} outside 1..={MAX_HIDDEN}", spec.hidden)));
     }
@@ -65,14 +68,38 @@ pub fn recurrent_layer(
     }
 }
 
+/// Checks a whole batch sorted longest first (what the composed layer
+/// needs: its running rows are a prefix of the batch).
 pub(super) fn check_lengths(lengths: &[usize], steps: usize, batch: usize) -> CResult<()> {
+    check_sorted(lengths, 0)?;
+    check_range(lengths, steps, batch)
+}
+
+/// Checks every chunk sorted longest first and the first row the longest
+/// (the padded input has as many steps as it).
+fn check_lengths_per_chunk(lengths: &[usize], steps: usize, batch: usize) -> CResult<()> {
+    check_range(lengths, steps, batch)?;
+    for (start, rows) in chunks(batch) {
+        check_sorted(&lengths[start..start + rows], start)?;
+    }
+    match lengths.iter().max() {
+        Some(&longest) if longest != lengths[0] => {
+            Err(op_error(format!("row 0 has {} steps, but the longest row has {longest}", lengths[0])))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_sorted(lengths: &[usize], first_row: usize) -> CResult<()> {
+    match lengths.windows(2).position(|pair| pair[1] > pair[0]) {
+        Some(row) => Err(op_error(format!("lengths must be sorted longest first (row {})", first_row + row + 1))),
+        None => Ok(()),
+    }
+}
+
+fn check_range(lengths: &[usize], steps: usize, batch: usize) -> CResult<()> {
     if lengths.len() != batch {
         return Err(op_error(format!("{} lengths for a batch of {batch}", lengths.len())));
-    }
-    for (row, pair) in lengths.windows(2).enumerate() {
-        if pair[1] > pair[0] {
-            return Err(op_error(format!("lengths must be sorted longest first (row {})", row + 1)));
-        }
     }
     if let Some(&bad) = lengths.iter().find(|&&l| l == 0 || l > steps) {
         return Err(op_error(format!("length {bad} outside 1..={steps}")));
@@ -94,6 +121,33 @@ fn chunk_rows(batch: usize) -> usize {
 fn chunks(batch: usize) -> Vec<(usize, usize)> {
     let size = chunk_rows(batch);
     (0..batch).step_by(size).map(|start| (start, size.min(batch - start))).collect()
+}
+
+/// The order in which to lay out a batch's rows, given as their lengths
+/// sorted longest first: position `p` of the result names the sorted row
+/// that goes to position `p`. The rows are dealt to the layer's chunks in
+/// turn (row 0 to chunk 0, row 1 to chunk 1, ..., skipping full chunks), so
+/// every chunk stays sorted longest first and gets its share of the long
+/// rows. Sorted as a whole, the first chunk would get all the longest rows
+/// and the other threads would wait for it. Rows of one length are kept in
+/// their order (nothing to balance), so equal-length training is laid out
+/// as before.
+pub fn dealt_order(sorted_lengths: &[usize]) -> Vec<usize> {
+    let batch = sorted_lengths.len();
+    let chunks = chunks(batch);
+    if chunks.len() < 2 || sorted_lengths.first() == sorted_lengths.last() {
+        return (0..batch).collect();
+    }
+    let mut slots: Vec<Vec<usize>> = chunks.iter().map(|&(_, rows)| Vec::with_capacity(rows)).collect();
+    let mut next = 0;
+    for row in 0..batch {
+        while slots[next].len() == chunks[next].1 {
+            next = (next + 1) % slots.len();
+        }
+        slots[next].push(row);
+        next = (next + 1) % slots.len();
+    }
+    slots.concat()
 }
 
 struct FusedLayer {
@@ -706,7 +760,7 @@ mod tests {
     use candle_core::{Device, Tensor, Var};
 
     use super::super::{reference_layer, Block, LayerOutput, LayerSpec};
-    use super::{pool, recurrent_layer};
+    use super::{chunks, dealt_order, pool, recurrent_layer};
 
     fn values(n: usize, scale: f32) -> Vec<f32> {
         (0..n).map(|i| ((i * 7 % 13) as f32 - 6.0) * scale).collect()
@@ -715,6 +769,69 @@ mod tests {
     fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
         let (a, b) = (a.flatten_all().unwrap().to_vec1::<f32>().unwrap(), b.flatten_all().unwrap().to_vec1::<f32>().unwrap());
         a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) })
+    }
+
+    /// A training batch laid out by `dealt_order` is sorted within each chunk
+    /// but not as a whole: the layer must accept it and compute what the
+    /// reference computes, and the chunks must get equal shares of the work.
+    #[test]
+    fn dealt_rows_are_balanced_and_match_the_reference() {
+        // 40 rows, 30 steps down to 1: chunks of 16, 16 and 8 rows.
+        let sorted: Vec<usize> = (0..40).map(|r| 30 - r * 29 / 39).collect();
+        let order = dealt_order(&sorted);
+        let mut positions = order.clone();
+        positions.sort_unstable();
+        assert_eq!(positions, (0..40).collect::<Vec<_>>(), "not a permutation");
+        let lengths: Vec<usize> = order.iter().map(|&p| sorted[p]).collect();
+        assert_eq!(lengths[0], 30, "the first row must be the longest");
+        let work: Vec<usize> = chunks(40)
+            .into_iter()
+            .map(|(start, rows)| {
+                let chunk = &lengths[start..start + rows];
+                assert!(chunk.windows(2).all(|p| p[0] >= p[1]), "chunk at {start} not sorted: {chunk:?}");
+                chunk.iter().sum()
+            })
+            .collect();
+        // The two full chunks within one row's length of each other; sorted
+        // as a whole they would be 16 x 16 steps apart.
+        assert!(work[0].abs_diff(work[1]) <= 30, "unbalanced chunks: {work:?}");
+        assert_eq!(dealt_order(&[7; 40]), (0..40).collect::<Vec<_>>(), "equal lengths keep their order");
+
+        for block in [Block::Lstm, Block::Gru] {
+            let spec = LayerSpec { block, input: 2, hidden: 5 };
+            let (t, b) = (30, lengths.len());
+            let var = |v: Vec<f32>, dims: &[usize]| Var::from_tensor(&Tensor::from_vec(v, dims, &Device::Cpu).unwrap()).unwrap();
+            let x = var(values(t * b * 2, 0.1), &[t, b, 2]);
+            let w = var(values(spec.packed_rows() * spec.gate_width(), 0.05), &[spec.packed_rows(), spec.gate_width()]);
+            let h0 = var(values(b * 5, 0.08), &[b, 5]);
+            let probe = Tensor::from_vec(values(t * b * 5, 0.3), (t, b, 5), &Device::Cpu).unwrap();
+            let arc: Arc<[usize]> = lengths.clone().into();
+            let fused = recurrent_layer(&x, &w, &h0, spec, &arc, LayerOutput::Sequence, true).unwrap();
+            let reference = reference_layer(&x, &w, &h0, spec, &lengths, LayerOutput::Sequence).unwrap();
+            assert!(max_abs_diff(&fused, &reference) < 1e-4, "{block:?}: outputs differ");
+            let g_fused = (fused * &probe).unwrap().sum_all().unwrap().backward().unwrap();
+            let g_ref = (reference * &probe).unwrap().sum_all().unwrap().backward().unwrap();
+            for (name, v) in [("x", &x), ("w", &w), ("h0", &h0)] {
+                let d = max_abs_diff(g_fused.get(v).unwrap(), g_ref.get(v).unwrap());
+                assert!(d < 1e-4, "{block:?}: d{name} differs by {d}");
+            }
+            let last = recurrent_layer(&x, &w, &h0, spec, &arc, LayerOutput::LastState, false).unwrap();
+            let last_ref = reference_layer(&x, &w, &h0, spec, &lengths, LayerOutput::LastState).unwrap();
+            assert!(max_abs_diff(&last, &last_ref) < 1e-4, "{block:?}: last states differ");
+        }
+        // A chunk out of order, or a longest row that is not first, is still refused.
+        let x = Tensor::zeros((30, 40, 2), candle_core::DType::F32, &Device::Cpu).unwrap();
+        let spec = LayerSpec { block: Block::Lstm, input: 2, hidden: 5 };
+        let w = Tensor::zeros((spec.packed_rows(), spec.gate_width()), candle_core::DType::F32, &Device::Cpu).unwrap();
+        let h0 = Tensor::zeros((40, 5), candle_core::DType::F32, &Device::Cpu).unwrap();
+        let mut swapped = lengths.clone();
+        swapped.swap(1, 2);
+        let mut longest_later = vec![5usize; 40];
+        longest_later[16] = 9;
+        for bad in [swapped, longest_later] {
+            let arc: Arc<[usize]> = bad.clone().into();
+            assert!(recurrent_layer(&x, &w, &h0, spec, &arc, LayerOutput::Sequence, false).is_err(), "{bad:?} accepted");
+        }
     }
 
     /// Buffers come back from the pool holding whatever their last user left

@@ -16,7 +16,7 @@ mod pool;
 mod reference;
 
 pub use composed::composed_layer;
-pub use fused::recurrent_layer;
+pub use fused::{dealt_order, recurrent_layer};
 // The reference serves the tests only: this module's own, and (with the
 // `internals` feature) the integration tests.
 #[cfg(any(test, feature = "internals"))]
