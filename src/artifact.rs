@@ -324,6 +324,10 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     if !config_map.contains_key("min_updates") {
         config.min_updates = 0;
     }
+    // Written before `shift_tolerance` existed: trained without it.
+    if !config_map.contains_key("shift_tolerance") {
+        config.shift_tolerance = 0;
+    }
     if version < 2 {
         // Version 1 had no `kmeans_standardize`: its k-means was always plain.
         config.kmeans_standardize = false;

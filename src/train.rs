@@ -106,18 +106,13 @@ fn loss_given_noise(
     let z = (mean + (logvar.affine(0.5, 0.0)?.exp()? * eps)?)?;
     let y = decode(w, &z, p, Some(dropout))?;
 
-    // Padding is zero in both x and (after the mask) in y: it adds nothing.
-    let diff = (y - &p.x)?.broadcast_mul(&p.mask)?;
-    let elementwise = match config.loss {
-        ReconstructionLoss::Mse => diff.sqr()?,
-        ReconstructionLoss::SmoothL1 => {
-            // Huber with threshold 1: 0.5 m^2 + (|d| - m), m = min(|d|, 1).
-            let a = diff.abs()?;
-            let m = a.clamp(0f32, 1f32)?;
-            ((m.sqr()? * 0.5)? + (a - m)?)?
-        }
+    let recon_sum = if config.shift_tolerance == 0 {
+        // Padding is zero in both x and (after the mask) in y: it adds nothing.
+        let diff = (y - &p.x)?.broadcast_mul(&p.mask)?;
+        elementwise_loss(config.loss, &diff)?.sum_all()?
+    } else {
+        shift_tolerant_loss(config.loss, &y, p, config.shift_tolerance)?.sum_all()?
     };
-    let recon_sum = elementwise.sum_all()?;
     let kl_terms = ((logvar.affine(1.0, 1.0)? - mean.sqr()?)? - logvar.exp()?)?;
     let rows = p.batch() as f64;
     let (reconstruction, kl) = match config.reduction {
@@ -126,6 +121,63 @@ fn loss_given_noise(
     };
     let total = (&reconstruction + (&kl * kl_weight)?)?;
     Ok(LossTerms { total, reconstruction, kl })
+}
+
+/// The reconstruction loss of each difference.
+fn elementwise_loss(loss: ReconstructionLoss, diff: &Tensor) -> Result<Tensor> {
+    Ok(match loss {
+        ReconstructionLoss::Mse => diff.sqr()?,
+        ReconstructionLoss::SmoothL1 => {
+            // Huber with threshold 1: 0.5 m^2 + (|d| - m), m = min(|d|, 1).
+            let a = diff.abs()?;
+            let m = a.clamp(0f32, 1f32)?;
+            ((m.sqr()? * 0.5)? + (a - m)?)?
+        }
+    })
+}
+
+/// Temperature of the soft minimum over shifts, in units of one series'
+/// summed loss: small against typical errors (tens at unit scale), so close
+/// to the hard minimum, while every shift still gets some gradient.
+const SHIFT_SOFTMIN_TEMPERATURE: f64 = 1.0;
+
+/// Reconstruction loss per series (`[rows]`) with `shift_tolerance`: the
+/// soft minimum over `d` in `-tolerance..=tolerance` of the loss between
+/// `y[t]` and `x[t + d]` over the steps where both lie inside the series,
+/// scaled up to the series' length so that a shift is not favoured for
+/// comparing fewer steps. A shift that leaves a series no overlap counts as
+/// the unshifted loss.
+fn shift_tolerant_loss(loss: ReconstructionLoss, y: &Tensor, p: &Padded, tolerance: usize) -> Result<Tensor> {
+    let steps = p.steps();
+    let lengths = p.mask.sum((0, 2))?; // [rows]
+                                       // The loss at shift `d` scaled to each series' length, and 1 where the
+                                       // series has any step to compare at that shift (0 where it is too short).
+    let at_shift = |d: usize, forward: bool| -> Result<(Tensor, Tensor)> {
+        let n = steps - d;
+        let (y_from, x_from) = if forward { (0, d) } else { (d, 0) };
+        let both = (p.mask.narrow(0, y_from, n)? * p.mask.narrow(0, x_from, n)?)?;
+        let diff = (y.narrow(0, y_from, n)? - p.x.narrow(0, x_from, n)?)?.broadcast_mul(&both)?;
+        let summed = elementwise_loss(loss, &diff)?.sum((0, 2))?;
+        let overlap = both.sum((0, 2))?;
+        let scaled = ((summed / overlap.clamp(1f32, f32::MAX)?)? * &lengths)?;
+        Ok((scaled, overlap.clamp(0f32, 1f32)?))
+    };
+    let (unshifted, _) = at_shift(0, true)?;
+    let mut per_shift = vec![unshifted.clone()];
+    for d in 1..=tolerance.min(steps.saturating_sub(1)) {
+        for forward in [true, false] {
+            let (shifted, compared) = at_shift(d, forward)?;
+            // A series shorter than the shift takes its unshifted loss, not a free zero.
+            let uncompared = compared.affine(-1.0, 1.0)?;
+            per_shift.push(((shifted * &compared)? + (&unshifted * uncompared)?)?);
+        }
+    }
+    let losses = Tensor::stack(&per_shift, 0)?; // [shifts, rows]
+                                                // -T log sum exp(-loss / T), computed from the largest term.
+    let scaled = (losses * (-1.0 / SHIFT_SOFTMIN_TEMPERATURE))?;
+    let top = scaled.max_keepdim(0)?.detach();
+    let log_sum = (scaled.broadcast_sub(&top)?.exp()?.sum_keepdim(0)?.log()? + top)?;
+    Ok((log_sum * -SHIFT_SOFTMIN_TEMPERATURE)?.squeeze(0)?)
 }
 
 /// Adam or SGD over a fixed list of variables, with optional clipping of
@@ -293,6 +345,70 @@ pub(crate) fn train(batch: &SeriesBatch, config: &VraeConfig, device: &Device, p
 mod tests {
     use super::*;
 
+    /// Rows of `[steps, rows, 1]` values and lengths, laid out for the loss.
+    fn padded(rows: &[Vec<f32>]) -> Padded {
+        let steps = rows.iter().map(Vec::len).max().unwrap_or(0);
+        let mut x = vec![0.0f32; steps * rows.len()];
+        let mut mask = vec![0.0f32; steps * rows.len()];
+        for (r, row) in rows.iter().enumerate() {
+            for (t, &v) in row.iter().enumerate() {
+                x[t * rows.len() + r] = v;
+                mask[t * rows.len() + r] = 1.0;
+            }
+        }
+        Padded {
+            x: Tensor::from_vec(x, (steps, rows.len(), 1), &Device::Cpu).unwrap(),
+            mask: Tensor::from_vec(mask, (steps, rows.len(), 1), &Device::Cpu).unwrap(),
+            lengths: rows.iter().map(Vec::len).collect::<Vec<_>>().into(),
+            rows: (0..rows.len()).collect(),
+            shift: vec![0.0; rows.len()],
+            scale: vec![1.0; rows.len()],
+        }
+    }
+
+    fn per_row(t: &Tensor) -> Vec<f32> {
+        t.to_vec1::<f32>().unwrap()
+    }
+
+    /// A reconstruction that is its series moved by two steps costs almost
+    /// nothing with a tolerance of 3 (at most T log(7) below the hard
+    /// minimum, which is 0 here, and never above it), and what the plain
+    /// loss says without one; a series too short for a shift is not let off.
+    #[test]
+    fn shift_tolerant_loss_forgives_small_shifts_only() {
+        let bump = |at: usize| (0..20).map(|t| if (at..at + 4).contains(&t) { 1.0 } else { 0.0 }).collect::<Vec<f32>>();
+        let x = padded(&[bump(8), vec![2.0]]);
+        let y = padded(&[bump(10), vec![0.5]]).x;
+        let plain = per_row(&((&y - &x.x).unwrap().broadcast_mul(&x.mask).unwrap().sqr().unwrap().sum((0, 2)).unwrap()));
+        assert_eq!(plain, vec![4.0, 2.25]);
+
+        let tolerant = per_row(&shift_tolerant_loss(ReconstructionLoss::Mse, &y, &x, 3).unwrap());
+        let floor = -(SHIFT_SOFTMIN_TEMPERATURE * 7f64.ln()) as f32;
+        assert!((floor..=0.05).contains(&tolerant[0]), "a 2-step shift within tolerance 3 costs {}", tolerant[0]);
+        // The 1-step series has no overlap at any shift: its loss is the plain
+        // one (seven equal terms: T log 7 below it).
+        assert!((tolerant[1] - (2.25 + floor)).abs() < 1e-4, "short series: {}", tolerant[1]);
+
+        let too_far = per_row(&shift_tolerant_loss(ReconstructionLoss::Mse, &y, &x, 1).unwrap());
+        // Its best shift still misses by a step (2 steps wrong, 2.1 scaled).
+        assert!(too_far[0] > 1.5, "a 2-step shift beyond tolerance 1 costs only {}", too_far[0]);
+    }
+
+    /// The soft minimum passes gradient to the reconstruction, most of it
+    /// through the best-aligned shift.
+    #[test]
+    fn shift_tolerant_loss_has_gradients() {
+        let bump = |at: usize| (0..12).map(|t| if (at..at + 3).contains(&t) { 1.0 } else { 0.0 }).collect::<Vec<f32>>();
+        let x = padded(&[bump(4)]);
+        let y = Var::from_tensor(&padded(&[bump(5).iter().map(|v| v * 0.5).collect()]).x).unwrap();
+        let loss = shift_tolerant_loss(ReconstructionLoss::Mse, y.as_tensor(), &x, 2).unwrap().sum_all().unwrap();
+        let grad = per_row(&loss.backward().unwrap().get(&y).unwrap().flatten_all().unwrap());
+        // The half-height bump is pulled up towards the full one (negative
+        // gradient), wherever it is aligned.
+        assert!(grad[5..8].iter().sum::<f32>() < -1.5, "{grad:?}");
+        assert!(grad.iter().all(|g| g.is_finite()));
+    }
+
     /// Not a check on its own: the Rust half of the whole-model gradient
     /// comparison with the PyTorch baseline (bench/pytorch/gradient_probe.py
     /// writes the inputs and compares). Reads a vrae model, a batch of
@@ -323,13 +439,15 @@ mod tests {
         // Loss and gradients at the model's weights, then the weights after
         // `VRAE_PROBE_STEPS` optimiser steps on the same batch and noise.
         let updates: usize = std::env::var("VRAE_PROBE_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
-        let mut optimizer = Optimizer::new(&model.config, &vars).expect("optimizer");
+        // The PyTorch VRAE compares each reconstruction with its series as it is.
+        let config = VraeConfig { shift_tolerance: 0, ..model.config.clone() };
+        let mut optimizer = Optimizer::new(&config, &vars).expect("optimizer");
         let mut out = Vec::new();
         for step in 0..=updates {
             let mut rng = StdRng::seed_from_u64(0);
             let mut dropout = Dropout { rate: 0.0, rng: &mut rng };
             let (mean, logvar) = encode(&weights, &padded, Some(&mut dropout)).expect("encode");
-            let terms = loss_given_noise(&model.config, &weights, &padded, 1.0, (&mean, &logvar), &eps, &mut dropout).expect("loss");
+            let terms = loss_given_noise(&config, &weights, &padded, 1.0, (&mean, &logvar), &eps, &mut dropout).expect("loss");
             let grads = terms.total.backward().expect("backward");
             if step == 0 {
                 out.push(terms.total.to_scalar::<f32>().expect("loss"));

@@ -497,6 +497,19 @@ fn models_saved_before_forget_bias_existed_report_pytorchs_initialisation() {
     assert_eq!(loaded.embed(&batch).unwrap(), model.embed(&batch).unwrap());
 }
 
+#[test]
+fn models_saved_before_shift_tolerance_existed_report_none() {
+    let (batch, _) = two_shapes(12, 22, 20, 20);
+    let model = Model::fit(&batch, &small("{}"), |_| {}).unwrap();
+    assert_eq!(model.config().shift_tolerance, 3);
+    let older = with_metadata(&model.to_bytes().unwrap(), |meta| edit_config(meta, |config| drop(config.remove("shift_tolerance"))));
+    assert_eq!(Model::from_bytes(&older).unwrap().config().shift_tolerance, 0);
+    // A training option: the same weights embed the same.
+    assert_eq!(Model::from_bytes(&older).unwrap().embed(&batch).unwrap(), model.embed(&batch).unwrap());
+    let plain = Model::fit(&batch, &small(r#"{"shift_tolerance": 0}"#), |_| {}).unwrap();
+    assert_ne!(plain.embed(&batch).unwrap(), model.embed(&batch).unwrap(), "the option changed nothing in training");
+}
+
 /// `n` noisy copies each of a sine, a square wave and a ramp, 40 steps.
 fn three_shapes(n: usize, seed: u64) -> (SeriesBatch<'static>, Vec<usize>) {
     let mut rng = StdRng::seed_from_u64(seed);
@@ -557,10 +570,13 @@ fn clusters_auto_finds_the_number_of_shapes_and_keeps_it() {
 
 #[test]
 fn paa_steps_averages_long_series_for_the_network_and_stretches_reconstructions_back() {
-    // Long, slow shapes: averaging 5 neighbouring steps keeps them.
+    // Long, slow shapes: averaging 5 neighbouring steps keeps them. The
+    // loss is the plain one so that this checks the averaging alone (how
+    // `shift_tolerance` clusters is the quality suite's question).
     let (batch, labels) = two_shapes(24, 41, 180, 200);
-    let config =
-        small(r#"{"hidden_size": 16, "latent": 4, "epochs": 30, "batch_size": 8, "learning_rate": 0.003, "clusters": 2, "paa_steps": 40}"#);
+    let config = small(
+        r#"{"hidden_size": 16, "latent": 4, "epochs": 30, "batch_size": 8, "learning_rate": 0.003, "clusters": 2, "paa_steps": 40, "shift_tolerance": 0}"#,
+    );
     let model = Model::fit(&batch, &config, |_| {}).unwrap();
     assert_eq!(model.window(), 5, "200 steps over at most 40");
     assert_eq!(model.summary().longest_series, 200);

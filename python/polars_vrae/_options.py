@@ -32,6 +32,7 @@ class Options(TypedDict, total=False):
     decoder_inputs: Literal["zeros", "learned"]
     loss: Literal["mse", "smooth_l1"]
     reduction: Literal["original", "per_series"]
+    shift_tolerance: int
     kl_weight: float
     kl_warmup_epochs: int
     optimizer: Literal["adam", "sgd"]
