@@ -3,7 +3,8 @@
 # the PyTorch baseline, back to back on the same threads: ECG5000's first
 # ROWS series stretched to each length (bench/long/make_data.py), 2 epochs,
 # batch 32. vrae runs with the library's defaults and with PAA off
-# (`paa_steps` 0: the network sees every step, the same work as PyTorch's).
+# (`paa_steps` 0 and `shift_tolerance` 0: the network sees every step and
+# its loss is the plain one, the same work as PyTorch's).
 # Prints one JSON line per run; keeps them in out/bench/long-<timestamp>.jsonl.
 #
 #   bash bench/long/run.sh            # LENGTHS="140 1000 3000 9000" ROWS=128 THREADS=2
@@ -49,7 +50,7 @@ for line in sys.stdin:
     echo "{\"kind\": \"machine\", \"date\": \"$(date -u +%FT%TZ)\", \"commit\": \"$(git rev-parse --short HEAD)\", \"rows\": $rows, \"threads\": $threads}"
     for n in $lengths; do
         measure "vrae n=$n defaults" "$speed" --data "$data" --name "LONG$n" --epochs 2 --threads "$threads" --repeats 1
-        measure "vrae n=$n paa_steps=0" "$speed" --data "$data" --name "LONG$n" --epochs 2 --threads "$threads" --repeats 1 --paa-steps 0
+        measure "vrae n=$n paa_steps=0" "$speed" --data "$data" --name "LONG$n" --epochs 2 --threads "$threads" --repeats 1 --paa-steps 0 --shift-tolerance 0
         measure "pytorch n=$n" "$torch_venv/bin/python" bench/pytorch/vrae_torch.py --data-dir "$data" --name "LONG$n" \
             --threads "$threads" --epochs 2 --repeats 1 --batch-sizes 32 --train-bench --embed-bench
     done
