@@ -771,6 +771,31 @@ mod tests {
         a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) })
     }
 
+    /// The fused layer's sequence output, its gradients (against a fixed
+    /// probe) and its last states agree with the reference's within `tol`.
+    fn assert_matches_reference(spec: LayerSpec, t: usize, lengths: &[usize], tol: f32) {
+        let (b, i, h) = (lengths.len(), spec.input, spec.hidden);
+        let var = |v: Vec<f32>, dims: &[usize]| Var::from_tensor(&Tensor::from_vec(v, dims, &Device::Cpu).unwrap()).unwrap();
+        let x = var(values(t * b * i, 0.1), &[t, b, i]);
+        let w = var(values(spec.packed_rows() * spec.gate_width(), 0.05), &[spec.packed_rows(), spec.gate_width()]);
+        let h0 = var(values(b * h, 0.08), &[b, h]);
+        let probe = Tensor::from_vec(values(t * b * h, 0.3), (t, b, h), &Device::Cpu).unwrap();
+        let arc: Arc<[usize]> = lengths.into();
+        let block = spec.block;
+        let fused = recurrent_layer(&x, &w, &h0, spec, &arc, LayerOutput::Sequence, true).unwrap();
+        let reference = reference_layer(&x, &w, &h0, spec, lengths, LayerOutput::Sequence).unwrap();
+        assert!(max_abs_diff(&fused, &reference) < tol, "{block:?}: outputs differ");
+        let g_fused = (fused * &probe).unwrap().sum_all().unwrap().backward().unwrap();
+        let g_ref = (reference * &probe).unwrap().sum_all().unwrap().backward().unwrap();
+        for (name, v) in [("x", &x), ("w", &w), ("h0", &h0)] {
+            let d = max_abs_diff(g_fused.get(v).unwrap(), g_ref.get(v).unwrap());
+            assert!(d < tol, "{block:?}: d{name} differs by {d}");
+        }
+        let last = recurrent_layer(&x, &w, &h0, spec, &arc, LayerOutput::LastState, false).unwrap();
+        let last_ref = reference_layer(&x, &w, &h0, spec, lengths, LayerOutput::LastState).unwrap();
+        assert!(max_abs_diff(&last, &last_ref) < tol, "{block:?}: last states differ");
+    }
+
     /// A training batch laid out by `dealt_order` is sorted within each chunk
     /// but not as a whole: the layer must accept it and compute what the
     /// reference computes, and the chunks must get equal shares of the work.
@@ -798,26 +823,7 @@ mod tests {
         assert_eq!(dealt_order(&[7; 40]), (0..40).collect::<Vec<_>>(), "equal lengths keep their order");
 
         for block in [Block::Lstm, Block::Gru] {
-            let spec = LayerSpec { block, input: 2, hidden: 5 };
-            let (t, b) = (30, lengths.len());
-            let var = |v: Vec<f32>, dims: &[usize]| Var::from_tensor(&Tensor::from_vec(v, dims, &Device::Cpu).unwrap()).unwrap();
-            let x = var(values(t * b * 2, 0.1), &[t, b, 2]);
-            let w = var(values(spec.packed_rows() * spec.gate_width(), 0.05), &[spec.packed_rows(), spec.gate_width()]);
-            let h0 = var(values(b * 5, 0.08), &[b, 5]);
-            let probe = Tensor::from_vec(values(t * b * 5, 0.3), (t, b, 5), &Device::Cpu).unwrap();
-            let arc: Arc<[usize]> = lengths.clone().into();
-            let fused = recurrent_layer(&x, &w, &h0, spec, &arc, LayerOutput::Sequence, true).unwrap();
-            let reference = reference_layer(&x, &w, &h0, spec, &lengths, LayerOutput::Sequence).unwrap();
-            assert!(max_abs_diff(&fused, &reference) < 1e-4, "{block:?}: outputs differ");
-            let g_fused = (fused * &probe).unwrap().sum_all().unwrap().backward().unwrap();
-            let g_ref = (reference * &probe).unwrap().sum_all().unwrap().backward().unwrap();
-            for (name, v) in [("x", &x), ("w", &w), ("h0", &h0)] {
-                let d = max_abs_diff(g_fused.get(v).unwrap(), g_ref.get(v).unwrap());
-                assert!(d < 1e-4, "{block:?}: d{name} differs by {d}");
-            }
-            let last = recurrent_layer(&x, &w, &h0, spec, &arc, LayerOutput::LastState, false).unwrap();
-            let last_ref = reference_layer(&x, &w, &h0, spec, &lengths, LayerOutput::LastState).unwrap();
-            assert!(max_abs_diff(&last, &last_ref) < 1e-4, "{block:?}: last states differ");
+            assert_matches_reference(LayerSpec { block, input: 2, hidden: 5 }, 30, &lengths, 1e-4);
         }
         // A chunk out of order, or a longest row that is not first, is still refused.
         let x = Tensor::zeros((30, 40, 2), candle_core::DType::F32, &Device::Cpu).unwrap();
@@ -843,24 +849,7 @@ mod tests {
             for _ in 0..16 {
                 pool::recycle(vec![f32::NAN; 8192]);
             }
-            let spec = LayerSpec { block, input: 2, hidden: 5 };
-            let lengths = vec![6usize, 4, 4, 1];
-            let (t, b) = (6, lengths.len());
-            let var = |v: Vec<f32>, dims: &[usize]| Var::from_tensor(&Tensor::from_vec(v, dims, &Device::Cpu).unwrap()).unwrap();
-            let x = var(values(t * b * 2, 0.1), &[t, b, 2]);
-            let w = var(values(spec.packed_rows() * spec.gate_width(), 0.05), &[spec.packed_rows(), spec.gate_width()]);
-            let h0 = var(values(b * 5, 0.08), &[b, 5]);
-            let probe = Tensor::from_vec(values(t * b * 5, 0.3), (t, b, 5), &Device::Cpu).unwrap();
-            let arc: Arc<[usize]> = lengths.clone().into();
-            let fused = recurrent_layer(&x, &w, &h0, spec, &arc, LayerOutput::Sequence, true).unwrap();
-            let reference = reference_layer(&x, &w, &h0, spec, &lengths, LayerOutput::Sequence).unwrap();
-            assert!(max_abs_diff(&fused, &reference) < 1e-5, "{block:?}: outputs differ");
-            let g_fused = (fused * &probe).unwrap().sum_all().unwrap().backward().unwrap();
-            let g_ref = (reference * &probe).unwrap().sum_all().unwrap().backward().unwrap();
-            for (name, v) in [("x", &x), ("w", &w), ("h0", &h0)] {
-                let d = max_abs_diff(g_fused.get(v).unwrap(), g_ref.get(v).unwrap());
-                assert!(d < 1e-5, "{block:?}: d{name} differs by {d}");
-            }
+            assert_matches_reference(LayerSpec { block, input: 2, hidden: 5 }, 6, &[6, 4, 4, 1], 1e-5);
         }
     }
 }
