@@ -149,9 +149,10 @@ const SHIFT_SOFTMIN_TEMPERATURE: f64 = 1.0;
 /// the unshifted loss.
 fn shift_tolerant_loss(loss: ReconstructionLoss, y: &Tensor, p: &Padded, tolerance: usize) -> Result<Tensor> {
     let steps = p.steps();
-    let lengths = p.mask.sum((0, 2))?; // [rows]
-                                       // The loss at shift `d` scaled to each series' length, and 1 where the
-                                       // series has any step to compare at that shift (0 where it is too short).
+    // Each series' length, `[rows]`.
+    let lengths = p.mask.sum((0, 2))?;
+    // The loss at shift `d` scaled to each series' length, and 1 where the
+    // series has any step to compare at that shift (0 where it is too short).
     let at_shift = |d: usize, forward: bool| -> Result<(Tensor, Tensor)> {
         let n = steps - d;
         let (y_from, x_from) = if forward { (0, d) } else { (d, 0) };
@@ -172,8 +173,8 @@ fn shift_tolerant_loss(loss: ReconstructionLoss, y: &Tensor, p: &Padded, toleran
             per_shift.push(((shifted * &compared)? + (&unshifted * uncompared)?)?);
         }
     }
-    let losses = Tensor::stack(&per_shift, 0)?; // [shifts, rows]
-                                                // -T log sum exp(-loss / T), computed from the largest term.
+    // `[shifts, rows]`; then -T log sum exp(-loss / T), computed from the largest term.
+    let losses = Tensor::stack(&per_shift, 0)?;
     let scaled = (losses * (-1.0 / SHIFT_SOFTMIN_TEMPERATURE))?;
     let top = scaled.max_keepdim(0)?.detach();
     let log_sum = (scaled.broadcast_sub(&top)?.exp()?.sum_keepdim(0)?.log()? + top)?;
