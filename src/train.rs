@@ -346,25 +346,12 @@ pub(crate) fn train(batch: &SeriesBatch, config: &VraeConfig, device: &Device, p
 mod tests {
     use super::*;
 
-    /// Rows of `[steps, rows, 1]` values and lengths, laid out for the loss.
+    /// Univariate rows (longest first) laid out for the loss as training
+    /// lays them out, unscaled.
     fn padded(rows: &[Vec<f32>]) -> Padded {
-        let steps = rows.iter().map(Vec::len).max().unwrap_or(0);
-        let mut x = vec![0.0f32; steps * rows.len()];
-        let mut mask = vec![0.0f32; steps * rows.len()];
-        for (r, row) in rows.iter().enumerate() {
-            for (t, &v) in row.iter().enumerate() {
-                x[t * rows.len() + r] = v;
-                mask[t * rows.len() + r] = 1.0;
-            }
-        }
-        Padded {
-            x: Tensor::from_vec(x, (steps, rows.len(), 1), &Device::Cpu).unwrap(),
-            mask: Tensor::from_vec(mask, (steps, rows.len(), 1), &Device::Cpu).unwrap(),
-            lengths: rows.iter().map(Vec::len).collect::<Vec<_>>().into(),
-            rows: (0..rows.len()).collect(),
-            shift: vec![0.0; rows.len()],
-            scale: vec![1.0; rows.len()],
-        }
+        let batch = SeriesBatch::from_rows(rows, 1).unwrap();
+        let all: Vec<usize> = (0..rows.len()).collect();
+        Padded::build(&batch, &all, &Scaler::fit(crate::config::Scaling::None, &batch), &Device::Cpu).unwrap()
     }
 
     fn per_row(t: &Tensor) -> Vec<f32> {
