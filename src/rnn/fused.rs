@@ -19,7 +19,7 @@
 use std::sync::{Arc, Mutex};
 
 use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Storage, Tensor};
 use rayon::prelude::*;
 
 use super::activations::{sigmoid, sigmoid_in_place, tanh, tanh_in_place};
@@ -59,7 +59,33 @@ pub fn recurrent_layer(
     if spec.hidden == 0 || spec.hidden > MAX_HIDDEN {
         return Err(op_error(format!("hidden size {} outside 1..={MAX_HIDDEN}", spec.hidden)));
     }
-    let op = FusedLayer { spec, steps, batch, lengths: lengths.clone(), output, save: train, saved: Mutex::new(None) };
+    // Where an LSTM layer's gates and tanh(c) for every step would take more
+    // than RECOMPUTE_ABOVE_BYTES (batch 32, hidden 90: above about 4,600
+    // steps), the backward pass recomputes each segment's instead. Same
+    // kernels on the same values, so the same bits, for about a fifth more
+    // training time on those series. The GRU keeps them: its input
+    // projection is one product over all steps up front, which a segment
+    // could not reproduce bit for bit.
+    let kept_bytes = steps.saturating_mul(batch).saturating_mul(5 * spec.hidden).saturating_mul(std::mem::size_of::<f32>());
+    let recompute = train && spec.block == Block::Lstm && kept_bytes > RECOMPUTE_ABOVE_BYTES;
+    fused_layer(x, w, h0, spec, lengths, output, train, recompute)
+}
+
+/// [`recurrent_layer`] with the choice to recompute the gates made by the
+/// caller (tests compare both ways).
+#[allow(clippy::too_many_arguments)]
+fn fused_layer(
+    x: &Tensor,
+    w: &Tensor,
+    h0: &Tensor,
+    spec: LayerSpec,
+    lengths: &Arc<[usize]>,
+    output: LayerOutput,
+    train: bool,
+    recompute: bool,
+) -> CResult<Tensor> {
+    let (steps, batch, _) = x.dims3()?;
+    let op = FusedLayer { spec, steps, batch, lengths: lengths.clone(), output, save: train, recompute, saved: Mutex::new(None) };
     let (x, w, h0) = (x.contiguous()?, w.contiguous()?, h0.contiguous()?);
     if train {
         x.apply_op3(&w, &h0, op)
@@ -157,6 +183,9 @@ struct FusedLayer {
     lengths: Arc<[usize]>,
     output: LayerOutput,
     save: bool,
+    /// LSTM only: the backward pass recomputes the gates and tanh(c) of
+    /// each segment of steps rather than the forward pass keeping them.
+    recompute: bool,
     saved: Mutex<Option<Vec<ChunkState>>>,
 }
 
@@ -209,6 +238,13 @@ fn contiguous_f32<'a>(s: &'a CpuStorage, l: &Layout, dims: &[usize], what: &str)
     }
 }
 
+fn cpu_f32<'a>(s: &'a Storage, l: &Layout, dims: &[usize], what: &str) -> CResult<&'a [f32]> {
+    match s {
+        Storage::Cpu(cpu) => contiguous_f32(cpu, l, dims, what),
+        _ => Err(op_error(format!("{what} is not in CPU memory"))),
+    }
+}
+
 fn tensor_f32(t: &Tensor, dims: &[usize], what: &str) -> CResult<Vec<f32>> {
     if t.dims() != dims {
         return Err(op_error(format!("{what} has shape {:?}, expected {dims:?}", t.dims())));
@@ -242,14 +278,7 @@ impl CustomOp3 for FusedLayer {
         let x = contiguous_f32(s1, l1, &[t, b, spec.input], "input")?;
         let w = contiguous_f32(s2, l2, &[spec.packed_rows(), spec.gate_width()], "weights")?;
         let h0 = contiguous_f32(s3, l3, &[b, h], "initial state")?;
-        // The per-step product's right-hand side, packed once for all chunks:
-        // LSTM the stacked [W_ih^T; W_hh^T], GRU W_hh^T alone.
-        let (i, gw) = (spec.input, spec.gate_width());
-        let step_rhs = match spec.block {
-            Block::Lstm => PackedPanels::from_rows(w, gw, i + h, gw),
-            Block::Gru => PackedPanels::from_rows(&w[i * gw..], gw, h, gw),
-        }
-        .ok_or_else(gemm_failed)?;
+        let step_rhs = self.step_rhs(w)?;
         let states: Vec<ChunkState> =
             chunks(b).into_par_iter().map(|(start, rows)| self.forward_chunk(x, w, &step_rhs, h0, start, rows)).collect::<CResult<_>>()?;
         let (values, shape) = match self.output {
@@ -278,6 +307,14 @@ impl CustomOp3 for FusedLayer {
             }
         };
         if self.save {
+            let mut states = states;
+            if self.output == LayerOutput::Sequence {
+                // The output holds the same hidden states and the backward
+                // pass is handed it: one copy is enough.
+                for st in &mut states {
+                    pool::recycle(std::mem::take(&mut st.hs));
+                }
+            }
             *self.saved.lock().map_err(|_| op_error("state lock poisoned"))? = Some(states);
         }
         Ok((CpuStorage::F32(values), shape))
@@ -288,7 +325,7 @@ impl CustomOp3 for FusedLayer {
         _x: &Tensor,
         w: &Tensor,
         h0: &Tensor,
-        _res: &Tensor,
+        res: &Tensor,
         grad: &Tensor,
     ) -> CResult<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let spec = self.spec;
@@ -298,7 +335,17 @@ impl CustomOp3 for FusedLayer {
             LayerOutput::Sequence => vec![t, b, h],
             LayerOutput::LastState => vec![b, h],
         };
-        let gv = tensor_f32(grad, &grad_dims, "output gradient")?;
+        // Both are read in place: at thousands of steps each is as large as
+        // a layer's hidden states.
+        let grad = grad.contiguous()?;
+        let (grad_storage, grad_layout) = grad.storage_and_layout();
+        let gv = cpu_f32(&grad_storage, grad_layout, &grad_dims, "output gradient")?;
+        let res = res.contiguous()?;
+        let (res_storage, res_layout) = res.storage_and_layout();
+        let seq_out = match self.output {
+            LayerOutput::Sequence => Some(cpu_f32(&res_storage, res_layout, &[t, b, h], "layer output")?),
+            LayerOutput::LastState => None,
+        };
         let guard = self.saved.lock().map_err(|_| op_error("state lock poisoned"))?;
         let states = guard.as_ref().ok_or_else(|| op_error("backward without a training forward pass"))?;
         let gw = spec.gate_width();
@@ -309,7 +356,10 @@ impl CustomOp3 for FusedLayer {
             }
         }
         let w_hh = PackedPanels::from_rows(&w_hh, h, gw, h).ok_or_else(gemm_failed)?;
-        let grads: Vec<ChunkGrads> = states.par_iter().map(|st| self.backward_chunk(&wv, &w_hh, &gv, st)).collect::<CResult<_>>()?;
+        let forward_parts = if self.recompute { Some((self.step_rhs(&wv)?, self.lstm_bias_sum(&wv))) } else { None };
+        let recompute = forward_parts.as_ref().map(|(rhs, bias)| (rhs, &bias[..]));
+        let grads: Vec<ChunkGrads> =
+            states.par_iter().map(|st| self.backward_chunk(&wv, &w_hh, recompute, gv, seq_out, st)).collect::<CResult<_>>()?;
         drop(guard);
 
         // Sum the chunks' weight gradients in chunk order: deterministic.
@@ -393,6 +443,19 @@ dispatch_simd!(lstm_cell_forward, lstm_cell_forward_avx,
     }
 });
 
+/// The activations of [`lstm_cell_forward`] on one row, with the same slice
+/// boundaries (so the same lanes and the same bits), for a backward pass
+/// that recomputes them: `gates` pre-activation in, activated out; `tc`
+/// c_t in, tanh(c_t) out.
+fn activate_lstm_gates(gates: &mut [f32], tc: &mut [f32], hidden: usize) {
+    let (ifg, o) = gates.split_at_mut(3 * hidden);
+    let (if_, g) = ifg.split_at_mut(2 * hidden);
+    sigmoid_in_place(if_);
+    tanh_in_place(g);
+    sigmoid_in_place(o);
+    tanh_in_place(&mut tc[..hidden]);
+}
+
 dispatch_simd!(gru_cell_forward, gru_cell_forward_avx,
     (gates: &mut [f32], hp: &[f32], h_prev: &[f32], hn_out: &mut [f32], h_out: &mut [f32], hidden: usize) -> (),
 {
@@ -466,6 +529,16 @@ dispatch_simd!(gru_cell_backward, gru_cell_backward_avx,
 /// The largest hidden size the fused layers take (the config's limit too).
 pub const MAX_HIDDEN: usize = 4096;
 
+/// Steps whose gate gradients one chunk's backward pass holds at once (see
+/// `backward_chunk`). Longer than the series most models see, so that they
+/// run as one segment; bounded so that a series of thousands of steps does
+/// not hold a second activation-sized buffer.
+const BACKWARD_SEGMENT_STEPS: usize = 256;
+
+/// Above this size of an LSTM layer's kept gates and tanh(c), the backward
+/// pass recomputes them (see `recurrent_layer`).
+const RECOMPUTE_ABOVE_BYTES: usize = 256 << 20;
+
 /// A zero cell state for the first step, sliced to the hidden size.
 static ZEROS: [f32; MAX_HIDDEN] = [0.0; MAX_HIDDEN];
 
@@ -488,6 +561,29 @@ fn add_column_sums(out: &mut [f32], buf: &[f32]) {
 }
 
 impl FusedLayer {
+    /// The per-step product's right-hand side, packed once for all chunks:
+    /// LSTM the stacked [W_ih^T; W_hh^T], GRU W_hh^T alone.
+    fn step_rhs(&self, w: &[f32]) -> CResult<PackedPanels> {
+        let (i, h, gw) = (self.spec.input, self.spec.hidden, self.spec.gate_width());
+        match self.spec.block {
+            Block::Lstm => PackedPanels::from_rows(w, gw, i + h, gw),
+            Block::Gru => PackedPanels::from_rows(&w[i * gw..], gw, h, gw),
+        }
+        .ok_or_else(gemm_failed)
+    }
+
+    /// The packed weights' two bias rows, b_ih and b_hh.
+    fn biases<'a>(&self, w: &'a [f32]) -> (&'a [f32], &'a [f32]) {
+        let (rows, gw) = (self.spec.input + self.spec.hidden, self.spec.gate_width());
+        (&w[rows * gw..(rows + 1) * gw], &w[(rows + 1) * gw..(rows + 2) * gw])
+    }
+
+    /// b_ih + b_hh: the LSTM adds both to every step's product.
+    fn lstm_bias_sum(&self, w: &[f32]) -> Vec<f32> {
+        let (b_ih, b_hh) = self.biases(w);
+        b_ih.iter().zip(b_hh).map(|(x, y)| x + y).collect()
+    }
+
     /// `step_rhs` is the packed right-hand side of each step's product (see
     /// `cpu_fwd`).
     fn forward_chunk(&self, x: &[f32], w: &[f32], step_rhs: &PackedPanels, h0: &[f32], start: usize, rows: usize) -> CResult<ChunkState> {
@@ -504,10 +600,12 @@ impl FusedLayer {
             xc[t * n * i..(t + 1) * n * i].copy_from_slice(&x[src..src + n * i]);
         }
         let w_ih_t = MatRef::rows(&w[..i * gw], i, gw, gw);
-        let b_ih = &w[(i + h) * gw..(i + h + 1) * gw];
-        let b_hh = &w[(i + h + 1) * gw..(i + h + 2) * gw];
+        let (b_ih, b_hh) = self.biases(w);
         let lstm = spec.block == Block::Lstm;
         let save = self.save;
+        // What the backward pass reads back: every step's gates and tanh(c),
+        // unless it recomputes them (long LSTM series).
+        let keep_gates = save && !self.recompute;
 
         // LSTM: each step projects [x_t | h_{t-1}] through the packed
         // [W_ih^T; W_hh^T] in one product, so inference keeps only one step
@@ -515,10 +613,10 @@ impl FusedLayer {
         // GRU: r scales only the recurrent part of the candidate, so the input
         // projection of all steps is one product up front.
         let full = t_max * n;
-        let mut gates = pool::scratch(if lstm && !save { n * gw } else { full * gw });
+        let mut gates = pool::scratch(if lstm && !keep_gates { n * gw } else { full * gw });
         let mut bias_sum = Vec::new();
         if lstm {
-            bias_sum = b_ih.iter().zip(b_hh).map(|(x, y)| x + y).collect();
+            bias_sum = self.lstm_bias_sum(w);
         } else {
             if !matmul(&mut gates, gw, false, MatRef::rows(&xc, full, i, i), w_ih_t) {
                 return Err(gemm_failed());
@@ -529,7 +627,7 @@ impl FusedLayer {
         // Cells and aux are only read back at (step, row) pairs that were
         // written. Inference keeps two steps of cells and one of aux.
         let mut cells = if lstm { pool::scratch(if save { full * h } else { 2 * n * h }) } else { Vec::new() };
-        let mut aux = pool::scratch(if lstm && !save { n * h } else { full * h });
+        let mut aux = pool::scratch(if lstm && !keep_gates { n * h } else { full * h });
         // Every active (step, row) of `hs` is written below; only the rows
         // past their series' end must read as zero (the sequence output and
         // the weight-gradient products see them), so only those are cleared.
@@ -555,7 +653,7 @@ impl FusedLayer {
                         row[..i].copy_from_slice(&xc[(t * n + j) * i..(t * n + j + 1) * i]);
                         row[i..].copy_from_slice(&h_prev[j * h..(j + 1) * h]);
                     }
-                    let g0 = if save { t * n * gw } else { 0 };
+                    let g0 = if keep_gates { t * n * gw } else { 0 };
                     let g_t = &mut gates[g0..g0 + a * gw];
                     for row in g_t.chunks_exact_mut(gw) {
                         row.copy_from_slice(&bias_sum);
@@ -574,7 +672,7 @@ impl FusedLayer {
                             (&*even, odd)
                         }
                     };
-                    let a0 = if save { t * n * h } else { 0 };
+                    let a0 = if keep_gates { t * n * h } else { 0 };
                     for j in 0..a {
                         let c_prev = if t == 0 { None } else { Some(&c_prev_all[j * h..(j + 1) * h]) };
                         call_simd!(
@@ -621,135 +719,278 @@ impl FusedLayer {
             for buf in [&mut state.x, &mut state.gates, &mut state.cells, &mut state.aux] {
                 pool::recycle(std::mem::take(buf));
             }
+        } else if !keep_gates {
+            // One step's worth, recomputed in the backward pass.
+            for buf in [&mut state.gates, &mut state.aux] {
+                pool::recycle(std::mem::take(buf));
+            }
         }
         Ok(state)
     }
 
+    /// Recomputes the activated LSTM gates and tanh(c_t) of steps
+    /// `begin..end` of a chunk into `gates` (`[steps][rows][gate_width]`)
+    /// and `tc` (`[steps][rows][hidden]`), as the forward pass computed them.
+    #[allow(clippy::too_many_arguments)]
+    fn recompute_lstm_gates(
+        &self,
+        st: &ChunkState,
+        step_rhs: &PackedPanels,
+        bias_sum: &[f32],
+        seq_out: Option<&[f32]>,
+        begin: usize,
+        end: usize,
+        xh: &mut [f32],
+        gates: &mut [f32],
+        tc: &mut [f32],
+    ) -> CResult<()> {
+        let spec = self.spec;
+        let (b, h, i, gw, n) = (self.batch, spec.hidden, spec.input, spec.gate_width(), st.rows);
+        let k = i + h;
+        for t in begin..end {
+            let a = st.active[t];
+            if a == 0 {
+                break;
+            }
+            for j in 0..a {
+                let row = &mut xh[j * k..(j + 1) * k];
+                row[..i].copy_from_slice(&st.x[(t * n + j) * i..(t * n + j + 1) * i]);
+                let h_prev = match (t, seq_out) {
+                    (0, _) => &st.h0[j * h..(j + 1) * h],
+                    (_, Some(out)) => &out[((t - 1) * b + st.start + j) * h..((t - 1) * b + st.start + j + 1) * h],
+                    (_, None) => &st.hs[((t - 1) * n + j) * h..((t - 1) * n + j + 1) * h],
+                };
+                row[i..].copy_from_slice(h_prev);
+            }
+            let local = (t - begin) * n;
+            let g_t = &mut gates[local * gw..(local + a) * gw];
+            for row in g_t.chunks_exact_mut(gw) {
+                row.copy_from_slice(bias_sum);
+            }
+            if !matmul_packed(g_t, gw, true, &xh[..a * k], k, a, step_rhs) {
+                return Err(gemm_failed());
+            }
+            for j in 0..a {
+                let tc_j = &mut tc[(local + j) * h..(local + j + 1) * h];
+                tc_j.copy_from_slice(&st.cells[(t * n + j) * h..(t * n + j + 1) * h]);
+                activate_lstm_gates(&mut g_t[j * gw..(j + 1) * gw], tc_j, h);
+            }
+        }
+        Ok(())
+    }
+
     /// `w_hh` is `W_hh` (`[gate_width, hidden]`, the transpose of its block
-    /// in the packed weights), packed for each step's product.
-    fn backward_chunk(&self, w: &[f32], w_hh: &PackedPanels, grad: &[f32], st: &ChunkState) -> CResult<ChunkGrads> {
+    /// in the packed weights), packed for each step's product. `seq_out` is
+    /// the layer's sequence output, where the hidden states are read from
+    /// when the forward pass did not keep its own copy (see `cpu_fwd`).
+    /// `recompute` holds the forward pass's packed step product and summed
+    /// biases when the gates are recomputed (`FusedLayer::recompute`).
+    fn backward_chunk(
+        &self,
+        w: &[f32],
+        w_hh: &PackedPanels,
+        recompute: Option<(&PackedPanels, &[f32])>,
+        grad: &[f32],
+        seq_out: Option<&[f32]>,
+        st: &ChunkState,
+    ) -> CResult<ChunkGrads> {
         let spec = self.spec;
         let (t_max, b, h, i, gw) = (self.steps, self.batch, spec.hidden, spec.input, spec.gate_width());
         let n = st.rows;
         let lengths = &self.lengths[st.start..st.start + n];
         // W_hh and W_ih in their (gates x in) orientation, read through the packed transpose.
         let w_ih = MatRef::transposed(&w[..i * gw], gw, i, gw);
+        let gru = spec.block == Block::Gru;
+        // Row j's hidden state after step t.
+        let h_at = |t: usize, j: usize| -> &[f32] {
+            match seq_out {
+                Some(out) => &out[(t * b + st.start + j) * h..(t * b + st.start + j + 1) * h],
+                None => &st.hs[(t * n + j) * h..(t * n + j + 1) * h],
+            }
+        };
 
         let mut dh = vec![0.0f32; n * h];
-        let mut dc = if spec.block == Block::Lstm { vec![0.0f32; n * h] } else { Vec::new() };
+        let mut dc = if gru { Vec::new() } else { vec![0.0f32; n * h] };
         // Gradients of the gate pre-activations on the input side and on the
-        // recurrent side; they only differ for the GRU (r scales W_hn h + b_hn).
-        // The cell backward writes every active (step, row); the rows past a
-        // series' end enter the weight-gradient products and must be zero.
-        // Clearing only those saves a full memset of these, the largest
-        // buffers of the pass.
-        let inactive_zeroed = |len: usize| {
-            let mut buf = pool::scratch(len);
-            for (t, &a) in st.active.iter().enumerate() {
-                buf[(t * n + a) * gw..(t + 1) * n * gw].fill(0.0);
-            }
-            buf
+        // recurrent side (they only differ for the GRU: r scales W_hn h +
+        // b_hn), held for one segment of steps at a time: the weight
+        // gradients are taken segment by segment, so a long series does not
+        // hold a second copy of its gates' size. A series no longer than a
+        // segment runs as one.
+        let seg_steps = t_max.min(BACKWARD_SEGMENT_STEPS);
+        let mut dxp = pool::scratch(seg_steps * n * gw);
+        let mut dhp = if gru { pool::scratch(seg_steps * n * gw) } else { Vec::new() };
+        // Hidden states of a segment laid out per chunk, when they come from
+        // the sequence output.
+        let mut hs_seg = if seq_out.is_some() { pool::scratch(seg_steps * n * h) } else { Vec::new() };
+        // A segment's recomputed gates, tanh(c) and step inputs.
+        let (mut gates_seg, mut tc_seg, mut xh) = match recompute {
+            Some(_) => (pool::scratch(seg_steps * n * gw), pool::scratch(seg_steps * n * h), pool::scratch(n * (i + h))),
+            None => (Vec::new(), Vec::new(), Vec::new()),
         };
-        let mut dxp = inactive_zeroed(t_max * n * gw);
-        let mut dhp = if spec.block == Block::Gru { inactive_zeroed(t_max * n * gw) } else { Vec::new() };
-
-        for t in (0..t_max).rev() {
-            let a = st.active[t];
-            if a == 0 {
-                continue;
-            }
-            match self.output {
-                LayerOutput::Sequence => {
-                    let src = (t * b + st.start) * h;
-                    for (d, g) in dh[..a * h].iter_mut().zip(&grad[src..src + a * h]) {
-                        *d += g;
-                    }
+        let mut dw = vec![0.0f32; spec.packed_rows() * gw];
+        let mut dx = vec![0.0f32; t_max * n * i];
+        let mut end = t_max;
+        while end > 0 {
+            let begin = end.saturating_sub(seg_steps);
+            // The cell backward writes every active (step, row); the rows
+            // past a series' end enter the weight-gradient products and
+            // must be zero. Clearing only those saves a full memset of
+            // these, the largest buffers of the pass.
+            for t in begin..end {
+                let (local, a) = (t - begin, st.active[t]);
+                dxp[(local * n + a) * gw..(local + 1) * n * gw].fill(0.0);
+                if gru {
+                    dhp[(local * n + a) * gw..(local + 1) * n * gw].fill(0.0);
                 }
-                LayerOutput::LastState => {
-                    for j in 0..a {
-                        if lengths[j] == t + 1 {
-                            let src = (st.start + j) * h;
-                            for (d, g) in dh[j * h..(j + 1) * h].iter_mut().zip(&grad[src..src + h]) {
-                                *d += g;
+            }
+            // Where this segment's gates and tanh(c) are, and the position
+            // of step `begin`'s first row there.
+            let (gates, tcs, first_row) = match recompute {
+                Some((step_rhs, bias_sum)) => {
+                    self.recompute_lstm_gates(st, step_rhs, bias_sum, seq_out, begin, end, &mut xh, &mut gates_seg, &mut tc_seg)?;
+                    (&gates_seg[..], &tc_seg[..], begin * n)
+                }
+                None => (&st.gates[..], &st.aux[..], 0),
+            };
+            for t in (begin..end).rev() {
+                let a = st.active[t];
+                if a == 0 {
+                    continue;
+                }
+                match self.output {
+                    LayerOutput::Sequence => {
+                        let src = (t * b + st.start) * h;
+                        for (d, g) in dh[..a * h].iter_mut().zip(&grad[src..src + a * h]) {
+                            *d += g;
+                        }
+                    }
+                    LayerOutput::LastState => {
+                        for j in 0..a {
+                            if lengths[j] == t + 1 {
+                                let src = (st.start + j) * h;
+                                for (d, g) in dh[j * h..(j + 1) * h].iter_mut().zip(&grad[src..src + h]) {
+                                    *d += g;
+                                }
                             }
                         }
                     }
                 }
-            }
-            let base = t * n;
-            match spec.block {
-                Block::Lstm => {
-                    for j in 0..a {
-                        let c_prev = if t == 0 { None } else { Some(&st.cells[((t - 1) * n + j) * h..((t - 1) * n + j + 1) * h]) };
-                        call_simd!(
-                            lstm_cell_backward,
-                            lstm_cell_backward_avx,
-                            &st.gates[(base + j) * gw..(base + j + 1) * gw],
-                            &st.aux[(base + j) * h..(base + j + 1) * h],
-                            c_prev,
-                            &dh[j * h..(j + 1) * h],
-                            &mut dc[j * h..(j + 1) * h],
-                            &mut dxp[(base + j) * gw..(base + j + 1) * gw],
-                            h
-                        );
+                let (base, local) = (t * n - first_row, (t - begin) * n);
+                match spec.block {
+                    Block::Lstm => {
+                        for j in 0..a {
+                            let c_prev = if t == 0 { None } else { Some(&st.cells[((t - 1) * n + j) * h..((t - 1) * n + j + 1) * h]) };
+                            call_simd!(
+                                lstm_cell_backward,
+                                lstm_cell_backward_avx,
+                                &gates[(base + j) * gw..(base + j + 1) * gw],
+                                &tcs[(base + j) * h..(base + j + 1) * h],
+                                c_prev,
+                                &dh[j * h..(j + 1) * h],
+                                &mut dc[j * h..(j + 1) * h],
+                                &mut dxp[(local + j) * gw..(local + j + 1) * gw],
+                                h
+                            );
+                        }
+                        let dg_t = &dxp[local * gw..(local + a) * gw];
+                        if !matmul_packed(&mut dh[..a * h], h, false, dg_t, gw, a, w_hh) {
+                            return Err(gemm_failed());
+                        }
                     }
-                    let dg_t = &dxp[base * gw..(base + a) * gw];
-                    if !matmul_packed(&mut dh[..a * h], h, false, dg_t, gw, a, w_hh) {
-                        return Err(gemm_failed());
+                    Block::Gru => {
+                        for j in 0..a {
+                            let h_prev = if t == 0 { &st.h0[j * h..(j + 1) * h] } else { h_at(t - 1, j) };
+                            call_simd!(
+                                gru_cell_backward,
+                                gru_cell_backward_avx,
+                                &gates[(base + j) * gw..(base + j + 1) * gw],
+                                &tcs[(base + j) * h..(base + j + 1) * h],
+                                h_prev,
+                                &mut dh[j * h..(j + 1) * h],
+                                &mut dxp[(local + j) * gw..(local + j + 1) * gw],
+                                &mut dhp[(local + j) * gw..(local + j + 1) * gw],
+                                h
+                            );
+                        }
+                        let dg_t = &dhp[local * gw..(local + a) * gw];
+                        if !matmul_packed(&mut dh[..a * h], h, true, dg_t, gw, a, w_hh) {
+                            return Err(gemm_failed());
+                        }
                     }
                 }
-                Block::Gru => {
-                    for j in 0..a {
-                        let h_prev =
-                            if t == 0 { &st.h0[j * h..(j + 1) * h] } else { &st.hs[((t - 1) * n + j) * h..((t - 1) * n + j + 1) * h] };
-                        call_simd!(
-                            gru_cell_backward,
-                            gru_cell_backward_avx,
-                            &st.gates[(base + j) * gw..(base + j + 1) * gw],
-                            &st.aux[(base + j) * h..(base + j + 1) * h],
-                            h_prev,
-                            &mut dh[j * h..(j + 1) * h],
-                            &mut dxp[(base + j) * gw..(base + j + 1) * gw],
-                            &mut dhp[(base + j) * gw..(base + j + 1) * gw],
-                            h
-                        );
-                    }
-                    let dg_t = &dhp[base * gw..(base + a) * gw];
-                    if !matmul_packed(&mut dh[..a * h], h, true, dg_t, gw, a, w_hh) {
-                        return Err(gemm_failed());
-                    }
-                }
             }
-        }
-
-        // Weight gradients for all steps at once: (inputs)^T @ (gate grads).
-        let dhp_ref: &[f32] = if spec.block == Block::Gru { &dhp } else { &dxp };
-        let mut dw = vec![0.0f32; spec.packed_rows() * gw];
-        let (dw_ih, rest) = dw.split_at_mut(i * gw);
-        let (dw_hh, rest) = rest.split_at_mut(h * gw);
-        let (db_ih, db_hh) = rest.split_at_mut(gw);
-        let rows_all = t_max * n;
-        let ok = matmul(dw_ih, gw, false, MatRef::transposed(&st.x, i, rows_all, i), MatRef::rows(&dxp, rows_all, gw, gw))
-            && matmul(dw_hh, gw, false, MatRef::transposed(&st.h0, h, n, h), MatRef::rows(&dhp_ref[..n * gw], n, gw, gw))
-            && matmul(
-                dw_hh,
-                gw,
-                true,
-                MatRef::transposed(&st.hs[..(t_max - 1) * n * h], h, (t_max - 1) * n, h),
-                MatRef::rows(&dhp_ref[n * gw..], (t_max - 1) * n, gw, gw),
-            );
-        if !ok {
-            return Err(gemm_failed());
-        }
-        add_column_sums(db_ih, &dxp);
-        add_column_sums(db_hh, dhp_ref);
-        let mut dx = vec![0.0f32; rows_all * i];
-        if !matmul(&mut dx, i, false, MatRef::rows(&dxp, rows_all, gw, gw), w_ih) {
-            return Err(gemm_failed());
+            self.segment_weight_grads(st, begin, end, end == t_max, &dxp, &dhp, seq_out, &mut hs_seg, &mut dw)?;
+            let rows = (end - begin) * n;
+            if !matmul(&mut dx[begin * n * i..end * n * i], i, false, MatRef::rows(&dxp[..rows * gw], rows, gw, gw), w_ih) {
+                return Err(gemm_failed());
+            }
+            end = begin;
         }
         pool::recycle(dxp);
         pool::recycle(dhp);
+        for buf in [hs_seg, gates_seg, tc_seg, xh] {
+            pool::recycle(buf);
+        }
         Ok(ChunkGrads { start: st.start, rows: n, dw, dx, dh0: dh })
+    }
+
+    /// Adds one segment's (steps `begin..end`) weight gradients into `dw`:
+    /// (inputs)^T @ (gate gradients) and the gate gradients' column sums.
+    /// `first` (the last segment in time, the first one run) overwrites.
+    #[allow(clippy::too_many_arguments)]
+    fn segment_weight_grads(
+        &self,
+        st: &ChunkState,
+        begin: usize,
+        end: usize,
+        first: bool,
+        dxp: &[f32],
+        dhp: &[f32],
+        seq_out: Option<&[f32]>,
+        hs_seg: &mut [f32],
+        dw: &mut [f32],
+    ) -> CResult<()> {
+        let spec = self.spec;
+        let (b, h, i, gw, n) = (self.batch, spec.hidden, spec.input, spec.gate_width(), st.rows);
+        let rows = (end - begin) * n;
+        let (dxp, dhp) = (&dxp[..rows * gw], if spec.block == Block::Gru { &dhp[..rows * gw] } else { &dxp[..rows * gw] });
+        let (dw_ih, rest) = dw.split_at_mut(i * gw);
+        let (dw_hh, rest) = rest.split_at_mut(h * gw);
+        let (db_ih, db_hh) = rest.split_at_mut(gw);
+        if !matmul(dw_ih, gw, !first, MatRef::transposed(&st.x[begin * n * i..end * n * i], i, rows, i), MatRef::rows(dxp, rows, gw, gw)) {
+            return Err(gemm_failed());
+        }
+        // Step t's recurrent input is h_{t-1}, h0 for step 0.
+        let mut accumulate = !first;
+        let mut from = begin;
+        if begin == 0 {
+            if !matmul(dw_hh, gw, accumulate, MatRef::transposed(&st.h0, h, n, h), MatRef::rows(&dhp[..n * gw], n, gw, gw)) {
+                return Err(gemm_failed());
+            }
+            accumulate = true;
+            from = 1;
+        }
+        if end > from {
+            let prev_rows = (end - from) * n;
+            let prev: &[f32] = match seq_out {
+                None => &st.hs[(from - 1) * n * h..(end - 1) * n * h],
+                Some(out) => {
+                    for t in from - 1..end - 1 {
+                        let (src, dst) = ((t * b + st.start) * h, (t + 1 - from) * n * h);
+                        hs_seg[dst..dst + n * h].copy_from_slice(&out[src..src + n * h]);
+                    }
+                    &hs_seg[..prev_rows * h]
+                }
+            };
+            let grads = MatRef::rows(&dhp[(from - begin) * n * gw..], prev_rows, gw, gw);
+            if !matmul(dw_hh, gw, accumulate, MatRef::transposed(prev, h, prev_rows, h), grads) {
+                return Err(gemm_failed());
+            }
+        }
+        add_column_sums(db_ih, dxp);
+        add_column_sums(db_hh, dhp);
+        Ok(())
     }
 }
 
@@ -760,7 +1001,7 @@ mod tests {
     use candle_core::{Device, Tensor, Var};
 
     use super::super::{reference_layer, Block, LayerOutput, LayerSpec};
-    use super::{chunks, dealt_order, pool, recurrent_layer};
+    use super::{chunks, dealt_order, fused_layer, pool, recurrent_layer};
 
     fn values(n: usize, scale: f32) -> Vec<f32> {
         (0..n).map(|i| ((i * 7 % 13) as f32 - 6.0) * scale).collect()
@@ -843,6 +1084,36 @@ mod tests {
     /// Buffers come back from the pool holding whatever their last user left
     /// (here NaN); the layer clears only the padding rows it reads, so a row
     /// it forgot would turn the weight gradients into NaN.
+    #[test]
+    fn recomputed_gates_give_the_same_gradients_bit_for_bit() {
+        // 300 steps (the backward pass runs in two segments either way), 20
+        // rows of 300 down to 1 step dealt to two chunks.
+        let t = 300;
+        let sorted: Vec<usize> = (0..20).map(|r| 300 - r * 299 / 19).collect();
+        let lengths: Vec<usize> = dealt_order(&sorted).iter().map(|&p| sorted[p]).collect();
+        let spec = LayerSpec { block: Block::Lstm, input: 2, hidden: 5 };
+        let b = lengths.len();
+        let arc: Arc<[usize]> = lengths.into();
+        let var = |v: Vec<f32>, dims: &[usize]| Var::from_tensor(&Tensor::from_vec(v, dims, &Device::Cpu).unwrap()).unwrap();
+        let x = var(values(t * b * 2, 0.1), &[t, b, 2]);
+        let w = var(values(spec.packed_rows() * spec.gate_width(), 0.05), &[spec.packed_rows(), spec.gate_width()]);
+        let h0 = var(values(b * 5, 0.08), &[b, 5]);
+        for output in [LayerOutput::Sequence, LayerOutput::LastState] {
+            let probe_dims: &[usize] = if output == LayerOutput::Sequence { &[t, b, 5] } else { &[b, 5] };
+            let probe = Tensor::from_vec(values(probe_dims.iter().product(), 0.3), probe_dims, &Device::Cpu).unwrap();
+            let grads = |recompute: bool| {
+                let out = fused_layer(&x, &w, &h0, spec, &arc, output, true, recompute).unwrap();
+                let g = (out * &probe).unwrap().sum_all().unwrap().backward().unwrap();
+                [&x, &w, &h0].map(|v| g.get(v).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap())
+            };
+            let (kept, recomputed) = (grads(false), grads(true));
+            assert!(kept[1].iter().any(|&v| v != 0.0), "{output:?}: no weight gradient");
+            for (name, (a, r)) in ["x", "w", "h0"].iter().zip(kept.iter().zip(&recomputed)) {
+                assert!(a.iter().zip(r).all(|(p, q)| p.to_bits() == q.to_bits()), "{output:?}: d{name} differs");
+            }
+        }
+    }
+
     #[test]
     fn padding_rows_are_cleared_in_recycled_buffers() {
         for block in [Block::Lstm, Block::Gru] {

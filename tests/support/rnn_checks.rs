@@ -94,6 +94,7 @@ pub fn fused_and_composed_match_reference_on_random_shapes() {
                 (2, 17, 20, 15, false), // two chunks, uneven
                 (4, 9, 37, 11, true),   // three chunks
                 (1, 32, 33, 25, false),
+                (1, 8, 20, 600, false), // the backward pass in three segments of steps
             ] {
                 let lengths = random_lengths(&mut rng, batch, steps, equal);
                 check(&Case { block, input, hidden, lengths, output }, 100 + n);
