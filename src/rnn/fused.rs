@@ -59,16 +59,21 @@ pub fn recurrent_layer(
     if spec.hidden == 0 || spec.hidden > MAX_HIDDEN {
         return Err(op_error(format!("hidden size {} outside 1..={MAX_HIDDEN}", spec.hidden)));
     }
-    // Where an LSTM layer's gates and tanh(c) for every step would take more
-    // than RECOMPUTE_ABOVE_BYTES (batch 32, hidden 90: above about 4,600
-    // steps), the backward pass recomputes each segment's instead. Same
-    // kernels on the same values, so the same bits, for about a fifth more
-    // training time on those series. The GRU keeps them: its input
-    // projection is one product over all steps up front, which a segment
-    // could not reproduce bit for bit.
-    let kept_bytes = steps.saturating_mul(batch).saturating_mul(5 * spec.hidden).saturating_mul(std::mem::size_of::<f32>());
-    let recompute = train && spec.block == Block::Lstm && kept_bytes > RECOMPUTE_ABOVE_BYTES;
+    let recompute = train && recomputes_gates(spec, steps, batch);
     fused_layer(x, w, h0, spec, lengths, output, train, recompute)
+}
+
+/// Whether training a layer on `batch` rows of `steps` steps recomputes its
+/// gates in the backward pass: where an LSTM layer's gates and tanh(c) for
+/// every step would take more than RECOMPUTE_ABOVE_BYTES (batch 32, hidden
+/// 90: above about 4,600 steps), each segment's are recomputed instead of
+/// kept. Same kernels on the same values, so the same bits, for about a
+/// fifth more training time on those series. The GRU keeps them: its input
+/// projection is one product over all steps up front, which a segment
+/// could not reproduce bit for bit.
+pub(crate) fn recomputes_gates(spec: LayerSpec, steps: usize, batch: usize) -> bool {
+    let kept_bytes = steps.saturating_mul(batch).saturating_mul(5 * spec.hidden).saturating_mul(std::mem::size_of::<f32>());
+    spec.block == Block::Lstm && kept_bytes > RECOMPUTE_ABOVE_BYTES
 }
 
 /// [`recurrent_layer`] with the choice to recompute the gates made by the
@@ -536,7 +541,7 @@ pub const MAX_HIDDEN: usize = 4096;
 const BACKWARD_SEGMENT_STEPS: usize = 256;
 
 /// Above this size of an LSTM layer's kept gates and tanh(c), the backward
-/// pass recomputes them (see `recurrent_layer`).
+/// pass recomputes them (see `recomputes_gates`).
 const RECOMPUTE_ABOVE_BYTES: usize = 256 << 20;
 
 /// A zero cell state for the first step, sliced to the hidden size.

@@ -16,6 +16,7 @@ mod pool;
 mod reference;
 
 pub use composed::composed_layer;
+pub(crate) use fused::recomputes_gates;
 pub use fused::{dealt_order, recurrent_layer};
 // The reference serves the tests only: this module's own, and (with the
 // `internals` feature) the integration tests.
