@@ -60,7 +60,7 @@ pub fn recurrent_layer(
         return Err(op_error(format!("hidden size {} outside 1..={MAX_HIDDEN}", spec.hidden)));
     }
     let recompute = train && recomputes_gates(spec, steps, batch);
-    fused_layer(x, w, h0, spec, lengths, output, train, recompute)
+    FusedLayer { spec, steps, batch, lengths: lengths.clone(), output, save: train, recompute, saved: Mutex::new(None) }.apply(x, w, h0)
 }
 
 /// Whether training a layer on `batch` rows of `steps` steps recomputes its
@@ -74,29 +74,6 @@ pub fn recurrent_layer(
 pub(crate) fn recomputes_gates(spec: LayerSpec, steps: usize, batch: usize) -> bool {
     let kept_bytes = steps.saturating_mul(batch).saturating_mul(5 * spec.hidden).saturating_mul(std::mem::size_of::<f32>());
     spec.block == Block::Lstm && kept_bytes > RECOMPUTE_ABOVE_BYTES
-}
-
-/// [`recurrent_layer`] with the choice to recompute the gates made by the
-/// caller (tests compare both ways).
-#[allow(clippy::too_many_arguments)]
-fn fused_layer(
-    x: &Tensor,
-    w: &Tensor,
-    h0: &Tensor,
-    spec: LayerSpec,
-    lengths: &Arc<[usize]>,
-    output: LayerOutput,
-    train: bool,
-    recompute: bool,
-) -> CResult<Tensor> {
-    let (steps, batch, _) = x.dims3()?;
-    let op = FusedLayer { spec, steps, batch, lengths: lengths.clone(), output, save: train, recompute, saved: Mutex::new(None) };
-    let (x, w, h0) = (x.contiguous()?, w.contiguous()?, h0.contiguous()?);
-    if train {
-        x.apply_op3(&w, &h0, op)
-    } else {
-        x.apply_op3_no_bwd(&w, &h0, &op)
-    }
 }
 
 /// Checks a whole batch sorted longest first (what the composed layer
@@ -566,6 +543,16 @@ fn add_column_sums(out: &mut [f32], buf: &[f32]) {
 }
 
 impl FusedLayer {
+    /// Runs the layer on checked inputs (see [`recurrent_layer`]).
+    fn apply(self, x: &Tensor, w: &Tensor, h0: &Tensor) -> CResult<Tensor> {
+        let (x, w, h0) = (x.contiguous()?, w.contiguous()?, h0.contiguous()?);
+        if self.save {
+            x.apply_op3(&w, &h0, self)
+        } else {
+            x.apply_op3_no_bwd(&w, &h0, &self)
+        }
+    }
+
     /// The per-step product's right-hand side, packed once for all chunks:
     /// LSTM the stacked [W_ih^T; W_hh^T], GRU W_hh^T alone.
     fn step_rhs(&self, w: &[f32]) -> CResult<PackedPanels> {
@@ -1001,12 +988,12 @@ impl FusedLayer {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
 
     use candle_core::{Device, Tensor, Var};
 
     use super::super::{reference_layer, Block, LayerOutput, LayerSpec};
-    use super::{chunks, dealt_order, fused_layer, pool, recurrent_layer};
+    use super::{chunks, dealt_order, pool, recurrent_layer, FusedLayer};
 
     fn values(n: usize, scale: f32) -> Vec<f32> {
         (0..n).map(|i| ((i * 7 % 13) as f32 - 6.0) * scale).collect()
@@ -1107,7 +1094,9 @@ mod tests {
             let probe_dims: &[usize] = if output == LayerOutput::Sequence { &[t, b, 5] } else { &[b, 5] };
             let probe = Tensor::from_vec(values(probe_dims.iter().product(), 0.3), probe_dims, &Device::Cpu).unwrap();
             let grads = |recompute: bool| {
-                let out = fused_layer(&x, &w, &h0, spec, &arc, output, true, recompute).unwrap();
+                let op =
+                    FusedLayer { spec, steps: t, batch: b, lengths: arc.clone(), output, save: true, recompute, saved: Mutex::new(None) };
+                let out = op.apply(&x, &w, &h0).unwrap();
                 let g = (out * &probe).unwrap().sum_all().unwrap().backward().unwrap();
                 [&x, &w, &h0].map(|v| g.get(v).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap())
             };
