@@ -27,6 +27,7 @@ mod batch;
 mod budget;
 pub mod cluster;
 pub mod config;
+mod cpu_matmul;
 mod error;
 pub mod metrics;
 mod model;

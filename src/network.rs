@@ -298,7 +298,7 @@ impl Dropout<'_> {
 }
 
 fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
-    Ok(x.matmul(w)?.broadcast_add(b)?)
+    Ok(crate::cpu_matmul::matmul(x, w)?.broadcast_add(b)?)
 }
 
 /// Encoder: latent mean and log-variance, `[rows, latent]` each.

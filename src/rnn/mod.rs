@@ -11,7 +11,7 @@
 mod activations;
 mod composed;
 mod fused;
-mod matmul;
+pub(crate) mod matmul;
 mod pool;
 mod reference;
 
