@@ -401,14 +401,25 @@ macro_rules! call_simd {
     }};
 }
 
-dispatch_simd!(lstm_cell_forward, lstm_cell_forward_avx,
-    (gates: &mut [f32], c_prev: Option<&[f32]>, c: &mut [f32], tc: &mut [f32], h_out: &mut [f32], hidden: usize) -> (),
-{
+/// The LSTM gates' activations in place (i, f: sigmoid; g: tanh; o:
+/// sigmoid), one row. The forward pass and the backward pass that
+/// recomputes the gates both go through here: same slices, same lanes, same
+/// bits.
+#[inline(always)]
+fn activate_lstm_gates(gates: &mut [f32], hidden: usize) {
     let (ifg, o) = gates.split_at_mut(3 * hidden);
     let (if_, g) = ifg.split_at_mut(2 * hidden);
     sigmoid_in_place(if_);
     tanh_in_place(g);
     sigmoid_in_place(o);
+}
+
+dispatch_simd!(lstm_cell_forward, lstm_cell_forward_avx,
+    (gates: &mut [f32], c_prev: Option<&[f32]>, c: &mut [f32], tc: &mut [f32], h_out: &mut [f32], hidden: usize) -> (),
+{
+    activate_lstm_gates(gates, hidden);
+    let (if_, rest) = gates.split_at(2 * hidden);
+    let (g, o) = rest.split_at(hidden);
     let (ig, fg) = if_.split_at(hidden);
     // Slices of equal, known length and a branch-free body: this loop must
     // vectorise (a `match` on `c_prev` inside it kept it scalar).
@@ -424,19 +435,6 @@ dispatch_simd!(lstm_cell_forward, lstm_cell_forward_avx,
         h_out[k] = o[k] * tc[k];
     }
 });
-
-/// The activations of [`lstm_cell_forward`] on one row, with the same slice
-/// boundaries (so the same lanes and the same bits), for a backward pass
-/// that recomputes them: `gates` pre-activation in, activated out; `tc`
-/// c_t in, tanh(c_t) out.
-fn activate_lstm_gates(gates: &mut [f32], tc: &mut [f32], hidden: usize) {
-    let (ifg, o) = gates.split_at_mut(3 * hidden);
-    let (if_, g) = ifg.split_at_mut(2 * hidden);
-    sigmoid_in_place(if_);
-    tanh_in_place(g);
-    sigmoid_in_place(o);
-    tanh_in_place(&mut tc[..hidden]);
-}
 
 dispatch_simd!(gru_cell_forward, gru_cell_forward_avx,
     (gates: &mut [f32], hp: &[f32], h_prev: &[f32], hn_out: &mut [f32], h_out: &mut [f32], hidden: usize) -> (),
@@ -639,20 +637,9 @@ impl FusedLayer {
             let h_prev: &[f32] = if t == 0 { &h0c[..a * h] } else { &hs_past[(t - 1) * n * h..(t - 1) * n * h + a * h] };
             match spec.block {
                 Block::Lstm => {
-                    let k = i + h;
-                    for j in 0..a {
-                        let row = &mut xh[j * k..(j + 1) * k];
-                        row[..i].copy_from_slice(&xc[(t * n + j) * i..(t * n + j + 1) * i]);
-                        row[i..].copy_from_slice(&h_prev[j * h..(j + 1) * h]);
-                    }
                     let g0 = if keep_gates { t * n * gw } else { 0 };
                     let g_t = &mut gates[g0..g0 + a * gw];
-                    for row in g_t.chunks_exact_mut(gw) {
-                        row.copy_from_slice(&bias_sum);
-                    }
-                    if !matmul_packed(g_t, gw, true, &xh[..a * k], k, a, step_rhs) {
-                        return Err(gemm_failed());
-                    }
+                    self.lstm_step_product(&xc[t * n * i..], |j| &h_prev[j * h..(j + 1) * h], &bias_sum, step_rhs, &mut xh, g_t)?;
                     let (c_prev_all, c_now): (&[f32], &mut [f32]) = if save {
                         let (past, now) = cells.split_at_mut(t * n * h);
                         (if t == 0 { &past[..0] } else { &past[(t - 1) * n * h..] }, &mut now[..n * h])
@@ -720,6 +707,50 @@ impl FusedLayer {
         Ok(state)
     }
 
+    /// One LSTM step's gate pre-activations for the `g_t.len() / gate_width`
+    /// running rows, into `g_t`: `[x_t | h_{t-1}] @ [W_ih^T; W_hh^T] + b_ih +
+    /// b_hh` in one product (`xh` holds the stacked inputs). `x_t` starts at
+    /// the step's first row; `h_prev(j)` is row j's previous hidden state.
+    /// The forward pass and the backward pass that recomputes the gates both
+    /// go through here, so they give the same bits.
+    fn lstm_step_product<'a>(
+        &self,
+        x_t: &[f32],
+        h_prev: impl Fn(usize) -> &'a [f32],
+        bias_sum: &[f32],
+        step_rhs: &PackedPanels,
+        xh: &mut [f32],
+        g_t: &mut [f32],
+    ) -> CResult<()> {
+        let (h, i, gw) = (self.spec.hidden, self.spec.input, self.spec.gate_width());
+        let (k, a) = (i + h, g_t.len() / gw);
+        for j in 0..a {
+            let row = &mut xh[j * k..(j + 1) * k];
+            row[..i].copy_from_slice(&x_t[j * i..(j + 1) * i]);
+            row[i..].copy_from_slice(h_prev(j));
+        }
+        for row in g_t.chunks_exact_mut(gw) {
+            row.copy_from_slice(bias_sum);
+        }
+        if matmul_packed(g_t, gw, true, &xh[..a * k], k, a, step_rhs) {
+            Ok(())
+        } else {
+            Err(gemm_failed())
+        }
+    }
+
+    /// Row `j`'s hidden state entering step `t` (the initial state at step
+    /// 0): from the chunk's own copy, or from the layer's sequence output
+    /// where the forward pass kept none (see `cpu_fwd`).
+    fn hidden_before<'a>(&self, st: &'a ChunkState, seq_out: Option<&'a [f32]>, t: usize, j: usize) -> &'a [f32] {
+        let h = self.spec.hidden;
+        match (t, seq_out) {
+            (0, _) => &st.h0[j * h..(j + 1) * h],
+            (_, Some(out)) => &out[((t - 1) * self.batch + st.start + j) * h..][..h],
+            (_, None) => &st.hs[((t - 1) * st.rows + j) * h..][..h],
+        }
+    }
+
     /// Recomputes the activated LSTM gates and tanh(c_t) of steps
     /// `begin..end` of a chunk into `gates` (`[steps][rows][gate_width]`)
     /// and `tc` (`[steps][rows][hidden]`), as the forward pass computed them.
@@ -737,35 +768,20 @@ impl FusedLayer {
         tc: &mut [f32],
     ) -> CResult<()> {
         let spec = self.spec;
-        let (b, h, i, gw, n) = (self.batch, spec.hidden, spec.input, spec.gate_width(), st.rows);
-        let k = i + h;
+        let (h, i, gw, n) = (spec.hidden, spec.input, spec.gate_width(), st.rows);
         for t in begin..end {
             let a = st.active[t];
             if a == 0 {
                 break;
             }
-            for j in 0..a {
-                let row = &mut xh[j * k..(j + 1) * k];
-                row[..i].copy_from_slice(&st.x[(t * n + j) * i..(t * n + j + 1) * i]);
-                let h_prev = match (t, seq_out) {
-                    (0, _) => &st.h0[j * h..(j + 1) * h],
-                    (_, Some(out)) => &out[((t - 1) * b + st.start + j) * h..((t - 1) * b + st.start + j + 1) * h],
-                    (_, None) => &st.hs[((t - 1) * n + j) * h..((t - 1) * n + j + 1) * h],
-                };
-                row[i..].copy_from_slice(h_prev);
-            }
             let local = (t - begin) * n;
             let g_t = &mut gates[local * gw..(local + a) * gw];
-            for row in g_t.chunks_exact_mut(gw) {
-                row.copy_from_slice(bias_sum);
-            }
-            if !matmul_packed(g_t, gw, true, &xh[..a * k], k, a, step_rhs) {
-                return Err(gemm_failed());
-            }
+            self.lstm_step_product(&st.x[t * n * i..], |j| self.hidden_before(st, seq_out, t, j), bias_sum, step_rhs, xh, g_t)?;
             for j in 0..a {
                 let tc_j = &mut tc[(local + j) * h..(local + j + 1) * h];
                 tc_j.copy_from_slice(&st.cells[(t * n + j) * h..(t * n + j + 1) * h]);
-                activate_lstm_gates(&mut g_t[j * gw..(j + 1) * gw], tc_j, h);
+                activate_lstm_gates(&mut g_t[j * gw..(j + 1) * gw], h);
+                tanh_in_place(tc_j);
             }
         }
         Ok(())
@@ -793,13 +809,6 @@ impl FusedLayer {
         // W_hh and W_ih in their (gates x in) orientation, read through the packed transpose.
         let w_ih = MatRef::transposed(&w[..i * gw], gw, i, gw);
         let gru = spec.block == Block::Gru;
-        // Row j's hidden state after step t.
-        let h_at = |t: usize, j: usize| -> &[f32] {
-            match seq_out {
-                Some(out) => &out[(t * b + st.start + j) * h..(t * b + st.start + j + 1) * h],
-                None => &st.hs[(t * n + j) * h..(t * n + j + 1) * h],
-            }
-        };
 
         let mut dh = vec![0.0f32; n * h];
         let mut dc = if gru { Vec::new() } else { vec![0.0f32; n * h] };
@@ -892,7 +901,7 @@ impl FusedLayer {
                     }
                     Block::Gru => {
                         for j in 0..a {
-                            let h_prev = if t == 0 { &st.h0[j * h..(j + 1) * h] } else { h_at(t - 1, j) };
+                            let h_prev = self.hidden_before(st, seq_out, t, j);
                             call_simd!(
                                 gru_cell_backward,
                                 gru_cell_backward_avx,
