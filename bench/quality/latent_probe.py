@@ -1,0 +1,96 @@
+"""How much of what separates the classes the kept latents hold, against
+principal components of the raw values of the same rows: for each dataset
+of a latents folder (`quality --latents DIR`), the number of principal axes
+that carry 90% of the standardised latents' variance, the cross-validated
+accuracy of a linear classifier (logistic regression, stratified 5 folds)
+on the standardised latents, and k-means' NMI on them (what vrae clusters);
+then, for equal-length univariate datasets, the same classifier on the raw
+values' first 2, 5 and 20 principal components of the suite's rows.
+
+Labels train nothing that vrae uses: the classifier only asks whether the
+classes are linearly separable in a space, which k-means then has to find
+without them. A latent whose probe scores below a few raw principal
+components has not learnt what plain PCA keeps.
+
+    bench/.venv-classic/bin/python bench/quality/latent_probe.py out/lat ../shared/data
+"""
+import json
+import sys
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import normalized_mutual_info_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+# The suite's row cap (bench/quality/suite.rs, `evenly_spaced_rows`).
+MAX_ROWS, MAX_STEPS = 1000, 75_000
+
+
+def probe(features, labels):
+    smallest = np.unique(labels, return_counts=True)[1].min()
+    folds = StratifiedKFold(max(2, min(5, smallest)), shuffle=True, random_state=0)
+    model = LogisticRegression(max_iter=5000)
+    return cross_val_score(model, features, labels, cv=folds).mean()
+
+
+def standardised(z):
+    std = z.std(axis=0)
+    return (z - z.mean(axis=0)) / np.maximum(std, 0.01 * std.max() + 1e-12)
+
+
+def axes_for(features, share=0.9):
+    var = np.linalg.svd(features - features.mean(axis=0), compute_uv=False) ** 2
+    return int(np.searchsorted(np.cumsum(var) / var.sum(), share) + 1)
+
+
+def suite_rows(entry, data):
+    """The raw values and labels of the rows the suite keeps, or None where
+    they are not one flat matrix (multivariate or variable length)."""
+    if entry["multivariate"] or entry["variable_length"]:
+        return None
+    tables = [pq.read_table(data / entry["splits"][s]["file"]).to_pydict() for s in ("TRAIN", "TEST")]
+    series = [s for t in tables for s in t["series"]]
+    labels = [l for t in tables for l in t["label"]]
+    longest = entry["length"]["max"]
+    cap = max(min(MAX_ROWS, MAX_STEPS // max(longest, 1)), 2 * entry["n_classes"], 1)
+    keep = range(len(series)) if len(series) <= cap else [i * len(series) // cap for i in range(cap)]
+    return np.array([series[i] for i in keep], dtype=float), np.array([labels[i] for i in keep])
+
+
+def main():
+    # Rare classes (ECG5000's 535 rows hold 2 of class 5) make some folds lack a class.
+    warnings.filterwarnings("ignore", category=UserWarning)
+    latents, data = Path(sys.argv[1]), Path(sys.argv[2])
+    entries = {e["name"]: e for e in json.loads((data / "datasets.json").read_text())["datasets"]}
+    rows = defaultdict(list)
+    for path in sorted(latents.glob("*-seed*.csv")):
+        dataset = path.stem.rsplit("-seed", 1)[0]
+        table = np.loadtxt(path, delimiter=",", ndmin=2)
+        labels, z = table[:, 0].astype(int), standardised(table[:, 1:])
+        k = len(np.unique(labels))
+        nmi = normalized_mutual_info_score(labels, KMeans(k, n_init=10, random_state=0).fit_predict(z))
+        rows[dataset].append((axes_for(z), probe(z, labels), nmi))
+    print("| dataset | latent axes for 90% | latent probe | k-means NMI | raw PCA 2 probe | PCA 5 | PCA 20 | raw axes for 90% |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for dataset, seeds in rows.items():
+        axes, acc, nmi = np.mean(seeds, axis=0)
+        cells = [f"{axes:.1f}", f"{acc:.3f}", f"{nmi:.3f}"]
+        raw = suite_rows(entries[dataset], data)
+        if raw is None:
+            cells += ["n/a"] * 4
+        else:
+            x, y = raw
+            x = x - x.mean(axis=0)
+            cells += [f"{probe(PCA(min(n, *x.shape)).fit_transform(x), y):.3f}" for n in (2, 5, 20)]
+            cells.append(str(axes_for(x)))
+        print(f"| {dataset} ({len(seeds)} seeds) | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
