@@ -8,7 +8,7 @@
 #        [--cpu-budget SECONDS] [--options JSON] [--method NAME] [--vrae-only] [--keep-latents]
 #
 # --keep-latents also writes every vrae fit's latents to OUT/latents (for
-# bench/quality/recluster.py).
+# bench/quality/recluster.py and bench/quality/latent_probe.py).
 #
 # Two lanes run side by side, one core each (vrae with threads 1, the
 # classic methods single-threaded); see the jobs below.
