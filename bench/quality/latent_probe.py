@@ -25,15 +25,16 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import normalized_mutual_info_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-# The suite's row cap (bench/quality/suite.rs, `evenly_spaced_rows`).
-MAX_ROWS, MAX_STEPS = 1000, 75_000
+# The suite's own row rule and reader (the classic methods' rows are the
+# runner's), and vrae's standardisation of latents before k-means.
+from classic import DEFAULT_MAX_ROWS, DEFAULT_MAX_STEPS, evenly_spaced_rows, read_dataset
+from recluster import spaces
 
 
 def probe(features, labels):
@@ -41,11 +42,6 @@ def probe(features, labels):
     folds = StratifiedKFold(max(2, min(5, smallest)), shuffle=True, random_state=0)
     model = LogisticRegression(max_iter=5000)
     return cross_val_score(model, features, labels, cv=folds).mean()
-
-
-def standardised(z):
-    std = z.std(axis=0)
-    return (z - z.mean(axis=0)) / np.maximum(std, 0.01 * std.max() + 1e-12)
 
 
 def axes_for(features, share=0.9):
@@ -61,7 +57,7 @@ def lags(x):
 
 
 def first_axis(z):
-    return PCA(1).fit_transform(z)[:, 0]
+    return PCA(1, random_state=0).fit_transform(z)[:, 0]
 
 
 def suite_rows(entry, data):
@@ -69,13 +65,9 @@ def suite_rows(entry, data):
     they are not one flat matrix (multivariate or variable length)."""
     if entry["multivariate"] or entry["variable_length"]:
         return None
-    tables = [pq.read_table(data / entry["splits"][s]["file"]).to_pydict() for s in ("TRAIN", "TEST")]
-    series = [s for t in tables for s in t["series"]]
-    labels = [l for t in tables for l in t["label"]]
-    longest = entry["length"]["max"]
-    cap = max(min(MAX_ROWS, MAX_STEPS // max(longest, 1)), 2 * entry["n_classes"], 1)
-    keep = range(len(series)) if len(series) <= cap else [i * len(series) // cap for i in range(cap)]
-    return np.array([series[i] for i in keep], dtype=float), np.array([labels[i] for i in keep])
+    series, labels = read_dataset(data, entry)
+    keep = evenly_spaced_rows(len(series), entry["length"]["max"], entry["n_classes"], DEFAULT_MAX_ROWS, DEFAULT_MAX_STEPS)
+    return np.array([series[i][:, 0] for i in keep]), np.array([labels[i] for i in keep])
 
 
 def main():
@@ -87,7 +79,7 @@ def main():
     for path in sorted(latents.glob("*-seed*.csv")):
         dataset = path.stem.rsplit("-seed", 1)[0]
         table = np.loadtxt(path, delimiter=",", ndmin=2)
-        labels, z = table[:, 0].astype(int), standardised(table[:, 1:])
+        labels, z = table[:, 0].astype(int), spaces(table[:, 1:])["standardized"]
         k = len(np.unique(labels))
         nmi = normalized_mutual_info_score(labels, KMeans(k, n_init=10, random_state=0).fit_predict(z))
         rows[dataset].append((axes_for(z), probe(z, labels), nmi, first_axis(z)))
@@ -103,7 +95,7 @@ def main():
             x, y = raw
             lag = lags(x)
             x = x - x.mean(axis=0)
-            cells += [f"{probe(PCA(min(n, *x.shape)).fit_transform(x), y):.3f}" for n in (2, 5, 20)]
+            cells += [f"{probe(PCA(min(n, *x.shape), random_state=0).fit_transform(x), y):.3f}" for n in (2, 5, 20)]
             cells.append(str(axes_for(x)))
             spread = lag.std() > 0
             cells.append(f"{np.mean([abs(np.corrcoef(s[3], lag)[0, 1]) for s in seeds]):.2f}" if spread else "no lag")
