@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 
@@ -41,8 +42,6 @@ def unit_norm(x):
 
 def with_raw(z, raw):
     """The latents' spaces beside the raw values' principal components."""
-    from sklearn.decomposition import PCA
-
     centred = raw - raw.mean(axis=0)
     latent = unit_norm(spaces(z)["standardized"])
     out = {"raw": centred}
@@ -71,8 +70,7 @@ def score(path, raw=None):
 def raw_rows(data, dataset, labels):
     """The suite's raw rows of `dataset`, or None where they are not one
     flat matrix; checked to be the rows the latents were kept for."""
-    from sklearn.metrics import adjusted_rand_score
-
+    # latent_probe imports this module's `spaces`: imported here, not above.
     from latent_probe import suite_rows
 
     entry = next(e for e in json.loads((data / "datasets.json").read_text())["datasets"] if e["name"] == dataset)
