@@ -20,6 +20,7 @@ use candle_core::{Device, Tensor};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
+use crate::align::LagReference;
 use crate::config::{Clusters, Scaling, VraeConfig};
 use crate::error::{ArtifactError, Result, VraeError};
 use crate::model::{Model, TrainingSummary};
@@ -41,6 +42,8 @@ const SIGNED_METADATA: u32 = 3;
 /// times, which differ between two runs of the same training.
 const UNSIGNED_KEYS: [&str; 2] = ["checksum", "timing"];
 const FORMAT_NAME: &str = "vrae";
+/// The mean series `align_lags` aligns to, `[steps, channels]`.
+const ALIGN_REFERENCE: &str = "align.reference";
 
 /// 64-bit FNV-1a, used as the content checksum (and by front ends as a cache key).
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
@@ -190,6 +193,10 @@ impl Model {
         if let Some((name, dims)) = means {
             entries.push(Entry { name: name.into(), dims, bytes: to_bytes_le(mean) });
             entries.push(Entry { name: "scaling.std".into(), dims: vec![std.len()], bytes: to_bytes_le(std) });
+        }
+        if let Some(reference) = &self.lag_reference {
+            let dims = vec![reference.steps(), self.channels()];
+            entries.push(Entry { name: ALIGN_REFERENCE.into(), dims, bytes: to_bytes_le(reference.values()) });
         }
         let latent = self.latent();
         if let Some(c) = &self.centroids {
@@ -430,7 +437,25 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
         n_components,
     )
     .map_err(|e| bad_meta("pca", e.to_string()))?;
-    let model = Model { config, weights, scaler, centroids, cluster_scale, pca, summary, window };
+    // `align_lags` on a model that averages keeps the mean series it aligns
+    // to; a reference anywhere else is an edit, not a model.
+    let lag_reference = match (config.align_lags && window > 1, lookup(ALIGN_REFERENCE)) {
+        (true, Some((dims, values))) => {
+            if dims.len() != 2 || !(1..=config.max_length).contains(&dims[0]) || dims[1] != channels {
+                return Err(bad_meta(
+                    ALIGN_REFERENCE,
+                    format!("shape {dims:?}, expected [steps, {channels}] with 1..={} steps", config.max_length),
+                ));
+            }
+            Some(LagReference::from_parts(values, channels, window - 1))
+        }
+        (true, None) => return Err(ArtifactError::MissingTensor(ALIGN_REFERENCE.into())),
+        (false, Some(_)) => {
+            return Err(bad_meta(ALIGN_REFERENCE, "present in a model that does not align lags (align_lags off or no paa window)"))
+        }
+        (false, None) => None,
+    };
+    let model = Model { config, weights, scaler, centroids, cluster_scale, pca, summary, window, lag_reference };
     // A re-signed file can hold NaN weights or centroids (NaN centroids put
     // every series in cluster 0): refused like any other corruption.
     model.check_finite()?;
@@ -543,6 +568,41 @@ mod tests {
         assert!(refusal(&bad).contains("decoder_steps"), "{}", refusal(&bad));
         // Re-signed but intact: loads.
         assert!(Model::from_bytes(&resigned(&bytes, |_, _| {})).is_ok());
+    }
+
+    #[test]
+    fn the_align_lags_reference_is_kept_checked_and_required() {
+        // 10-step rows with paa_steps 4 average over windows of 3.
+        let (model, batch) = trained(r#"{"align_lags": true, "paa_steps": 4}"#);
+        let reference = model.lag_reference.as_ref().expect("an averaging model keeps its reference");
+        assert_eq!((reference.steps(), model.window), (10, 3));
+        let bytes = model.to_bytes().unwrap();
+        let loaded = Model::from_bytes(&bytes).unwrap();
+        assert_eq!(loaded.lag_reference, model.lag_reference);
+        assert_eq!(loaded.embed(&batch).unwrap(), model.embed(&batch).unwrap());
+        // Edited references: not finite, the wrong shape, missing.
+        let bad = resigned(&bytes, |_, entries| {
+            let e = entries.iter_mut().find(|e| e.name == ALIGN_REFERENCE).unwrap();
+            e.bytes[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+        });
+        assert!(refusal(&bad).contains("align.reference") && refusal(&bad).contains("finite"), "{}", refusal(&bad));
+        let bad = resigned(&bytes, |_, entries| {
+            let e = entries.iter_mut().find(|e| e.name == ALIGN_REFERENCE).unwrap();
+            e.dims = vec![5, 2];
+        });
+        assert!(refusal(&bad).contains("align.reference") && refusal(&bad).contains("expected [steps, 1]"), "{}", refusal(&bad));
+        let bad = resigned(&bytes, |_, entries| entries.retain(|e| e.name != ALIGN_REFERENCE));
+        assert!(refusal(&bad).contains("align.reference"), "{}", refusal(&bad));
+        // A reference where the option is off is an edit too.
+        let bad = resigned(&bytes, |m, _| {
+            let config = m["config"].replace(r#""align_lags":true"#, r#""align_lags":false"#);
+            m.insert("config".into(), config);
+        });
+        assert!(refusal(&bad).contains("does not align lags"), "{}", refusal(&bad));
+        // A model that does not average has nothing to align, option or not.
+        let (plain, _) = trained(r#"{"align_lags": true}"#);
+        assert!(plain.lag_reference.is_none() && plain.window == 1);
+        assert!(Model::from_bytes(&plain.to_bytes().unwrap()).unwrap().lag_reference.is_none());
     }
 
     #[test]

@@ -217,6 +217,16 @@ pub struct VraeConfig {
     /// latents, clusters and projections (nearly) blind to where in the
     /// series a shape sits, at n times the cost of embedding.
     pub shift_average: usize,
+    /// Align each series, before `paa_steps` averaging, by the lag below
+    /// one averaging window that best correlates it with the training rows'
+    /// mean series (default false). For series whose onsets jitter by less
+    /// than a window (ECG beats cut around a detected peak): that jitter
+    /// otherwise becomes the latent's largest variation. Not for data whose
+    /// classes differ in timing by that much (their timing is then erased).
+    /// Series the model does not average are never moved. The reference is
+    /// stored in the model; reconstructions are moved back to the input's
+    /// timing.
+    pub align_lags: bool,
     /// Series longer than this many steps are averaged over windows of
     /// neighbouring steps (piecewise aggregate approximation) before the
     /// network sees them: the window is the longest training series over
@@ -264,6 +274,7 @@ impl Default for VraeConfig {
             kmeans_max_iter: 300,
             kmeans_standardize: KMEANS_STANDARDIZE_DEFAULT,
             shift_average: 1,
+            align_lags: false,
             paa_steps: PAA_STEPS_DEFAULT,
             max_length: 10_000,
             device: DeviceKind::Cpu,
@@ -342,6 +353,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "kmeans_max_iter",
     "kmeans_standardize",
     "shift_average",
+    "align_lags",
     "paa_steps",
     "max_length",
     "device",

@@ -18,6 +18,7 @@
 //! # Ok::<(), vrae::VraeError>(())
 //! ```
 
+mod align;
 #[cfg(feature = "arrow")]
 pub mod arrow_input;
 #[cfg(feature = "arrow")]

@@ -7,6 +7,7 @@ use std::time::Instant;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::align::LagReference;
 use crate::batch::SeriesBatch;
 use crate::budget;
 use crate::cluster::{assign_scaled, fit_kmeans, standardise, unit_variance_scales, KMeansFit, KMeansOptions};
@@ -74,6 +75,9 @@ pub struct Model {
     pub(crate) summary: TrainingSummary,
     /// Steps averaged into one before the network (`paa_steps`; 1: none).
     pub(crate) window: usize,
+    /// The reference series are aligned to before averaging (`align_lags`
+    /// on a model that averages).
+    pub(crate) lag_reference: Option<LagReference>,
 }
 
 /// An error naming `what` if any of `values` is NaN or infinite.
@@ -179,7 +183,11 @@ impl Model {
         // depends on the set of training series and not on the order a
         // front end happened to collect them in (DataFusion merges partial
         // aggregates in the order partitions finish).
-        let canonical = batch.in_content_order()?;
+        let mut canonical = batch.in_content_order()?;
+        let lag_reference = (config.align_lags && window > 1).then(|| LagReference::fit(&canonical, window - 1));
+        if let Some(reference) = &lag_reference {
+            canonical = reference.align(&canonical)?.0;
+        }
         let averaged = if window > 1 { paa::average(&canonical, window)? } else { canonical };
         let batch = &averaged;
         let started = Instant::now();
@@ -249,6 +257,7 @@ impl Model {
                 },
                 pca,
                 window,
+                lag_reference,
             };
             model.summary.seconds = started.elapsed().as_secs_f64();
             // A model its own loader would refuse is not returned: training
@@ -274,7 +283,8 @@ impl Model {
         finite("kmeans.scale", self.cluster_scale.as_deref().unwrap_or(&[]))?;
         finite("pca.mean", &self.pca.mean)?;
         finite("pca.components", &self.pca.components)?;
-        finite("pca.explained_variance", &self.pca.explained_variance)
+        finite("pca.explained_variance", &self.pca.explained_variance)?;
+        finite("align.reference", self.lag_reference.as_ref().map_or(&[][..], |r| r.values()))
     }
 
     /// The options the model was trained with.
@@ -336,20 +346,28 @@ impl Model {
     }
 
     /// Checks `batch` for this model and returns what the network sees:
-    /// the series themselves, or averaged over the model's window. Each row
-    /// is averaged once, for the network and for the scaling check alike.
-    fn prepared<'b>(&self, batch: &'b SeriesBatch) -> Result<Cow<'b, SeriesBatch<'b>>> {
+    /// the series themselves, or averaged over the model's window (after
+    /// `align_lags` moved them, with each row's lag). Each row is averaged
+    /// once, for the network and for the scaling check alike.
+    fn prepared<'b>(&self, batch: &'b SeriesBatch) -> Result<(Cow<'b, SeriesBatch<'b>>, Option<Vec<isize>>)> {
         if batch.channels() != self.channels() {
             return Err(VraeError::ChannelMismatch { expected: self.channels(), found: batch.channels() });
         }
         budget::check_inference(&self.weights.shape, paa::averaged_steps(batch.max_steps(), self.window))?;
-        let seen = if self.window > 1 { Cow::Owned(paa::average(batch, self.window)?) } else { Cow::Borrowed(batch) };
+        let (seen, lags) = match &self.lag_reference {
+            Some(reference) => {
+                let (aligned, lags) = reference.align(batch)?;
+                (Cow::Owned(paa::average(&aligned, self.window)?), Some(lags))
+            }
+            None if self.window > 1 => (Cow::Owned(paa::average(batch, self.window)?), None),
+            None => (Cow::Borrowed(batch), None),
+        };
         let first_error = (0..batch.len()).find_map(|row| {
             batch.row_error(row, self.config.max_length).or_else(|| self.scaling_error(row, seen.row(row), batch.channels()))
         });
         match first_error {
             Some(e) => Err(e),
-            None => Ok(seen),
+            None => Ok((seen, lags)),
         }
     }
 
@@ -382,7 +400,15 @@ impl Model {
         if let Some(e) = batch.row_error(row, self.config.max_length) {
             return Some(e);
         }
-        let values = batch.row(row);
+        let c = batch.channels();
+        let mut aligned = Vec::new();
+        let values = match &self.lag_reference {
+            Some(reference) => {
+                crate::align::shifted_into(batch.row(row), c, reference.lag(batch.row(row)), &mut aligned);
+                &aligned[..]
+            }
+            None => batch.row(row),
+        };
         if self.window > 1 {
             let mut averaged = Vec::new();
             paa::average_row(values, batch.channels(), self.window, &mut averaged);
@@ -410,7 +436,7 @@ impl Model {
 
     /// Latent mean of every series, `[rows, latent]` row-major.
     pub fn embed(&self, batch: &SeriesBatch) -> Result<Vec<f32>> {
-        let batch = self.prepared(batch)?;
+        let (batch, _) = self.prepared(batch)?;
         let (device, weights) = self.on_device()?;
         embed_latents(&weights, &self.scaler, &batch, self.config.shift_average, &device)
     }
@@ -466,7 +492,7 @@ impl Model {
     /// in the input's units. Returns the values laid out like the input
     /// (row after row, time-major), starting at 0.
     pub fn reconstruct(&self, original: &SeriesBatch) -> Result<Vec<f32>> {
-        let batch = self.prepared(original)?;
+        let (batch, lags) = self.prepared(original)?;
         let c = self.channels();
         let starts = row_starts(&batch);
         let mut out = vec![0.0f32; batch.total_steps() * c];
@@ -491,8 +517,13 @@ impl Model {
             }
             Ok(())
         })?;
-        // Each averaged step stands for `window` steps of the input.
-        Ok(if self.window > 1 { paa::stretch(&out, original.lengths(), c, self.window) } else { out })
+        // Each averaged step stands for `window` steps of the input, and an
+        // aligned series is moved back to the input's timing.
+        let out = if self.window > 1 { paa::stretch(&out, original.lengths(), c, self.window) } else { out };
+        Ok(match lags {
+            Some(lags) => crate::align::shift_back(&out, original.lengths(), c, &lags),
+            None => out,
+        })
     }
 
     /// What every cluster looks like: the decoder run on each k-means
@@ -546,7 +577,7 @@ impl Model {
     /// between the scaled series and its reconstruction (the units the model
     /// learned in), for ranking anomalies.
     pub fn score(&self, batch: &SeriesBatch) -> Result<Vec<f64>> {
-        let batch = self.prepared(batch)?;
+        let (batch, _) = self.prepared(batch)?;
         let c = self.channels();
         let mut out = vec![0.0f64; batch.len()];
         let (device, weights) = self.on_device()?;

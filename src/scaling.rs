@@ -52,7 +52,7 @@ fn mean_std(values: impl Iterator<Item = f32> + Clone) -> (f32, f32) {
 /// The mean series of a batch (`[longest, channels]`; step `s` averages the
 /// rows at least `s + 1` steps long) and each channel's standard deviation
 /// around it.
-fn mean_series(batch: &SeriesBatch) -> (Vec<f32>, Vec<f32>) {
+pub(crate) fn mean_series(batch: &SeriesBatch) -> (Vec<f32>, Vec<f32>) {
     let c = batch.channels();
     let longest = (0..batch.len()).map(|r| batch.steps(r)).max().unwrap_or(0);
     let (mut sum, mut count) = (vec![0.0f64; longest * c], vec![0usize; longest]);

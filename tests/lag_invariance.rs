@@ -105,3 +105,53 @@ fn shift_averaged_latents_put_shifted_copies_of_a_shape_in_one_cluster() {
     // latents follow the position more than the shape.
     assert!(shifted_ari > plain_ari + 0.3, "shift averaging gains little: {shifted_ari:.3} against {plain_ari:.3}");
 }
+
+/// A narrow bump centred at `at` in a flat series of `len` steps.
+fn bump(len: usize, at: f32) -> Vec<f32> {
+    (0..len).map(|s| (-((s as f32 - at) / 3.0).powi(2)).exp()).collect()
+}
+
+/// `align_lags`: a shift below one averaging window is taken out before the
+/// network sees a series, so a series and its copy two steps later embed
+/// identically and reconstruct at their own timing; without the option they
+/// do not.
+#[test]
+fn align_lags_takes_out_jitter_below_one_averaging_window() {
+    // 200 steps, paa_steps 64: windows of 4, lags of up to 3 are searched.
+    let mut rng = StdRng::seed_from_u64(11);
+    let rows: Vec<Vec<f32>> = (0..32)
+        .map(|i| {
+            let at = 100.0 + rng.random_range(-3i32..=3) as f32;
+            let bumped = bump(200, at);
+            // Half bumps, half bumps twice as tall: two shapes that jitter.
+            if i % 2 == 0 {
+                bumped
+            } else {
+                bumped.iter().map(|v| 2.0 * v).collect()
+            }
+        })
+        .collect();
+    let batch = SeriesBatch::from_rows(&rows, 1).unwrap();
+    let options = |align: bool| {
+        VraeConfig::from_json(&format!(
+            r#"{{"hidden_size": 12, "latent": 4, "epochs": 3, "min_updates": 0, "batch_size": 16, "seed": 5, "clusters": 2, "align_lags": {align}}}"#
+        ))
+        .unwrap()
+    };
+    let aligned = Model::fit(&batch, &options(true), |_| {}).unwrap();
+    let plain = Model::fit(&batch, &options(false), |_| {}).unwrap();
+    assert_eq!(aligned.window(), 4);
+
+    let probes = SeriesBatch::from_rows(&[bump(200, 99.0), bump(200, 101.0)], 1).unwrap();
+    let z = aligned.embed(&probes).unwrap();
+    assert_eq!(z[..4], z[4..], "the two copies reach the network as one series");
+    let z = plain.embed(&probes).unwrap();
+    let apart: f32 = z[..4].iter().zip(&z[4..]).map(|(a, b)| (a - b).powi(2)).sum();
+    assert!(apart > 1e-8, "without the option the copies differ ({apart})");
+
+    // Reconstructions come back at each input's own timing: the later
+    // copy's is the earlier one's two steps later (away from the edges).
+    let y = aligned.reconstruct(&probes).unwrap();
+    let (early, late) = y.split_at(200);
+    assert_eq!(late[10..190], early[8..188]);
+}

@@ -32,7 +32,8 @@ use crate::{Model, SeriesBatch, VraeConfig};
 
 /// The model files mutations start from: small networks covering every
 /// stored variant (scalings, clusters with and without standardisation,
-/// learned decoder inputs, GRU, two layers, a 1-value latent, two channels).
+/// learned decoder inputs, GRU, two layers, a 1-value latent, two channels,
+/// an `align_lags` reference).
 fn seeds() -> Vec<(Vec<u8>, usize)> {
     let options = [
         (r#"{"clusters": 3}"#, 1),
@@ -40,6 +41,8 @@ fn seeds() -> Vec<(Vec<u8>, usize)> {
         (r#"{"scaling": "zscore", "decoder_inputs": "learned", "latent": 1}"#, 1),
         (r#"{"block": "gru", "depth": 2, "scaling": "none", "clusters": 2}"#, 2),
         (r#"{"shift_average": 2}"#, 2),
+        // Rows of up to 8 steps over paa_steps 4: averaged, so the reference is stored.
+        (r#"{"align_lags": true, "paa_steps": 4}"#, 2),
     ];
     options
         .iter()
