@@ -26,17 +26,18 @@ pub(crate) struct LagReference {
 }
 
 impl LagReference {
-    /// The mean series of `batch` (as `scaling: per_step` computes it),
-    /// searched up to `max_lag` steps each way.
-    pub fn fit(batch: &SeriesBatch, max_lag: usize) -> Self {
+    /// The mean series of `batch` (as `scaling: per_step` computes it), for
+    /// a model that averages over `window` steps.
+    pub fn fit(batch: &SeriesBatch, window: usize) -> Self {
         let (values, _) = crate::scaling::mean_series(batch);
-        LagReference { values, channels: batch.channels(), max_lag }
+        Self::from_parts(values, batch.channels(), window)
     }
 
     /// A reference read back from a model file; the caller checks the shape
     /// and that every value is finite.
-    pub fn from_parts(values: Vec<f32>, channels: usize, max_lag: usize) -> Self {
-        LagReference { values, channels, max_lag }
+    pub fn from_parts(values: Vec<f32>, channels: usize, window: usize) -> Self {
+        // Lags of a whole averaged step or more are `shift_tolerance`'s.
+        LagReference { values, channels, max_lag: window.saturating_sub(1) }
     }
 
     pub fn values(&self) -> &[f32] {
@@ -89,20 +90,24 @@ impl LagReference {
         offsets.push(0);
         let mut lags = Vec::with_capacity(batch.len());
         for r in 0..batch.len() {
-            let row = batch.row(r);
-            let lag = self.lag(row);
-            shifted_into(row, c, lag, &mut values);
+            lags.push(self.align_row(batch.row(r), &mut values));
             offsets.push(values.len() / c);
-            lags.push(lag);
         }
         Ok((SeriesBatch::new(values, offsets, c)?, lags))
+    }
+
+    /// Appends `row` moved by its lag to `out`; returns the lag.
+    pub fn align_row(&self, row: &[f32], out: &mut Vec<f32>) -> isize {
+        let lag = self.lag(row);
+        shifted_into(row, self.channels, lag, out);
+        lag
     }
 }
 
 /// Appends `row` (time-major, `c` channels) read `lag` steps later at every
 /// step (earlier for a negative lag), holding its first and last steps
 /// where that runs past an end.
-pub(crate) fn shifted_into(row: &[f32], c: usize, lag: isize, out: &mut Vec<f32>) {
+fn shifted_into(row: &[f32], c: usize, lag: isize, out: &mut Vec<f32>) {
     let len = row.len() / c;
     for s in 0..len as isize {
         let src = (s + lag).clamp(0, len as isize - 1) as usize;
@@ -145,7 +150,7 @@ mod tests {
     #[test]
     fn finds_the_lag_of_a_shifted_copy_within_the_window() {
         let rows: Vec<Vec<f32>> = vec![bump(60, 30.0)];
-        let reference = LagReference::fit(&SeriesBatch::from_rows(&rows, 1).unwrap(), 3);
+        let reference = LagReference::fit(&SeriesBatch::from_rows(&rows, 1).unwrap(), 4);
         for lag in -3isize..=3 {
             // The bump 'lag' steps later must be read 'lag' steps later to line up.
             assert_eq!(reference.lag(&bump(60, 30.0 + lag as f32)), lag, "at lag {lag}");
@@ -158,7 +163,7 @@ mod tests {
     fn aligned_rows_line_up_with_the_reference_and_shift_back_restores_them() {
         let rows = vec![bump(40, 18.0), bump(40, 20.0), bump(40, 22.0)];
         let batch = SeriesBatch::from_rows(&rows, 1).unwrap();
-        let reference = LagReference::fit(&batch, 2);
+        let reference = LagReference::fit(&batch, 3);
         let (aligned, lags) = reference.align(&batch).unwrap();
         assert_eq!(lags, vec![-2, 0, 2]);
         for r in 0..3 {
@@ -176,12 +181,12 @@ mod tests {
     #[test]
     fn a_row_that_gains_nothing_stays_and_short_rows_are_safe() {
         let flat = vec![vec![1.0f32; 10]];
-        let reference = LagReference::fit(&SeriesBatch::from_rows(&flat, 1).unwrap(), 4);
+        let reference = LagReference::fit(&SeriesBatch::from_rows(&flat, 1).unwrap(), 5);
         // A constant row correlates equally at every lag: no move.
         assert_eq!(reference.lag(&[5.0; 10]), 0);
         // Rows shorter than the lag search only shifts that keep an
         // overlap, and a single step cannot move.
-        let peaked = LagReference::fit(&SeriesBatch::from_rows(&[bump(12, 1.0)], 1).unwrap(), 4);
+        let peaked = LagReference::fit(&SeriesBatch::from_rows(&[bump(12, 1.0)], 1).unwrap(), 5);
         assert_eq!(peaked.lag(&[0.0, 0.0, 1.0]), 1);
         assert_eq!(peaked.lag(&[3.0]), 0);
     }
@@ -190,7 +195,7 @@ mod tests {
     fn channels_are_matched_together() {
         // Two channels, the bump in the second only: the lag comes from it.
         let row = |at: f32| -> Vec<f32> { bump(50, at).into_iter().flat_map(|v| [0.5, v]).collect() };
-        let reference = LagReference::fit(&SeriesBatch::from_rows(&[row(25.0)], 2).unwrap(), 2);
+        let reference = LagReference::fit(&SeriesBatch::from_rows(&[row(25.0)], 2).unwrap(), 3);
         assert_eq!(reference.lag(&row(26.0)), 1);
         assert_eq!(reference.lag(&row(23.0)), -2);
     }

@@ -447,7 +447,7 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
                     format!("shape {dims:?}, expected [steps, {channels}] with 1..={} steps", config.max_length),
                 ));
             }
-            Some(LagReference::from_parts(values, channels, window - 1))
+            Some(LagReference::from_parts(values, channels, window))
         }
         (true, None) => return Err(ArtifactError::MissingTensor(ALIGN_REFERENCE.into())),
         (false, Some(_)) => {

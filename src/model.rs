@@ -184,7 +184,7 @@ impl Model {
         // front end happened to collect them in (DataFusion merges partial
         // aggregates in the order partitions finish).
         let mut canonical = batch.in_content_order()?;
-        let lag_reference = (config.align_lags && window > 1).then(|| LagReference::fit(&canonical, window - 1));
+        let lag_reference = (config.align_lags && window > 1).then(|| LagReference::fit(&canonical, window));
         if let Some(reference) = &lag_reference {
             canonical = reference.align(&canonical)?.0;
         }
@@ -400,11 +400,10 @@ impl Model {
         if let Some(e) = batch.row_error(row, self.config.max_length) {
             return Some(e);
         }
-        let c = batch.channels();
         let mut aligned = Vec::new();
         let values = match &self.lag_reference {
             Some(reference) => {
-                crate::align::shifted_into(batch.row(row), c, reference.lag(batch.row(row)), &mut aligned);
+                reference.align_row(batch.row(row), &mut aligned);
                 &aligned[..]
             }
             None => batch.row(row),
