@@ -1,9 +1,9 @@
 """Whether the small time lags of a dataset are noise or class information:
 for each equal-length univariate dataset of the suite whose series
 `paa_steps: 64` averages (window of at least two raw steps), each row's
-lag below one window (the shift, edges repeated, that best correlates it
-with the rows' raw mean series: what the sub-window alignment experiment
-removed), then
+lag below one window (the shift, edges repeated, whose Pearson
+correlation with the rows' raw mean series is highest: close to, not the
+same as, `align_lags`, which scores the covariance over the overlap), then
 
 - the share of the rows' variance around their mean series that is left
   once every row is shifted by its lag (small: the lag is the largest
