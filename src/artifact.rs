@@ -23,7 +23,7 @@ use safetensors::{Dtype, SafeTensors};
 use crate::align::LagReference;
 use crate::config::{Clusters, Scaling, VraeConfig};
 use crate::error::{ArtifactError, Result, VraeError};
-use crate::model::{Model, TrainingSummary};
+use crate::model::{Directions, Model, TrainingSummary, KMEANS_DIRECTIONS, KMEANS_MEAN};
 use crate::network::{NetShape, Weights};
 use crate::pca::Pca;
 use crate::scaling::Scaler;
@@ -205,6 +205,11 @@ impl Model {
         if let Some(s) = &self.cluster_scale {
             entries.push(Entry { name: "kmeans.scale".into(), dims: vec![latent], bytes: to_bytes_le(s) });
         }
+        if let Some(d) = &self.cluster_directions {
+            entries.push(Entry { name: KMEANS_MEAN.into(), dims: vec![latent], bytes: to_bytes_le(&d.mean) });
+            let dims = vec![d.centroids.len() / latent, latent];
+            entries.push(Entry { name: KMEANS_DIRECTIONS.into(), dims, bytes: to_bytes_le(&d.centroids) });
+        }
         let p = &self.pca;
         entries.push(Entry { name: "pca.mean".into(), dims: vec![p.dim], bytes: to_bytes_le(&p.mean) });
         entries.push(Entry { name: "pca.components".into(), dims: vec![p.n_components, p.dim], bytes: to_bytes_le(&p.components) });
@@ -331,6 +336,11 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     if !config_map.contains_key("min_updates") {
         config.min_updates = 0;
     }
+    // Written before `kmeans_normalize` existed: fitted without it. (Its
+    // default is off today; this keeps such files right if that changes.)
+    if !config_map.contains_key("kmeans_normalize") {
+        config.kmeans_normalize = false;
+    }
     // Written before `shift_tolerance` existed: trained without it.
     if !config_map.contains_key("shift_tolerance") {
         config.shift_tolerance = 0;
@@ -428,6 +438,20 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     if let Some(bad) = cluster_scale.as_ref().and_then(|s| s.iter().find(|v| !(v.is_finite() && **v > 0.0))) {
         return Err(bad_meta("kmeans.scale", format!("scales must be finite and positive, found {bad}")));
     }
+    // `kmeans_normalize` keeps the mean and the centroids it assigns with,
+    // beside the centroids in latent units; anywhere else they are an edit.
+    let cluster_directions = match (&centroids, config.kmeans_normalize) {
+        (Some(c), true) => {
+            let k = c.len() / latent;
+            Some(Directions { mean: vector(KMEANS_MEAN, latent)?, centroids: vector(KMEANS_DIRECTIONS, k * latent)? })
+        }
+        _ => {
+            if let Some(name) = [KMEANS_MEAN, KMEANS_DIRECTIONS].into_iter().find(|name| lookup(name).is_some()) {
+                return Err(bad_meta(name, "present in a model whose k-means is not normalized (kmeans_normalize off or no clusters)"));
+            }
+            None
+        }
+    };
     let n_components = 2.min(latent);
     let pca = Pca::from_parts(
         vector("pca.mean", latent)?,
@@ -455,7 +479,7 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
         }
         (false, None) => None,
     };
-    let model = Model { config, weights, scaler, centroids, cluster_scale, pca, summary, window, lag_reference };
+    let model = Model { config, weights, scaler, centroids, cluster_scale, cluster_directions, pca, summary, window, lag_reference };
     // A re-signed file can hold NaN weights or centroids (NaN centroids put
     // every series in cluster 0): refused like any other corruption.
     model.check_finite()?;

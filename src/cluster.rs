@@ -145,6 +145,59 @@ pub fn standardise(data: &[f32], mean: &[f32], scale: &[f32]) -> Vec<f32> {
     data.chunks_exact(mean.len()).flat_map(|row| row.iter().zip(mean).zip(scale).map(|((v, m), s)| (v - m) * s)).collect()
 }
 
+/// Each row of `points` (row-major, `dim` wide) scaled to unit Euclidean
+/// length, in place: the point's direction from the origin without its
+/// distance. A row of length below 1e-12 (a latent exactly at the training
+/// mean) has no direction and stays zero, equally far from every unit
+/// centroid's direction rather than a division by zero.
+pub fn unit_rows(points: &mut [f32], dim: usize) {
+    if dim == 0 {
+        return;
+    }
+    for row in points.chunks_exact_mut(dim) {
+        let norm = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt();
+        if norm > 1e-12 {
+            row.iter_mut().for_each(|v| *v = (f64::from(*v) / norm) as f32);
+        } else {
+            row.iter_mut().for_each(|v| *v = 0.0);
+        }
+    }
+}
+
+/// Nearest-centroid labels in the space `kmeans_normalize` clusters in:
+/// each point of `data` (row-major, `mean.len()` wide) has `mean`
+/// subtracted, is multiplied by `scale` per dimension when given
+/// (`kmeans_standardize`), and is scaled to unit length ([`unit_rows`])
+/// before it meets `directions`, the k-means centroids of that space.
+pub fn assign_directions(directions: &[f32], data: &[f32], mean: &[f32], scale: Option<&[f32]>) -> Vec<usize> {
+    let dim = mean.len();
+    if dim == 0 {
+        return Vec::new();
+    }
+    let mut point = vec![0.0f32; dim];
+    data.chunks_exact(dim)
+        .map(|row| {
+            for (d, ((v, m), slot)) in row.iter().zip(mean).zip(point.iter_mut()).enumerate() {
+                *slot = (v - m) * scale.and_then(|s| s.get(d)).copied().unwrap_or(1.0);
+            }
+            unit_rows(&mut point, dim);
+            nearest_centroid(directions, dim, &point)
+        })
+        .collect()
+}
+
+/// Mean of each cluster's members (`data` row-major, `dim` wide; `labels`
+/// one per row, `k` clusters), accumulated in f64. A cluster without members
+/// takes `fallback`'s row (`k * dim` values).
+pub fn member_means(data: &[f32], dim: usize, labels: &[usize], k: usize, fallback: &[f32]) -> Vec<f32> {
+    let mut out = fallback.to_vec();
+    out.resize(k * dim, 0.0);
+    if dim > 0 {
+        update_means(data, dim, k, labels, &mut out);
+    }
+    out
+}
+
 /// Nearest-centroid labels when distances are measured after scaling each
 /// dimension by `scale` (`dim` values): the assignment rule of k-means fitted
 /// on standardised data, with centroids kept in the data's own units.
@@ -432,6 +485,35 @@ mod tests {
         // Standardising: (value - mean) * scale, row by row.
         assert_eq!(standardise(&[2.0, 5.0, 0.0, 1.0], &[1.0, 1.0], &[3.0, 0.5]), vec![3.0, 2.0, -3.0, 0.0]);
         assert_eq!(standardise(&[1.0], &[], &[]), Vec::<f32>::new());
+    }
+
+    #[test]
+    fn normalized_assignment_follows_direction_not_distance() {
+        // Rows of length 5 and 0.5 along (3, 4) become (0.6, 0.8); a row at
+        // the origin has no direction and stays zero.
+        let mut rows = [3.0f32, 4.0, 0.3, 0.4, 0.0, 0.0];
+        unit_rows(&mut rows, 2);
+        for (a, b) in rows.iter().zip([0.6f32, 0.8, 0.6, 0.8, 0.0, 0.0]) {
+            assert!((a - b).abs() < 1e-6, "{rows:?}");
+        }
+        // Directions east and north around the mean (1, 1): a point far out
+        // east and one just east of the mean are both east, whatever their
+        // distance from it.
+        let directions = [1.0f32, 0.0, 0.0, 1.0];
+        let mean = [1.0f32, 1.0];
+        let data = [11.0f32, 1.0, 1.2, 1.1, 1.0, 9.0];
+        assert_eq!(assign_directions(&directions, &data, &mean, None), vec![0, 0, 1]);
+        // Scales act before the length is taken: dimension 0 shrunk 100
+        // times turns (1.2, 1.1)'s deviation (0.2, 0.1) north.
+        assert_eq!(assign_directions(&directions, &data, &mean, Some(&[0.01, 1.0])), vec![0, 1, 1]);
+        assert!(assign_directions(&directions, &data, &[], None).is_empty());
+    }
+
+    #[test]
+    fn member_means_average_each_cluster_and_keep_the_fallback_for_empty_ones() {
+        let data = [0.0f32, 2.0, 4.0, 10.0];
+        let fallback = [7.0f32, 8.0, 9.0];
+        assert_eq!(member_means(&data, 1, &[0, 0, 0, 2], 3, &fallback), vec![2.0, 8.0, 10.0]);
     }
 
     #[test]

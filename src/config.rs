@@ -211,6 +211,14 @@ pub struct VraeConfig {
     /// stored in the model and used by every later assignment; centroids
     /// stay in latent units.
     pub kmeans_standardize: bool,
+    /// Fit k-means on each training latent's deviation from the training
+    /// mean (standardised first with `kmeans_standardize`) scaled to unit
+    /// length, so that clusters follow the direction of that deviation, the
+    /// kind of series, and not its size. Later assignments map a latent the
+    /// same way; the mean and the k-means centroids of that space are stored
+    /// in the model, and `centroids` (prototypes) are each cluster's mean
+    /// latent.
+    pub kmeans_normalize: bool,
     /// Circular shifts each series' latent is averaged over (default 1: the
     /// series as given). With n > 1 the latent of a series is the mean of its
     /// encodings rolled by `s * length / n` steps, s = 0..n, which makes the
@@ -273,6 +281,7 @@ impl Default for VraeConfig {
             kmeans_restarts: 10,
             kmeans_max_iter: 300,
             kmeans_standardize: KMEANS_STANDARDIZE_DEFAULT,
+            kmeans_normalize: KMEANS_NORMALIZE_DEFAULT,
             shift_average: 1,
             align_lags: false,
             paa_steps: PAA_STEPS_DEFAULT,
@@ -303,6 +312,10 @@ const SCALING_DEFAULT: Scaling = Scaling::PerStep;
 /// worse on average (BENCHMARKS.md, "k-means on standardised latents").
 /// Models of format version 1 were fitted without it and load as `false`.
 const KMEANS_STANDARDIZE_DEFAULT: bool = true;
+
+/// Default of `kmeans_normalize`. Models saved before the option existed
+/// were fitted without it and load as `false`.
+const KMEANS_NORMALIZE_DEFAULT: bool = false;
 
 /// Defaults of `paa_steps` and `min_updates`, adopted together: averaging
 /// long series down to at most 64 steps keeps what the network can learn
@@ -352,6 +365,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "kmeans_restarts",
     "kmeans_max_iter",
     "kmeans_standardize",
+    "kmeans_normalize",
     "shift_average",
     "align_lags",
     "paa_steps",

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::align::LagReference;
 use crate::batch::SeriesBatch;
 use crate::budget;
-use crate::cluster::{assign_scaled, fit_kmeans, standardise, unit_variance_scales, KMeansFit, KMeansOptions};
+use crate::cluster::{
+    assign_directions, assign_scaled, fit_kmeans, member_means, standardise, unit_rows, unit_variance_scales, KMeansFit, KMeansOptions,
+};
 use crate::config::{Clusters, DeviceKind, VraeConfig};
 use crate::error::{ArtifactError, Result, VraeError};
 use crate::network::{decode, encode, NetShape, Padded, Weights};
@@ -49,7 +51,8 @@ pub struct TrainingSummary {
     /// Wall time of the whole fit, clustering and PCA included.
     pub seconds: f64,
     /// k-means inertia on the training latents (when trained with clusters;
-    /// in standardised units with `kmeans_standardize`).
+    /// in standardised units with `kmeans_standardize`, on the unit sphere
+    /// with `kmeans_normalize`).
     pub kmeans_inertia: Option<f64>,
     /// With `clusters: "auto"`: every k considered and its mean silhouette
     /// (the model's k is the best of them).
@@ -59,6 +62,19 @@ pub struct TrainingSummary {
     pub pca_explained_variance: Vec<f32>,
     /// The vrae version that trained the model.
     pub vrae_version: String,
+}
+
+/// Model-file names of [`Directions`]' two tensors.
+pub(crate) const KMEANS_MEAN: &str = "kmeans.mean";
+pub(crate) const KMEANS_DIRECTIONS: &str = "kmeans.directions";
+
+/// The space `kmeans_normalize` clusters in: a latent minus `mean`, scaled
+/// by the model's k-means scales when it has them, then to unit length;
+/// `centroids` (`[k, latent]`) are k-means' centroids in that space.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Directions {
+    pub mean: Vec<f32>,
+    pub centroids: Vec<f32>,
 }
 
 /// A trained VRAE with its input scaling, PCA basis and (optionally) k-means centroids.
@@ -71,6 +87,9 @@ pub struct Model {
     pub(crate) centroids: Option<Vec<f32>>,
     /// Per-dimension scales of the k-means distance (`kmeans_standardize`).
     pub(crate) cluster_scale: Option<Vec<f32>>,
+    /// Where `kmeans_normalize` assigns clusters: the training latents' mean
+    /// and the k-means centroids on the unit sphere.
+    pub(crate) cluster_directions: Option<Directions>,
     pub(crate) pca: Pca,
     pub(crate) summary: TrainingSummary,
     /// Steps averaged into one before the network (`paa_steps`; 1: none).
@@ -138,6 +157,58 @@ fn fit_clusters(points: &[f32], dim: usize, clusters: Clusters, config: &VraeCon
             (fit, Some(scores))
         }
     })
+}
+
+/// What k-means leaves in a model.
+struct LatentClusters {
+    /// `[k, latent]` in latent units.
+    centroids: Vec<f32>,
+    /// `kmeans_standardize`'s per-dimension scales.
+    scale: Option<Vec<f32>>,
+    /// `kmeans_normalize`'s mean and centroids on the unit sphere.
+    directions: Option<Directions>,
+    /// In the space k-means ran in.
+    inertia: f64,
+    /// `clusters: "auto"`: every k considered and its score.
+    selection: Option<Vec<KScore>>,
+}
+
+/// k-means on the training latents (`[rows, latent]`) in the space the
+/// options ask for. With `kmeans_standardize` it runs on standardised
+/// latents, the centroids go back to latent units and the scales are kept
+/// for later assignments; with `kmeans_normalize` each (standardised)
+/// deviation from the mean is scaled to unit length first, and the stored
+/// centroids are each cluster's mean latent (a centroid on the sphere has
+/// no size to map back).
+fn cluster_latents(latents: &[f32], latent: usize, clusters: Clusters, config: &VraeConfig) -> Result<LatentClusters> {
+    let (mean, scale) = unit_variance_scales(latents, latent);
+    let scale = config.kmeans_standardize.then_some(scale);
+    let ones = vec![1.0f32; latent];
+    let points = match (&scale, config.kmeans_normalize) {
+        (None, false) => Cow::Borrowed(latents),
+        (scale, normalize) => {
+            let mut points = standardise(latents, &mean, scale.as_deref().unwrap_or(&ones));
+            if normalize {
+                unit_rows(&mut points, latent);
+            }
+            Cow::Owned(points)
+        }
+    };
+    let (fit, selection) = fit_clusters(&points, latent, clusters, config)?;
+    let unscale = |row: &[f32]| -> Vec<f32> {
+        let scale = scale.as_deref().unwrap_or(&ones);
+        row.iter().zip(&mean).zip(scale).map(|((c, m), s)| c / s + m).collect()
+    };
+    let centroids = if config.kmeans_normalize {
+        let fallback: Vec<f32> = fit.centroids.chunks_exact(latent).flat_map(unscale).collect();
+        member_means(latents, latent, &fit.labels, fit.centroids.len() / latent, &fallback)
+    } else if scale.is_some() {
+        fit.centroids.chunks_exact(latent).flat_map(unscale).collect()
+    } else {
+        fit.centroids.clone()
+    };
+    let directions = config.kmeans_normalize.then(|| Directions { mean, centroids: fit.centroids });
+    Ok(LatentClusters { centroids, scale, directions, inertia: fit.inertia, selection })
 }
 
 fn with_threads<T>(threads: usize, work: impl FnOnce() -> Result<T> + Send) -> Result<T>
@@ -211,29 +282,11 @@ impl Model {
                 let axes = (0..n * latent).map(|i| if i % latent == i / latent { 1.0 } else { 0.0 }).collect();
                 Pca::from_parts(latents.clone(), axes, vec![0.0; n], latent, n)?
             };
-            let (mut centroids, mut kmeans_inertia, mut cluster_scale, mut cluster_selection) = (None, None, None, None);
-            if let Some(clusters) = config.clusters {
-                // With `kmeans_standardize`, k-means runs on standardised
-                // latents; the centroids go back to latent units and the
-                // scales are kept for later assignments.
-                let standard = config.kmeans_standardize.then(|| unit_variance_scales(&latents, latent));
-                let points = match &standard {
-                    Some((mean, scale)) => Cow::Owned(standardise(&latents, mean, scale)),
-                    None => Cow::Borrowed(&latents[..]),
-                };
-                let (fit, scores) = fit_clusters(&points, latent, clusters, config)?;
-                kmeans_inertia = Some(fit.inertia);
-                cluster_selection = scores;
-                centroids = Some(match &standard {
-                    Some((mean, scale)) => fit
-                        .centroids
-                        .chunks_exact(latent)
-                        .flat_map(|row| row.iter().zip(mean).zip(scale).map(|((c, m), s)| c / s + m))
-                        .collect(),
-                    None => fit.centroids,
-                });
-                cluster_scale = standard.map(|(_, scale)| scale);
-            }
+            let clustered = config.clusters.map(|clusters| cluster_latents(&latents, latent, clusters, config)).transpose()?;
+            let (centroids, cluster_scale, cluster_directions, kmeans_inertia, cluster_selection) = match clustered {
+                Some(c) => (Some(c.centroids), c.scale, c.directions, Some(c.inertia), c.selection),
+                None => (None, None, None, None, None),
+            };
             let mut model = Model {
                 config: config.clone(),
                 // The model keeps its weights on the CPU (artifacts are
@@ -242,6 +295,7 @@ impl Model {
                 scaler: trained.scaler,
                 centroids,
                 cluster_scale,
+                cluster_directions,
                 summary: TrainingSummary {
                     rows: batch.len(),
                     channels: batch.channels(),
@@ -268,7 +322,7 @@ impl Model {
     }
 
     /// Refuses a model with any value that is not finite: weights, scaling
-    /// statistics, centroids, k-means scales or the PCA basis. Such a model
+    /// statistics, centroids, k-means scales and directions or the PCA basis. Such a model
     /// would answer NaN (or put every series in cluster 0) without a word.
     pub(crate) fn check_finite(&self) -> std::result::Result<(), ArtifactError> {
         let names = crate::network::param_specs(&self.weights.shape);
@@ -281,6 +335,10 @@ impl Model {
         finite("scaling.std", stds)?;
         finite("kmeans.centroids", self.centroids.as_deref().unwrap_or(&[]))?;
         finite("kmeans.scale", self.cluster_scale.as_deref().unwrap_or(&[]))?;
+        if let Some(d) = &self.cluster_directions {
+            finite(KMEANS_MEAN, &d.mean)?;
+            finite(KMEANS_DIRECTIONS, &d.centroids)?;
+        }
         finite("pca.mean", &self.pca.mean)?;
         finite("pca.components", &self.pca.components)?;
         finite("pca.explained_variance", &self.pca.explained_variance)?;
@@ -442,16 +500,24 @@ impl Model {
 
     /// Nearest k-means centroid of every series.
     pub fn cluster(&self, batch: &SeriesBatch) -> Result<Vec<usize>> {
-        let centroids = self.centroids.as_ref().ok_or(VraeError::NoClusters)?;
         let latents = self.embed(batch)?;
-        Ok(assign_scaled(centroids, self.latent(), &latents, self.cluster_scale.as_deref()))
+        self.assign(&latents)
     }
 
     /// Nearest k-means centroid of precomputed latent vectors (`[rows, latent]`).
     pub fn cluster_embeddings(&self, latents: &[f32]) -> Result<Vec<usize>> {
-        let centroids = self.centroids.as_ref().ok_or(VraeError::NoClusters)?;
         self.check_latents(latents)?;
-        Ok(assign_scaled(centroids, self.latent(), latents, self.cluster_scale.as_deref()))
+        self.assign(latents)
+    }
+
+    /// Nearest centroid of each latent, in the space k-means was fitted in.
+    fn assign(&self, latents: &[f32]) -> Result<Vec<usize>> {
+        let centroids = self.centroids.as_ref().ok_or(VraeError::NoClusters)?;
+        let scale = self.cluster_scale.as_deref();
+        Ok(match &self.cluster_directions {
+            Some(d) => assign_directions(&d.centroids, latents, &d.mean, scale),
+            None => assign_scaled(centroids, self.latent(), latents, scale),
+        })
     }
 
     fn check_latents(&self, latents: &[f32]) -> Result<()> {

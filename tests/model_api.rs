@@ -435,6 +435,92 @@ fn standardized_kmeans_assigns_like_kmeans_on_standardized_latents_and_persists(
 }
 
 #[test]
+fn normalized_kmeans_clusters_unit_length_standardised_latents_and_persists() {
+    let (batch, _) = two_shapes(24, 21, 30, 30);
+    let model = Model::fit(&batch, &small(r#"{"clusters": 3, "kmeans_normalize": true}"#), |_| {}).unwrap();
+    let latent = model.latent();
+
+    // The same k-means (options, seed) run by hand on the standardised
+    // latents scaled to unit length.
+    let latents = model.embed(&batch).unwrap();
+    let (mean, scale) = vrae::cluster::unit_variance_scales(&latents, latent);
+    let mut points = vrae::cluster::standardise(&latents, &mean, &scale);
+    vrae::cluster::unit_rows(&mut points, latent);
+    for row in points.chunks_exact(latent) {
+        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "{row:?}");
+    }
+    let opts = vrae::cluster::KMeansOptions { k: 3, restarts: 10, max_iter: 300, seed: 5 };
+    let by_hand = vrae::cluster::fit_kmeans(&points, latent, &opts).unwrap();
+    let clusters = model.cluster(&batch).unwrap();
+    // The model ran k-means on its rows in content order, so its restarts
+    // may settle elsewhere than the hand-run one on the rows as given; but
+    // its partition is a k-means fit of these points: every point is
+    // nearest its own cluster's mean point, and the stored inertia is the
+    // points' squared distance to those means (at most 1 each on the unit
+    // sphere, where standardised latents would give about `latent` each).
+    let k = 3;
+    let mut sums = vec![0.0f64; k * latent];
+    let mut counts = vec![0usize; k];
+    for (row, &c) in points.chunks_exact(latent).zip(&clusters) {
+        counts[c] += 1;
+        for (d, &v) in row.iter().enumerate() {
+            sums[c * latent + d] += f64::from(v);
+        }
+    }
+    let means: Vec<f32> = sums.iter().enumerate().map(|(i, s)| (s / counts[i / latent].max(1) as f64) as f32).collect();
+    assert_eq!(vrae::cluster::assign(&means, latent, &points), clusters);
+    let inertia: f64 = points
+        .chunks_exact(latent)
+        .zip(&clusters)
+        .map(|(row, &c)| row.iter().zip(&means[c * latent..]).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>())
+        .sum();
+    let stored = model.summary().kmeans_inertia.unwrap();
+    assert!((stored - inertia).abs() < 1e-3 * inertia.max(1.0), "inertia {stored} vs {inertia}");
+    assert!(stored < points.len() as f64 / latent as f64, "{stored}");
+    // Neither fit is much worse than the other.
+    assert!(stored <= by_hand.inertia * 1.05 && by_hand.inertia <= stored * 1.05, "{stored} vs {}", by_hand.inertia);
+    // The stored centroids, which prototypes decode, are each cluster's
+    // mean latent.
+    let centroids = model.centroids().unwrap();
+    for (j, centroid) in centroids.chunks_exact(latent).enumerate() {
+        let members: Vec<&[f32]> = latents.chunks_exact(latent).zip(&clusters).filter(|(_, &c)| c == j).map(|(r, _)| r).collect();
+        assert!(!members.is_empty(), "cluster {j} is empty");
+        for (d, &value) in centroid.iter().enumerate() {
+            let expected = members.iter().map(|r| r[d]).sum::<f32>() / members.len() as f32;
+            assert!((value - expected).abs() < 1e-4, "cluster {j}, dimension {d}: {value} vs {expected}");
+        }
+    }
+
+    let bytes = model.to_bytes().unwrap();
+    let loaded = Model::from_bytes(&bytes).unwrap();
+    assert!(loaded.config().kmeans_normalize);
+    assert_eq!(loaded.cluster(&batch).unwrap(), clusters);
+    assert_eq!(loaded.cluster_embeddings(&latents).unwrap(), clusters);
+
+    // The mean and directions belong to normalized k-means alone: a config
+    // edited to say otherwise, or written before the option (no key: off),
+    // is refused, as is a normalized model without them or with a NaN.
+    for stored in [Some(false), None] {
+        let edited = with_metadata(&bytes, |meta| {
+            edit_config(meta, |c| match stored {
+                Some(v) => drop(c.insert("kmeans_normalize".into(), v.into())),
+                None => drop(c.remove("kmeans_normalize")),
+            })
+        });
+        let err = Model::from_bytes(&edited).unwrap_err().to_string();
+        assert!(err.contains("kmeans.mean") && err.contains("not normalized"), "{err}");
+    }
+    let plain = Model::fit(&batch, &small(r#"{"clusters": 3}"#), |_| {}).unwrap().to_bytes().unwrap();
+    let claimed = with_metadata(&plain, |meta| edit_config(meta, |c| drop(c.insert("kmeans_normalize".into(), true.into()))));
+    let err = Model::from_bytes(&claimed).unwrap_err().to_string();
+    assert!(err.contains("kmeans.mean"), "{err}");
+    let nan = with_tensor(&bytes, "kmeans.directions", &vec![f32::NAN; 3 * latent]);
+    let err = Model::from_bytes(&nan).unwrap_err().to_string();
+    assert!(err.contains("kmeans.directions"), "{err}");
+}
+
+#[test]
 fn version_one_models_load_with_plain_kmeans() {
     let (batch, _) = two_shapes(12, 22, 20, 20);
     let model = Model::fit(&batch, &small(r#"{"clusters": 2, "kmeans_standardize": false}"#), |_| {}).unwrap();

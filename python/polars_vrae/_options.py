@@ -53,6 +53,7 @@ class Options(TypedDict, total=False):
     kmeans_restarts: int
     kmeans_max_iter: int
     kmeans_standardize: bool
+    kmeans_normalize: bool
     shift_average: int
     align_lags: bool
     paa_steps: int
