@@ -6,6 +6,12 @@ variance under vrae's 1% spread floor (`true`, the default). Prints NMI and
 ARI per dataset (mean over seeds) and the mean over datasets, for each
 latents folder given.
 
+With `--geometry`, also other geometries of the standardised latents: the
+principal axes holding 80 / 90 / 95% of their variance whitened (`w`) or
+half-whitened (divided by the fourth root of each axis' variance, `sqrt`),
+the first k axes whitened (`wk`), and every standardised latent scaled to
+unit length (`normalized`, what `kmeans_normalize` does).
+
 With `--raw DATA` (the suite's data folder), also the standardised latents
 side by side with the first d principal components of the same rows' raw
 values (equal-length univariate datasets only; d = 2, 5, 10), each block
@@ -14,6 +20,7 @@ the raw values alone: whether what plain PCA keeps adds to the latent.
 
     bench/.venv-classic/bin/python bench/quality/recluster.py out/study/latents/defaults ...
     bench/.venv-classic/bin/python bench/quality/recluster.py --raw ../shared/data out/lat
+    bench/.venv-classic/bin/python bench/quality/recluster.py --geometry out/lat
 """
 import json
 import sys
@@ -36,6 +43,31 @@ def spaces(z):
     return {"means": z, "standardized": scaled}
 
 
+def unit_rows(x):
+    """Rows scaled to unit length; a row at the origin stays zero (as in
+    vrae's `cluster::unit_rows`)."""
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.where(norm > 1e-12, x / np.maximum(norm, 1e-12), 0.0)
+
+
+def geometries(z, k):
+    """The standardised latents whitened along their main axes, or on the
+    unit sphere."""
+    scaled = spaces(z)["standardized"]
+    pca = PCA(random_state=0).fit(scaled)
+    axes, variance = pca.transform(scaled), pca.explained_variance_
+    kept = np.cumsum(pca.explained_variance_ratio_)
+    out = {}
+    for share in (80, 90, 95):
+        m = int(np.searchsorted(kept, share / 100) + 1)
+        out[f"w{share}"] = axes[:, :m] / np.sqrt(variance[:m])
+        out[f"sqrt{share}"] = axes[:, :m] / variance[:m] ** 0.25
+    m = max(1, min(k, axes.shape[1]))
+    out["wk"] = axes[:, :m] / np.sqrt(variance[:m])
+    out["normalized"] = unit_rows(scaled)
+    return out
+
+
 def unit_norm(x):
     return x / np.sqrt((x**2).sum(axis=1).mean())
 
@@ -52,7 +84,7 @@ def with_raw(z, raw):
     return out
 
 
-def score(path, raw=None):
+def score(path, raw=None, geometry=False):
     rows = np.loadtxt(path, delimiter=",", ndmin=2)
     labels, z = rows[:, 0].astype(int), rows[:, 1:]
     k = len(np.unique(labels))
@@ -60,6 +92,8 @@ def score(path, raw=None):
     candidates = spaces(z)
     if raw is not None:
         candidates |= with_raw(z, raw)
+    if geometry:
+        candidates |= geometries(z, k)
     for name, features in candidates.items():
         # vrae's k-means: k-means++ with 10 restarts, best inertia.
         pred = KMeans(k, n_init=10, random_state=0).fit_predict(features)
@@ -85,7 +119,9 @@ def raw_rows(data, dataset, labels):
 
 def main():
     args = sys.argv[1:]
-    data = None
+    data, geometry = None, False
+    if args[:1] == ["--geometry"]:
+        geometry, args = True, args[1:]
     if args[:1] == ["--raw"]:
         data, args = Path(args[1]), args[2:]
     for folder in map(Path, args):
@@ -98,7 +134,7 @@ def main():
                 raw = raw_rows(data, dataset, labels)
                 if raw is None:
                     continue
-            for space, pair in score(path, raw).items():
+            for space, pair in score(path, raw, geometry).items():
                 per_dataset[dataset][space].append(pair)
         names = sorted(next(iter(per_dataset.values())).keys()) if per_dataset else []
         print(f"## {folder}")
