@@ -5,7 +5,8 @@
 //! cargo bench --bench speed -- [--data DIR] [--name ECG5000] [--epochs 3]
 //!     [--threads 2] [--repeats 5] [--paa-steps N] [--shift-tolerance N]
 //!
-//! Prints JSON lines (kind: peak, train, embed) for bench/compare.sh.
+//! Prints JSON lines (kind: peak, fma_bound, train, embed) for
+//! bench/compare.sh.
 
 #[path = "../examples/support/allocator.rs"]
 mod allocator;
@@ -100,6 +101,60 @@ fn measured_peak(threads: usize) -> f64 {
     best
 }
 
+/// Hard ceiling of f32 arithmetic on this machine with `threads` threads:
+/// each thread runs 12 independent chains of 8-lane AVX2 fused
+/// multiply-adds with no memory traffic, the most FLOPs its cores can
+/// retire per second. No real kernel reaches it; a speed target above it
+/// cannot be met on this machine by doing the same arithmetic. `None` where
+/// the CPU has no AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+fn fma_bound(threads: usize) -> Option<f64> {
+    if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+        return None;
+    }
+    const ITERS: u64 = 100_000_000;
+    let mut best = 0.0f64;
+    for _ in 0..3 {
+        let t = Instant::now();
+        // SAFETY: AVX2 and FMA were detected above.
+        let sums = rayon::broadcast(|_| unsafe { fma_chains(ITERS) });
+        let flops = threads as f64 * ITERS as f64 * 12.0 * 8.0 * 2.0;
+        best = best.max(flops / t.elapsed().as_secs_f64());
+        std::hint::black_box(sums);
+    }
+    Some(best)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn fma_bound(_threads: usize) -> Option<f64> {
+    None
+}
+
+/// `iters` rounds of 12 independent 8-lane multiply-adds (enough chains to
+/// cover the FMA units' latency); returns a sum so nothing is optimised out.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn fma_chains(iters: u64) -> f32 {
+    use std::arch::x86_64::*;
+    let (b, c) = (_mm256_set1_ps(0.999_999), _mm256_set1_ps(1e-7));
+    let mut acc = [_mm256_setzero_ps(); 12];
+    for (i, a) in acc.iter_mut().enumerate() {
+        *a = _mm256_set1_ps(i as f32);
+    }
+    for _ in 0..iters {
+        for a in acc.iter_mut() {
+            *a = _mm256_fmadd_ps(*a, b, c);
+        }
+    }
+    let mut out = [0.0f32; 8];
+    let mut total = 0.0;
+    for a in acc {
+        _mm256_storeu_ps(out.as_mut_ptr(), a);
+        total += out[0];
+    }
+    total
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let args = Args::parse();
     rayon::ThreadPoolBuilder::new().num_threads(args.threads).build_global()?;
@@ -110,6 +165,9 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     let peak = measured_peak(args.threads);
     println!("{}", json!({"kind": "peak", "threads": args.threads, "gflops": peak / 1e9}));
+    if let Some(bound) = fma_bound(args.threads) {
+        println!("{}", json!({"kind": "fma_bound", "threads": args.threads, "gflops": bound / 1e9}));
+    }
 
     let mut options = json!({"epochs": args.epochs, "threads": args.threads});
     if let Some(paa) = args.paa_steps {
