@@ -207,7 +207,7 @@ fn cluster_latents(latents: &[f32], latent: usize, clusters: Clusters, config: &
     } else {
         fit.centroids.clone()
     };
-    let directions = config.kmeans_normalize.then(|| Directions { mean, centroids: fit.centroids });
+    let directions = config.kmeans_normalize.then_some(Directions { mean, centroids: fit.centroids });
     Ok(LatentClusters { centroids, scale, directions, inertia: fit.inertia, selection })
 }
 
