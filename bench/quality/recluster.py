@@ -9,8 +9,10 @@ latents folder given.
 With `--geometry`, also other geometries of the standardised latents: the
 principal axes holding 80 / 90 / 95% of their variance whitened (`w`) or
 half-whitened (divided by the fourth root of each axis' variance, `sqrt`),
-the first k axes whitened (`wk`), and every standardised latent scaled to
-unit length (`normalized`, what `kmeans_normalize` does).
+the first k axes whitened (`wk`), every standardised latent scaled to
+unit length (`normalized`, what `kmeans_normalize` does), and the same
+with the logarithm of its length as one more coordinate (standardised,
+weight 0.25, 0.5 or 1).
 
 With `--raw DATA` (the suite's data folder), also the standardised latents
 side by side with the first d principal components of the same rows' raw
@@ -65,6 +67,12 @@ def geometries(z, k):
     m = max(1, min(k, axes.shape[1]))
     out["wk"] = axes[:, :m] / np.sqrt(variance[:m])
     out["normalized"] = unit_rows(scaled)
+    # The unit-length latents with their length given back as one more
+    # coordinate: its logarithm standardised, at three weights.
+    length = np.log(np.maximum(np.linalg.norm(scaled, axis=1, keepdims=True), 1e-6))
+    length = (length - length.mean()) / max(length.std(), 1e-12)
+    for weight in (0.25, 0.5, 1.0):
+        out[f"normalized+loglength{weight}"] = np.hstack([out["normalized"], weight * length])
     return out
 
 
