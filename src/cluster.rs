@@ -148,8 +148,8 @@ pub fn standardise(data: &[f32], mean: &[f32], scale: &[f32]) -> Vec<f32> {
 /// Each row of `points` (row-major, `dim` wide) scaled to unit Euclidean
 /// length, in place: the point's direction from the origin without its
 /// distance. A row of length below 1e-12 (a latent exactly at the training
-/// mean) has no direction and stays zero, equally far from every unit
-/// centroid's direction rather than a division by zero.
+/// mean) has no direction and stays zero (it then joins the centroid
+/// nearest the origin) rather than a division by zero.
 pub fn unit_rows(points: &mut [f32], dim: usize) {
     if dim == 0 {
         return;
