@@ -528,6 +528,11 @@ impl Model {
                 self.latent()
             )));
         }
+        // A NaN latent has no nearest centroid or projection; without this
+        // it would land in some cluster (or at NaN) without a word.
+        if let Some((index, value)) = latents.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(VraeError::Layout(format!("latent vector {} holds a non-finite value ({value})", index / self.latent())));
+        }
         Ok(())
     }
 

@@ -497,6 +497,12 @@ fn normalized_kmeans_clusters_unit_length_standardised_latents_and_persists() {
     assert!(loaded.config().kmeans_normalize);
     assert_eq!(loaded.cluster(&batch).unwrap(), clusters);
     assert_eq!(loaded.cluster_embeddings(&latents).unwrap(), clusters);
+    // A NaN latent is refused by row, not put in some cluster.
+    let mut bad = latents.clone();
+    bad[latent + 1] = f32::NAN;
+    for err in [loaded.cluster_embeddings(&bad).unwrap_err(), loaded.project_embeddings(&bad).unwrap_err()] {
+        assert!(err.to_string().contains("latent vector 1 holds a non-finite value"), "{err}");
+    }
 
     // The mean and directions belong to normalized k-means alone: a config
     // edited to say otherwise, or written before the option (no key: off),
