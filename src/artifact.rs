@@ -23,7 +23,7 @@ use safetensors::{Dtype, SafeTensors};
 use crate::align::LagReference;
 use crate::config::{Clusters, Scaling, VraeConfig};
 use crate::error::{ArtifactError, Result, VraeError};
-use crate::model::{Directions, Model, TrainingSummary, KMEANS_DIRECTIONS, KMEANS_MEAN};
+use crate::model::{Model, TrainingSummary, KMEANS_DIRECTIONS};
 use crate::network::{NetShape, Weights};
 use crate::pca::Pca;
 use crate::scaling::Scaler;
@@ -206,9 +206,7 @@ impl Model {
             entries.push(Entry { name: "kmeans.scale".into(), dims: vec![latent], bytes: to_bytes_le(s) });
         }
         if let Some(d) = &self.cluster_directions {
-            entries.push(Entry { name: KMEANS_MEAN.into(), dims: vec![latent], bytes: to_bytes_le(&d.mean) });
-            let dims = vec![d.centroids.len() / latent, latent];
-            entries.push(Entry { name: KMEANS_DIRECTIONS.into(), dims, bytes: to_bytes_le(&d.centroids) });
+            entries.push(Entry { name: KMEANS_DIRECTIONS.into(), dims: vec![d.len() / latent, latent], bytes: to_bytes_le(d) });
         }
         let p = &self.pca;
         entries.push(Entry { name: "pca.mean".into(), dims: vec![p.dim], bytes: to_bytes_le(&p.mean) });
@@ -438,19 +436,17 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     if let Some(bad) = cluster_scale.as_ref().and_then(|s| s.iter().find(|v| !(v.is_finite() && **v > 0.0))) {
         return Err(bad_meta("kmeans.scale", format!("scales must be finite and positive, found {bad}")));
     }
-    // `kmeans_normalize` keeps the mean and the centroids it assigns with,
-    // beside the centroids in latent units; anywhere else they are an edit.
+    // `kmeans_normalize` keeps the centroids it assigns with beside the
+    // centroids in latent units; anywhere else they are an edit.
     let cluster_directions = match (&centroids, config.kmeans_normalize) {
-        (Some(c), true) => {
-            let k = c.len() / latent;
-            Some(Directions { mean: vector(KMEANS_MEAN, latent)?, centroids: vector(KMEANS_DIRECTIONS, k * latent)? })
+        (Some(c), true) => Some(vector(KMEANS_DIRECTIONS, c.len())?),
+        _ if lookup(KMEANS_DIRECTIONS).is_some() => {
+            return Err(bad_meta(
+                KMEANS_DIRECTIONS,
+                "present in a model whose k-means is not normalized (kmeans_normalize off or no clusters)",
+            ))
         }
-        _ => {
-            if let Some(name) = [KMEANS_MEAN, KMEANS_DIRECTIONS].into_iter().find(|name| lookup(name).is_some()) {
-                return Err(bad_meta(name, "present in a model whose k-means is not normalized (kmeans_normalize off or no clusters)"));
-            }
-            None
-        }
+        _ => None,
     };
     let n_components = 2.min(latent);
     let pca = Pca::from_parts(

@@ -64,18 +64,8 @@ pub struct TrainingSummary {
     pub vrae_version: String,
 }
 
-/// Model-file names of [`Directions`]' two tensors.
-pub(crate) const KMEANS_MEAN: &str = "kmeans.mean";
+/// Model-file name of `kmeans_normalize`'s centroids on the unit sphere.
 pub(crate) const KMEANS_DIRECTIONS: &str = "kmeans.directions";
-
-/// The space `kmeans_normalize` clusters in: a latent minus `mean`, scaled
-/// by the model's k-means scales when it has them, then to unit length;
-/// `centroids` (`[k, latent]`) are k-means' centroids in that space.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Directions {
-    pub mean: Vec<f32>,
-    pub centroids: Vec<f32>,
-}
 
 /// A trained VRAE with its input scaling, PCA basis and (optionally) k-means centroids.
 #[derive(Clone, Debug)]
@@ -87,9 +77,11 @@ pub struct Model {
     pub(crate) centroids: Option<Vec<f32>>,
     /// Per-dimension scales of the k-means distance (`kmeans_standardize`).
     pub(crate) cluster_scale: Option<Vec<f32>>,
-    /// Where `kmeans_normalize` assigns clusters: the training latents' mean
-    /// and the k-means centroids on the unit sphere.
-    pub(crate) cluster_directions: Option<Directions>,
+    /// `kmeans_normalize`'s k-means centroids, `[k, latent]`, in the space
+    /// it clusters in: a latent minus the training latents' mean (the PCA's
+    /// mean), scaled by `cluster_scale` when there is one, then to unit
+    /// length.
+    pub(crate) cluster_directions: Option<Vec<f32>>,
     pub(crate) pca: Pca,
     pub(crate) summary: TrainingSummary,
     /// Steps averaged into one before the network (`paa_steps`; 1: none).
@@ -165,8 +157,8 @@ struct LatentClusters {
     centroids: Vec<f32>,
     /// `kmeans_standardize`'s per-dimension scales.
     scale: Option<Vec<f32>>,
-    /// `kmeans_normalize`'s mean and centroids on the unit sphere.
-    directions: Option<Directions>,
+    /// `kmeans_normalize`'s centroids on the unit sphere.
+    directions: Option<Vec<f32>>,
     /// In the space k-means ran in.
     inertia: f64,
     /// `clusters: "auto"`: every k considered and its score.
@@ -207,7 +199,10 @@ fn cluster_latents(latents: &[f32], latent: usize, clusters: Clusters, config: &
     } else {
         fit.centroids.clone()
     };
-    let directions = config.kmeans_normalize.then_some(Directions { mean, centroids: fit.centroids });
+    // The mean the points were centred on is the training latents' column
+    // mean, which the model keeps as its PCA's mean (same sums, same order):
+    // assignments centre on that, so only the centroids are stored.
+    let directions = config.kmeans_normalize.then_some(fit.centroids);
     Ok(LatentClusters { centroids, scale, directions, inertia: fit.inertia, selection })
 }
 
@@ -335,10 +330,7 @@ impl Model {
         finite("scaling.std", stds)?;
         finite("kmeans.centroids", self.centroids.as_deref().unwrap_or(&[]))?;
         finite("kmeans.scale", self.cluster_scale.as_deref().unwrap_or(&[]))?;
-        if let Some(d) = &self.cluster_directions {
-            finite(KMEANS_MEAN, &d.mean)?;
-            finite(KMEANS_DIRECTIONS, &d.centroids)?;
-        }
+        finite(KMEANS_DIRECTIONS, self.cluster_directions.as_deref().unwrap_or(&[]))?;
         finite("pca.mean", &self.pca.mean)?;
         finite("pca.components", &self.pca.components)?;
         finite("pca.explained_variance", &self.pca.explained_variance)?;
@@ -515,7 +507,7 @@ impl Model {
         let centroids = self.centroids.as_ref().ok_or(VraeError::NoClusters)?;
         let scale = self.cluster_scale.as_deref();
         Ok(match &self.cluster_directions {
-            Some(d) => assign_directions(&d.centroids, latents, &d.mean, scale),
+            Some(directions) => assign_directions(directions, latents, &self.pca.mean, scale),
             None => assign_scaled(centroids, self.latent(), latents, scale),
         })
     }

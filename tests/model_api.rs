@@ -504,7 +504,7 @@ fn normalized_kmeans_clusters_unit_length_standardised_latents_and_persists() {
         assert!(err.to_string().contains("latent vector 1 holds a non-finite value"), "{err}");
     }
 
-    // The mean and directions belong to normalized k-means alone: a config
+    // The directions belong to normalized k-means alone: a config
     // edited to say otherwise, or written before the option (no key: off),
     // is refused, as is a normalized model without them or with a NaN.
     for stored in [Some(false), None] {
@@ -515,12 +515,12 @@ fn normalized_kmeans_clusters_unit_length_standardised_latents_and_persists() {
             })
         });
         let err = Model::from_bytes(&edited).unwrap_err().to_string();
-        assert!(err.contains("kmeans.mean") && err.contains("not normalized"), "{err}");
+        assert!(err.contains("kmeans.directions") && err.contains("not normalized"), "{err}");
     }
     let plain = Model::fit(&batch, &small(r#"{"clusters": 3}"#), |_| {}).unwrap().to_bytes().unwrap();
     let claimed = with_metadata(&plain, |meta| edit_config(meta, |c| drop(c.insert("kmeans_normalize".into(), true.into()))));
     let err = Model::from_bytes(&claimed).unwrap_err().to_string();
-    assert!(err.contains("kmeans.mean"), "{err}");
+    assert!(err.contains("kmeans.directions"), "{err}");
     let nan = with_tensor(&bytes, "kmeans.directions", &vec![f32::NAN; 3 * latent]);
     let err = Model::from_bytes(&nan).unwrap_err().to_string();
     assert!(err.contains("kmeans.directions"), "{err}");
