@@ -21,9 +21,10 @@ use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::align::LagReference;
+use crate::config::Clustering;
 use crate::config::{Clusters, Scaling, VraeConfig};
 use crate::error::{ArtifactError, Result, VraeError};
-use crate::model::{Model, TrainingSummary, KMEANS_DIRECTIONS};
+use crate::model::{Model, SpectralIndex, TrainingSummary, KMEANS_DIRECTIONS, SPECTRAL_LABELS, SPECTRAL_POINTS};
 use crate::network::{NetShape, Weights};
 use crate::pca::Pca;
 use crate::scaling::Scaler;
@@ -208,6 +209,13 @@ impl Model {
         if let Some(d) = &self.cluster_directions {
             entries.push(Entry { name: KMEANS_DIRECTIONS.into(), dims: vec![d.len() / latent, latent], bytes: to_bytes_le(d) });
         }
+        if let Some(index) = &self.spectral {
+            let points = index.labels.len();
+            entries.push(Entry { name: SPECTRAL_POINTS.into(), dims: vec![points, latent], bytes: to_bytes_le(&index.points) });
+            // Cluster numbers are small integers, exact in f32.
+            let labels: Vec<f32> = index.labels.iter().map(|&l| l as f32).collect();
+            entries.push(Entry { name: SPECTRAL_LABELS.into(), dims: vec![points], bytes: to_bytes_le(&labels) });
+        }
         let p = &self.pca;
         entries.push(Entry { name: "pca.mean".into(), dims: vec![p.dim], bytes: to_bytes_le(&p.mean) });
         entries.push(Entry { name: "pca.components".into(), dims: vec![p.n_components, p.dim], bytes: to_bytes_le(&p.components) });
@@ -339,6 +347,10 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     if !config_map.contains_key("kmeans_normalize") {
         config.kmeans_normalize = false;
     }
+    // Written before `clustering` existed: clustered by k-means.
+    if !config_map.contains_key("clustering") {
+        config.clustering = Clustering::Kmeans;
+    }
     // Written before `shift_tolerance` existed: trained without it.
     if !config_map.contains_key("shift_tolerance") {
         config.shift_tolerance = 0;
@@ -438,13 +450,21 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     }
     // `kmeans_normalize` keeps the centroids it assigns with beside the
     // centroids in latent units; anywhere else they are an edit.
-    let cluster_directions = match (&centroids, config.kmeans_normalize) {
+    let kmeans_clusters = config.clustering == Clustering::Kmeans;
+    let cluster_directions = match (&centroids, config.kmeans_normalize && kmeans_clusters) {
         (Some(c), true) => Some(vector(KMEANS_DIRECTIONS, c.len())?),
         _ if lookup(KMEANS_DIRECTIONS).is_some() => {
             return Err(bad_meta(
                 KMEANS_DIRECTIONS,
-                "present in a model whose k-means is not normalized (kmeans_normalize off or no clusters)",
+                "present in a model whose k-means is not normalized (kmeans_normalize off, no clusters or clustering spectral)",
             ))
+        }
+        _ => None,
+    };
+    let spectral = match (&centroids, kmeans_clusters) {
+        (Some(c), false) => Some(spectral_index(&lookup, latent, c.len() / latent.max(1))?),
+        _ if lookup(SPECTRAL_POINTS).is_some() || lookup(SPECTRAL_LABELS).is_some() => {
+            return Err(bad_meta(SPECTRAL_POINTS, "present in a model that is not clustered spectrally (clustering kmeans or no clusters)"))
         }
         _ => None,
     };
@@ -475,11 +495,42 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
         }
         (false, None) => None,
     };
-    let model = Model { config, weights, scaler, centroids, cluster_scale, cluster_directions, pca, summary, window, lag_reference };
+    let model =
+        Model { config, weights, scaler, centroids, cluster_scale, cluster_directions, spectral, pca, summary, window, lag_reference };
     // A re-signed file can hold NaN weights or centroids (NaN centroids put
     // every series in cluster 0): refused like any other corruption.
     model.check_finite()?;
     Ok(model)
+}
+
+/// `clustering: "spectral"`'s graph latents and their clusters from a model
+/// file: `[points, latent]` latents (1 to `MAX_GRAPH_POINTS` of them) and
+/// one whole-number cluster in `0..k` each; anything else is refused by name.
+fn spectral_index(
+    lookup: &dyn Fn(&str) -> Option<(Vec<usize>, Vec<f32>)>,
+    latent: usize,
+    k: usize,
+) -> std::result::Result<SpectralIndex, ArtifactError> {
+    let (dims, points) = lookup(SPECTRAL_POINTS).ok_or_else(|| ArtifactError::MissingTensor(SPECTRAL_POINTS.into()))?;
+    let most = crate::spectral::MAX_GRAPH_POINTS;
+    if dims.len() != 2 || dims[1] != latent || !(1..=most).contains(&dims[0]) {
+        return Err(bad_meta(SPECTRAL_POINTS, format!("shape {dims:?}, expected [points, {latent}] with 1..={most} points")));
+    }
+    let (label_dims, labels) = lookup(SPECTRAL_LABELS).ok_or_else(|| ArtifactError::MissingTensor(SPECTRAL_LABELS.into()))?;
+    if label_dims != [dims[0]] {
+        return Err(bad_meta(SPECTRAL_LABELS, format!("shape {label_dims:?}, expected [{}], one per point", dims[0])));
+    }
+    let labels = labels
+        .iter()
+        .map(|&l| {
+            if l.fract() == 0.0 && l >= 0.0 && (l as usize) < k {
+                Ok(l as usize)
+            } else {
+                Err(bad_meta(SPECTRAL_LABELS, format!("{l} is not a cluster of 0..{k}")))
+            }
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(SpectralIndex { points, labels })
 }
 
 #[cfg(test)]

@@ -72,6 +72,18 @@ pub enum Scaling {
     PerStep,
 }
 
+/// How the training latents are cut into clusters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Clustering {
+    /// k-means: convex cells around centroids.
+    Kmeans,
+    /// Spectral clustering on the latents' nearest-neighbour graph: clusters
+    /// that follow connected strips of latents; later latents join the
+    /// cluster of the nearest training latents.
+    Spectral,
+}
+
 /// Where tensors live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -219,6 +231,17 @@ pub struct VraeConfig {
     /// in the model, and `centroids` (prototypes) are each cluster's mean
     /// latent.
     pub kmeans_normalize: bool,
+    /// How the training latents are cut into clusters (default `kmeans`).
+    /// `spectral` builds a graph joining each training latent to its 10
+    /// nearest (in the space `kmeans_standardize` and `kmeans_normalize`
+    /// define; on at most 4000 evenly spaced latents) and cuts it with
+    /// k-means on the leading eigenvectors of its normalised adjacency, so
+    /// that a cluster can be a curved, connected strip of latents rather
+    /// than a convex cell. The graph's latents and their clusters are
+    /// stored in the model; a later latent joins the cluster its nearest
+    /// stored latents vote for (weighted by closeness). `centroids`
+    /// (prototypes) are each cluster's mean latent.
+    pub clustering: Clustering,
     /// Circular shifts each series' latent is averaged over (default 1: the
     /// series as given). With n > 1 the latent of a series is the mean of its
     /// encodings rolled by `s * length / n` steps, s = 0..n, which makes the
@@ -282,6 +305,7 @@ impl Default for VraeConfig {
             kmeans_max_iter: 300,
             kmeans_standardize: KMEANS_STANDARDIZE_DEFAULT,
             kmeans_normalize: KMEANS_NORMALIZE_DEFAULT,
+            clustering: Clustering::Kmeans,
             shift_average: 1,
             align_lags: false,
             paa_steps: PAA_STEPS_DEFAULT,
@@ -366,6 +390,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "kmeans_max_iter",
     "kmeans_standardize",
     "kmeans_normalize",
+    "clustering",
     "shift_average",
     "align_lags",
     "paa_steps",

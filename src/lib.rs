@@ -49,6 +49,7 @@ pub mod rnn;
 mod rnn;
 mod scaling;
 pub mod silhouette;
+pub mod spectral;
 mod train;
 
 /// The checksum of model files, for tests that write files of older formats

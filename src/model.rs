@@ -13,13 +13,14 @@ use crate::budget;
 use crate::cluster::{
     assign_directions, assign_scaled, fit_kmeans, member_means, standardise, unit_rows, unit_variance_scales, KMeansFit, KMeansOptions,
 };
-use crate::config::{Clusters, DeviceKind, VraeConfig};
+use crate::config::{Clustering, Clusters, DeviceKind, VraeConfig};
 use crate::error::{ArtifactError, Result, VraeError};
 use crate::network::{decode, encode, NetShape, Padded, Weights};
 use crate::paa;
 use crate::pca::Pca;
 use crate::scaling::Scaler;
-use crate::silhouette::{choose_clusters, KScore};
+use crate::silhouette::{choose_clusters, silhouette, KScore};
+use crate::spectral::{fit_spectral, vote, SpectralEmbedding, SpectralFit};
 use crate::train::{train, EpochStats, Progress};
 
 /// Rows per inference batch on the CPU (fewer for long series) and on a
@@ -66,6 +67,21 @@ pub struct TrainingSummary {
 
 /// Model-file name of `kmeans_normalize`'s centroids on the unit sphere.
 pub(crate) const KMEANS_DIRECTIONS: &str = "kmeans.directions";
+/// Model-file names of `clustering: "spectral"`'s graph latents (in the
+/// space clusters are found in) and their clusters.
+pub(crate) const SPECTRAL_POINTS: &str = "spectral.points";
+pub(crate) const SPECTRAL_LABELS: &str = "spectral.labels";
+
+/// What `clustering: "spectral"` keeps to assign later latents: the latents
+/// its graph was built on, mapped into the space it clustered in, and the
+/// cluster of each.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SpectralIndex {
+    /// `[points, latent]` row-major.
+    pub(crate) points: Vec<f32>,
+    /// One cluster per point, in `0..k`.
+    pub(crate) labels: Vec<usize>,
+}
 
 /// A trained VRAE with its input scaling, PCA basis and (optionally) k-means centroids.
 #[derive(Clone, Debug)]
@@ -82,6 +98,8 @@ pub struct Model {
     /// mean), scaled by `cluster_scale` when there is one, then to unit
     /// length.
     pub(crate) cluster_directions: Option<Vec<f32>>,
+    /// `clustering: "spectral"`'s graph latents and their clusters.
+    pub(crate) spectral: Option<SpectralIndex>,
     pub(crate) pca: Pca,
     pub(crate) summary: TrainingSummary,
     /// Steps averaged into one before the network (`paa_steps`; 1: none).
@@ -159,19 +177,22 @@ struct LatentClusters {
     scale: Option<Vec<f32>>,
     /// `kmeans_normalize`'s centroids on the unit sphere.
     directions: Option<Vec<f32>>,
+    /// `clustering: "spectral"`'s graph latents and their clusters.
+    spectral: Option<SpectralIndex>,
     /// In the space k-means ran in.
     inertia: f64,
     /// `clusters: "auto"`: every k considered and its score.
     selection: Option<Vec<KScore>>,
 }
 
-/// k-means on the training latents (`[rows, latent]`) in the space the
-/// options ask for. With `kmeans_standardize` it runs on standardised
-/// latents, the centroids go back to latent units and the scales are kept
-/// for later assignments; with `kmeans_normalize` each (standardised)
-/// deviation from the mean is scaled to unit length first, and the stored
-/// centroids are each cluster's mean latent (a centroid on the sphere has
-/// no size to map back).
+/// The training latents (`[rows, latent]`) clustered in the space the
+/// options ask for. With `kmeans_standardize` the points are standardised
+/// and the scales kept for later assignments; with `kmeans_normalize` each
+/// (standardised) deviation from the mean is scaled to unit length. k-means
+/// centroids go back to latent units; where the clusters are not k-means
+/// cells around them (`kmeans_normalize`: a centroid on the sphere has no
+/// size to map back; `clustering: "spectral"`) the stored centroids are each
+/// cluster's mean latent.
 fn cluster_latents(latents: &[f32], latent: usize, clusters: Clusters, config: &VraeConfig) -> Result<LatentClusters> {
     let (mean, scale) = unit_variance_scales(latents, latent);
     let scale = config.kmeans_standardize.then_some(scale);
@@ -186,11 +207,30 @@ fn cluster_latents(latents: &[f32], latent: usize, clusters: Clusters, config: &
             Cow::Owned(points)
         }
     };
-    let (fit, selection) = fit_clusters(&points, latent, clusters, config)?;
     let unscale = |row: &[f32]| -> Vec<f32> {
         let scale = scale.as_deref().unwrap_or(&ones);
         row.iter().zip(&mean).zip(scale).map(|((c, m), s)| c / s + m).collect()
     };
+    if config.clustering == Clustering::Spectral {
+        let (fit, selection) = fit_spectral_clusters(&points, latent, clusters, config)?;
+        let k = fit.k;
+        // A cluster the vote left empty keeps the mean of its graph points.
+        let graph_means = member_means(&fit.fit.points, latent, &fit.fit.labels, k, &vec![0.0; k * latent]);
+        let fallback: Vec<f32> = graph_means.chunks_exact(latent).flat_map(unscale).collect();
+        let centroids = member_means(latents, latent, &fit.fit.assignments, k, &fallback);
+        let point_means = member_means(&points, latent, &fit.fit.assignments, k, &graph_means);
+        let inertia = points
+            .chunks_exact(latent)
+            .zip(&fit.fit.assignments)
+            .map(|(p, &l)| {
+                let centre = point_means.get(l * latent..(l + 1) * latent).unwrap_or(&[]);
+                p.iter().zip(centre).map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2)).sum::<f64>()
+            })
+            .sum();
+        let spectral = SpectralIndex { points: fit.fit.points, labels: fit.fit.labels };
+        return Ok(LatentClusters { centroids, scale, directions: None, spectral: Some(spectral), inertia, selection });
+    }
+    let (fit, selection) = fit_clusters(&points, latent, clusters, config)?;
     let centroids = if config.kmeans_normalize {
         let fallback: Vec<f32> = fit.centroids.chunks_exact(latent).flat_map(unscale).collect();
         member_means(latents, latent, &fit.labels, fit.centroids.len() / latent, &fallback)
@@ -203,7 +243,50 @@ fn cluster_latents(latents: &[f32], latent: usize, clusters: Clusters, config: &
     // mean, which the model keeps as its PCA's mean (same sums, same order):
     // assignments centre on that, so only the centroids are stored.
     let directions = config.kmeans_normalize.then_some(fit.centroids);
-    Ok(LatentClusters { centroids, scale, directions, inertia: fit.inertia, selection })
+    Ok(LatentClusters { centroids, scale, directions, spectral: None, inertia: fit.inertia, selection })
+}
+
+/// A spectral clustering and its number of clusters.
+struct SpectralClusters {
+    fit: SpectralFit,
+    k: usize,
+}
+
+/// Spectral clustering of `points` with `clusters` clusters; `"auto"` cuts
+/// the one embedding at every k in `2..=clusters_max` (at most one less
+/// than the graph's points) and keeps the k whose clusters have the best
+/// mean silhouette in the space of `points` (the smallest k on ties), as
+/// for k-means.
+fn fit_spectral_clusters(
+    points: &[f32],
+    dim: usize,
+    clusters: Clusters,
+    config: &VraeConfig,
+) -> Result<(SpectralClusters, Option<Vec<KScore>>)> {
+    let opts = |k| KMeansOptions { k, restarts: config.kmeans_restarts, max_iter: config.kmeans_max_iter, seed: config.seed };
+    match clusters {
+        Clusters::Fixed(k) => {
+            let fit = fit_spectral(points, dim, &opts(k))?;
+            Ok((SpectralClusters { fit, k }, None))
+        }
+        Clusters::Auto => {
+            let rows = (points.len() / dim.max(1)).min(crate::spectral::MAX_GRAPH_POINTS);
+            let top = config.clusters_max.min(rows.saturating_sub(1)).max(2);
+            let embedding = SpectralEmbedding::new(points, dim, top, config.seed)?;
+            let mut best: Option<(f64, SpectralClusters)> = None;
+            let mut scores = Vec::with_capacity(top - 1);
+            for k in 2..=top {
+                let fit = embedding.clusters(&opts(k))?;
+                let score = silhouette(points, dim, &fit.assignments, config.seed);
+                scores.push(KScore { k, silhouette: score });
+                if best.as_ref().is_none_or(|(s, _)| score > *s) {
+                    best = Some((score, SpectralClusters { fit, k }));
+                }
+            }
+            let (_, chosen) = best.ok_or(crate::cluster::ClusterError::TooFewPoints { points: rows, k: 2 })?;
+            Ok((chosen, Some(scores)))
+        }
+    }
 }
 
 fn with_threads<T>(threads: usize, work: impl FnOnce() -> Result<T> + Send) -> Result<T>
@@ -278,9 +361,9 @@ impl Model {
                 Pca::from_parts(latents.clone(), axes, vec![0.0; n], latent, n)?
             };
             let clustered = config.clusters.map(|clusters| cluster_latents(&latents, latent, clusters, config)).transpose()?;
-            let (centroids, cluster_scale, cluster_directions, kmeans_inertia, cluster_selection) = match clustered {
-                Some(c) => (Some(c.centroids), c.scale, c.directions, Some(c.inertia), c.selection),
-                None => (None, None, None, None, None),
+            let (centroids, cluster_scale, cluster_directions, spectral, kmeans_inertia, cluster_selection) = match clustered {
+                Some(c) => (Some(c.centroids), c.scale, c.directions, c.spectral, Some(c.inertia), c.selection),
+                None => (None, None, None, None, None, None),
             };
             let mut model = Model {
                 config: config.clone(),
@@ -291,6 +374,7 @@ impl Model {
                 centroids,
                 cluster_scale,
                 cluster_directions,
+                spectral,
                 summary: TrainingSummary {
                     rows: batch.len(),
                     channels: batch.channels(),
@@ -331,6 +415,7 @@ impl Model {
         finite("kmeans.centroids", self.centroids.as_deref().unwrap_or(&[]))?;
         finite("kmeans.scale", self.cluster_scale.as_deref().unwrap_or(&[]))?;
         finite(KMEANS_DIRECTIONS, self.cluster_directions.as_deref().unwrap_or(&[]))?;
+        finite(SPECTRAL_POINTS, self.spectral.as_ref().map_or(&[][..], |s| &s.points))?;
         finite("pca.mean", &self.pca.mean)?;
         finite("pca.components", &self.pca.components)?;
         finite("pca.explained_variance", &self.pca.explained_variance)?;
@@ -502,14 +587,40 @@ impl Model {
         self.assign(latents)
     }
 
-    /// Nearest centroid of each latent, in the space k-means was fitted in.
+    /// Cluster of each latent, in the space the clusters were found in: the
+    /// nearest centroid, or with `clustering: "spectral"` the vote of the
+    /// nearest graph latents.
     fn assign(&self, latents: &[f32]) -> Result<Vec<usize>> {
         let centroids = self.centroids.as_ref().ok_or(VraeError::NoClusters)?;
         let scale = self.cluster_scale.as_deref();
+        let latent = self.latent();
+        if let Some(index) = &self.spectral {
+            let k = centroids.len() / latent.max(1);
+            let mapped = self.clustering_space(latents);
+            return Ok(mapped.chunks_exact(latent).map(|p| vote(&index.points, &index.labels, latent, k, p)).collect());
+        }
         Ok(match &self.cluster_directions {
             Some(directions) => assign_directions(directions, latents, &self.pca.mean, scale),
-            None => assign_scaled(centroids, self.latent(), latents, scale),
+            None => assign_scaled(centroids, latent, latents, scale),
         })
+    }
+
+    /// Latents mapped into the space the clusters were found in: as they
+    /// are, or centred on the training latents' mean (the PCA's) and scaled
+    /// by `kmeans.scale` and / or to unit length.
+    fn clustering_space<'l>(&self, latents: &'l [f32]) -> Cow<'l, [f32]> {
+        let latent = self.latent();
+        match (&self.cluster_scale, self.config.kmeans_normalize) {
+            (None, false) => Cow::Borrowed(latents),
+            (scale, normalize) => {
+                let ones = vec![1.0f32; latent];
+                let mut points = standardise(latents, &self.pca.mean, scale.as_deref().unwrap_or(&ones));
+                if normalize {
+                    unit_rows(&mut points, latent);
+                }
+                Cow::Owned(points)
+            }
+        }
     }
 
     fn check_latents(&self, latents: &[f32]) -> Result<()> {

@@ -240,6 +240,22 @@ fn get(m: &[f64], idx: usize) -> f64 {
     m.get(idx).copied().unwrap_or(0.0)
 }
 
+/// Eigenvalues of the symmetric `dim * dim` matrix `a` (row-major; it is
+/// overwritten) in descending order, and the matching unit eigenvectors as
+/// the columns of a row-major `dim * dim` matrix.
+pub(crate) fn symmetric_eigen(a: &mut [f64], dim: usize) -> (Vec<f64>, Vec<f64>) {
+    let vectors = jacobi_eigen(a, dim);
+    let order = descending_order(a, dim);
+    let values = order.iter().map(|&c| get(a, c * dim + c)).collect();
+    let mut sorted = vec![0.0f64; dim * dim];
+    for (out_col, &col) in order.iter().enumerate() {
+        for row in 0..dim {
+            set(&mut sorted, row * dim + out_col, get(&vectors, row * dim + col));
+        }
+    }
+    (values, sorted)
+}
+
 /// Diagonalises the symmetric `dim * dim` matrix `a` in place by cyclic
 /// Jacobi rotations. Afterwards the diagonal of `a` holds the eigenvalues
 /// and the returned matrix holds the matching eigenvectors as columns.

@@ -527,6 +527,98 @@ fn normalized_kmeans_clusters_unit_length_standardised_latents_and_persists() {
 }
 
 #[test]
+fn spectral_clustering_stores_its_graph_latents_and_assigns_by_their_vote() {
+    // The training of `training_reduces_loss_and_separates_two_shapes`,
+    // whose k-means separates the shapes.
+    let (batch, labels) = two_shapes(48, 1, 40, 40);
+    let config = r#"{"hidden_size": 24, "latent": 6, "epochs": 60, "batch_size": 8, "learning_rate": 0.003, "clusters": 2, "clustering": "spectral"}"#;
+    let model = Model::fit(&batch, &small(config), |_| {}).unwrap();
+    let latent = model.latent();
+    let latents = model.embed(&batch).unwrap();
+    let clusters = model.cluster(&batch).unwrap();
+    assert_eq!(model.cluster_embeddings(&latents).unwrap(), clusters);
+    let ari = adjusted_rand_index(&labels, &clusters).unwrap();
+    assert!(ari > 0.8, "sines and square waves not separated: ARI {ari}");
+
+    // The partition is the spectral clustering of the standardised latents
+    // (the model's rows are in content order, so compare partitions, not
+    // numbers).
+    let (mean, scale) = vrae::cluster::unit_variance_scales(&latents, latent);
+    let points = vrae::cluster::standardise(&latents, &mean, &scale);
+    let opts = vrae::cluster::KMeansOptions { k: 2, restarts: 10, max_iter: 300, seed: 5 };
+    let by_hand = vrae::spectral::fit_spectral(&points, latent, &opts).unwrap();
+    let agreement = adjusted_rand_index(&by_hand.assignments, &clusters).unwrap();
+    assert!(agreement > 0.9, "model and hand-run spectral clustering disagree: ARI {agreement}");
+    // Every training latent is a graph point here, and keeps its cluster.
+    assert_eq!(by_hand.labels, by_hand.assignments);
+
+    // Centroids (what prototypes decode) are each cluster's mean latent; the
+    // stored inertia is the standardised latents' squared distance to their
+    // cluster's mean.
+    let centroids = model.centroids().unwrap();
+    assert_eq!(centroids.len(), 2 * latent);
+    let mut inertia = 0.0f64;
+    for j in 0..2 {
+        let members: Vec<usize> = (0..batch.len()).filter(|&r| clusters[r] == j).collect();
+        assert!(!members.is_empty(), "cluster {j} is empty");
+        for d in 0..latent {
+            let expected = members.iter().map(|&r| latents[r * latent + d]).sum::<f32>() / members.len() as f32;
+            assert!((centroids[j * latent + d] - expected).abs() < 1e-4, "cluster {j}, dimension {d}");
+            let centre = members.iter().map(|&r| f64::from(points[r * latent + d])).sum::<f64>() / members.len() as f64;
+            inertia += members.iter().map(|&r| (f64::from(points[r * latent + d]) - centre).powi(2)).sum::<f64>();
+        }
+    }
+    let stored = model.summary().kmeans_inertia.unwrap();
+    assert!((stored - inertia).abs() < 1e-3 * inertia.max(1.0), "inertia {stored} vs {inertia}");
+
+    // A latent near a training latent joins that latent's cluster.
+    let nudged: Vec<f32> = latents[..latent].iter().map(|v| v + 1e-4).collect();
+    assert_eq!(model.cluster_embeddings(&nudged).unwrap(), vec![clusters[0]]);
+
+    let bytes = model.to_bytes().unwrap();
+    let loaded = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(loaded.config().clustering, vrae::config::Clustering::Spectral);
+    assert_eq!(loaded.cluster(&batch).unwrap(), clusters);
+    assert_eq!(loaded.centroids(), model.centroids());
+
+    // The graph belongs to spectral models alone: a config edited to k-means
+    // or written before the option (no key: k-means) is refused, as is a
+    // spectral claim without the graph, a cluster number out of range and a
+    // NaN latent.
+    for stored in [Some("kmeans"), None] {
+        let edited = with_metadata(&bytes, |meta| {
+            edit_config(meta, |c| match stored {
+                Some(v) => drop(c.insert("clustering".into(), v.into())),
+                None => drop(c.remove("clustering")),
+            })
+        });
+        let err = Model::from_bytes(&edited).unwrap_err().to_string();
+        assert!(err.contains("spectral.points") && err.contains("not clustered spectrally"), "{err}");
+    }
+    let plain = Model::fit(&batch, &small(r#"{"clusters": 2}"#), |_| {}).unwrap().to_bytes().unwrap();
+    let claimed = with_metadata(&plain, |meta| edit_config(meta, |c| drop(c.insert("clustering".into(), "spectral".into()))));
+    let err = Model::from_bytes(&claimed).unwrap_err().to_string();
+    assert!(err.contains("spectral.points"), "{err}");
+    let rows = batch.len();
+    for (bad, why) in [(2.0f32, "2 is not a cluster"), (0.5, "0.5 is not a cluster"), (-1.0, "-1 is not a cluster")] {
+        let mut cluster_numbers = vec![0.0f32; rows];
+        cluster_numbers[3] = bad;
+        let err = Model::from_bytes(&with_tensor(&bytes, "spectral.labels", &cluster_numbers)).unwrap_err().to_string();
+        assert!(err.contains("spectral.labels") && err.contains(why), "{err}");
+    }
+    let err = Model::from_bytes(&with_tensor(&bytes, "spectral.points", &vec![f32::NAN; rows * latent])).unwrap_err().to_string();
+    assert!(err.contains("spectral.points"), "{err}");
+
+    // "auto" cuts the one embedding at every k and keeps the best silhouette.
+    let auto = Model::fit(&batch, &small(&config.replace(r#""clusters": 2"#, r#""clusters": "auto", "clusters_max": 4"#)), |_| {}).unwrap();
+    let scores = auto.summary().cluster_selection.clone().unwrap();
+    assert_eq!(scores.iter().map(|s| s.k).collect::<Vec<_>>(), vec![2, 3, 4]);
+    let best = scores.iter().fold(scores[0], |b, s| if s.silhouette > b.silhouette { *s } else { b });
+    assert_eq!(auto.clusters(), Some(best.k));
+    assert_eq!(Model::from_bytes(&auto.to_bytes().unwrap()).unwrap().cluster(&batch).unwrap(), auto.cluster(&batch).unwrap());
+}
+
+#[test]
 fn version_one_models_load_with_plain_kmeans() {
     let (batch, _) = two_shapes(12, 22, 20, 20);
     let model = Model::fit(&batch, &small(r#"{"clusters": 2, "kmeans_standardize": false}"#), |_| {}).unwrap();

@@ -54,6 +54,7 @@ class Options(TypedDict, total=False):
     kmeans_max_iter: int
     kmeans_standardize: bool
     kmeans_normalize: bool
+    clustering: Literal["kmeans", "spectral"]
     shift_average: int
     align_lags: bool
     paa_steps: int

@@ -1,0 +1,510 @@
+//! Spectral clustering of latent vectors on their nearest-neighbour graph,
+//! and the nearest-neighbour vote that assigns later points to its clusters.
+//!
+//! k-means cuts the latent space into convex cells around centroids, so it
+//! follows whichever variation is largest. The latents of one class often
+//! lie along a curved, connected strip instead; a graph that joins each
+//! point to its nearest neighbours follows such strips, and the leading
+//! eigenvectors of its normalised adjacency embed the points so that
+//! k-means on them cuts the graph where it is thinly connected (Ng, Jordan
+//! and Weiss 2001; von Luxburg 2007). The construction follows
+//! scikit-learn's `SpectralClustering(affinity="nearest_neighbors",
+//! assign_labels="kmeans")`, whose figures on the quality suite chose it:
+//! a binary k-nearest-neighbour graph (each point its own neighbour) made
+//! symmetric as `(C + Cᵀ) / 2`, the embedding `D^-1/2 U` of the `k`
+//! leading eigenvectors `U` of `D^-1/2 A D^-1/2`, and k-means on its rows.
+//!
+//! The graph needs every pair's distance, so it is built on at most
+//! [`MAX_GRAPH_POINTS`] evenly spaced points; every point, those included,
+//! then takes the majority label of its [`NEIGHBOURS`] nearest graph points,
+//! the same rule that assigns a latent embedded later.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::cluster::{fit_kmeans, ClusterError, KMeansOptions};
+use crate::pca::symmetric_eigen;
+
+/// Neighbours each point is joined to in the graph (itself included), and
+/// the neighbours that vote when a point is assigned.
+pub const NEIGHBOURS: usize = 10;
+
+/// Most points the graph is built on: its cost grows with their square
+/// (all pairwise distances), and a few thousand points already trace the
+/// latent space's strips.
+pub const MAX_GRAPH_POINTS: usize = 4000;
+
+/// Extra vectors iterated beside the `k` wanted ones: subspace iteration
+/// converges at the rate of the gap between the `k`-th eigenvalue and the
+/// first one outside the block, which a few extra vectors widen.
+const OVERSAMPLING: usize = 8;
+
+/// Subspace iterations at most, and how often the block is rotated onto its
+/// Ritz vectors (where convergence is checked).
+const MAX_ITERATIONS: usize = 3000;
+const RAYLEIGH_RITZ_EVERY: usize = 10;
+
+/// A wanted eigenvector counts as converged once its residual
+/// `|T u - θ u|` is below this.
+const RESIDUAL_TOLERANCE: f64 = 1e-7;
+
+/// A spectral clustering: the graph's points and their labels, which is
+/// all that assigning later points needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpectralFit {
+    /// The graph's points, row-major, `dim` values each.
+    pub points: Vec<f32>,
+    /// Cluster of each graph point, in `0..k`.
+    pub labels: Vec<usize>,
+    /// Cluster of every input point by the neighbour vote.
+    pub assignments: Vec<usize>,
+}
+
+/// Clusters `data` (row-major, `dim` values per point) into `opts.k` groups
+/// on its nearest-neighbour graph; `opts` also drives the k-means that cuts
+/// the spectral embedding. The same inputs and seed give the same fit.
+pub fn fit_spectral(data: &[f32], dim: usize, opts: &KMeansOptions) -> Result<SpectralFit, ClusterError> {
+    let embedding = SpectralEmbedding::new(data, dim, opts.k, opts.seed)?;
+    embedding.clusters(opts)
+}
+
+/// The graph of up to [`MAX_GRAPH_POINTS`] points and the leading
+/// eigenvectors of its normalised adjacency, computed once so that several
+/// numbers of clusters up to `max_k` can be cut from it.
+#[derive(Debug, Clone)]
+pub struct SpectralEmbedding<'a> {
+    data: &'a [f32],
+    dim: usize,
+    points: Vec<f32>,
+    /// `D^-1/2 U`: `rows x max_k`, row-major, leading eigenvector first.
+    coordinates: Vec<f64>,
+    max_k: usize,
+}
+
+impl<'a> SpectralEmbedding<'a> {
+    /// Builds the graph on `data` and embeds it with `max_k` eigenvectors.
+    pub fn new(data: &'a [f32], dim: usize, max_k: usize, seed: u64) -> Result<Self, ClusterError> {
+        let n = validate(data, dim, max_k)?;
+        let chosen = evenly_spaced(n, MAX_GRAPH_POINTS);
+        let points: Vec<f32> = chosen.iter().flat_map(|&i| point(data, dim, i).iter().copied()).collect();
+        let rows = chosen.len();
+        if rows < max_k {
+            return Err(ClusterError::TooFewPoints { points: rows, k: max_k });
+        }
+        let graph = Graph::nearest_neighbours(&points, dim, NEIGHBOURS.min(rows));
+        let vectors = graph.leading_eigenvectors(max_k, seed);
+        let mut coordinates = vec![0.0; rows * max_k];
+        for i in 0..rows {
+            let inverse_sqrt_degree = 1.0 / graph.degree[i].sqrt();
+            for c in 0..max_k {
+                coordinates[i * max_k + c] = vectors[i * max_k + c] * inverse_sqrt_degree;
+            }
+        }
+        Ok(Self { data, dim, points, coordinates, max_k })
+    }
+
+    /// Cuts the embedding's first `opts.k` coordinates into `opts.k`
+    /// clusters by k-means, then assigns every input point by the vote.
+    pub fn clusters(&self, opts: &KMeansOptions) -> Result<SpectralFit, ClusterError> {
+        let k = opts.k;
+        if k == 0 {
+            return Err(ClusterError::ZeroClusters);
+        }
+        if k > self.max_k {
+            return Err(ClusterError::TooFewPoints { points: self.max_k, k });
+        }
+        let rows = self.coordinates.len() / self.max_k;
+        let mut embedded = Vec::with_capacity(rows * k);
+        for row in self.coordinates.chunks_exact(self.max_k) {
+            embedded.extend(row.iter().take(k).map(|&v| v as f32));
+        }
+        let labels = fit_kmeans(&embedded, k, opts)?.labels;
+        let assignments = self.data.chunks_exact(self.dim).map(|p| vote(&self.points, &labels, self.dim, k, p)).collect();
+        Ok(SpectralFit { points: self.points.clone(), labels, assignments })
+    }
+}
+
+/// The cluster of `query` among `points` (row-major, `dim` wide) labelled
+/// `labels` (in `0..k`): the label of its [`NEIGHBOURS`] nearest points,
+/// each weighted by the inverse of its distance, as scikit-learn's
+/// `KNeighborsClassifier(weights="distance")` does; points at distance 0
+/// (a latent the graph was built on) decide alone, so every graph point
+/// keeps its own cluster. Ties in weight go to the label whose point is
+/// nearest, ties in distance to the lower point index. Returns 0 when
+/// there are no points.
+pub fn vote(points: &[f32], labels: &[usize], dim: usize, k: usize, query: &[f32]) -> usize {
+    if dim == 0 || k == 0 {
+        return 0;
+    }
+    let nearest = nearest_points(points, dim, query, NEIGHBOURS);
+    let exact = nearest.iter().take_while(|&&(d, _)| d == 0.0).count();
+    let mut weights = vec![0.0f64; k];
+    for &(d, j) in &nearest {
+        let weight = if exact > 0 {
+            if d == 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        } else {
+            1.0 / d.sqrt()
+        };
+        if let Some(w) = labels.get(j).and_then(|&l| weights.get_mut(l)) {
+            *w += weight;
+        }
+    }
+    let most = weights.iter().copied().fold(0.0f64, f64::max);
+    // `nearest` is sorted nearest first, so the first neighbour whose label
+    // has the highest weight breaks ties by distance.
+    nearest.iter().filter_map(|&(_, j)| labels.get(j).copied()).find(|&l| weights.get(l) == Some(&most)).unwrap_or(0)
+}
+
+/// The `m` nearest rows of `points` to `query` as (squared distance, index),
+/// nearest first, ties by index.
+fn nearest_points(points: &[f32], dim: usize, query: &[f32], m: usize) -> Vec<(f64, usize)> {
+    let mut all: Vec<(f64, usize)> = points.chunks_exact(dim).map(|p| sq_dist(p, query)).zip(0..).collect();
+    let by_distance = |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+    let m = m.min(all.len());
+    if m < all.len() {
+        all.select_nth_unstable_by(m, by_distance);
+        all.truncate(m);
+    }
+    all.sort_by(by_distance);
+    all
+}
+
+/// The symmetric nearest-neighbour graph: weight 1 where both points count
+/// each other among their neighbours (a point and itself included), 1/2
+/// where one does.
+#[derive(Debug, Clone)]
+struct Graph {
+    /// Each point's neighbours and the edge weights, sorted by index.
+    edges: Vec<Vec<(usize, f64)>>,
+    /// Sum of each point's edge weights (at least 1: its edge to itself).
+    degree: Vec<f64>,
+}
+
+impl Graph {
+    fn nearest_neighbours(points: &[f32], dim: usize, m: usize) -> Self {
+        let rows = points.len() / dim;
+        let mut edges: Vec<Vec<(usize, f64)>> = vec![Vec::new(); rows];
+        for (i, p) in points.chunks_exact(dim).enumerate() {
+            for (_, j) in nearest_points(points, dim, p, m) {
+                edges[i].push((j, 0.5));
+                edges[j].push((i, 0.5));
+            }
+        }
+        for list in &mut edges {
+            list.sort_by_key(|&(j, _)| j);
+            list.dedup_by(|b, a| {
+                // Two half edges between the same pair are one full edge.
+                if a.0 == b.0 {
+                    a.1 += b.1;
+                    true
+                } else {
+                    false
+                }
+            });
+        }
+        let degree = edges.iter().map(|list| list.iter().map(|&(_, w)| w).sum()).collect();
+        Self { edges, degree }
+    }
+
+    /// `y = T x` for `T = (I + D^-1/2 A D^-1/2) / 2`, on `b` columns at once
+    /// (row-major `rows x b`). `T` has the eigenvectors of the normalised
+    /// adjacency and its eigenvalues moved from [-1, 1] to [0, 1], so the
+    /// wanted ones (the largest) are also the largest in magnitude, which
+    /// is what subspace iteration finds.
+    fn apply(&self, x: &[f64], b: usize, y: &mut [f64]) {
+        for (i, list) in self.edges.iter().enumerate() {
+            let row = &mut y[i * b..(i + 1) * b];
+            row.copy_from_slice(&x[i * b..(i + 1) * b]);
+            for &(j, w) in list {
+                let scale = w / (self.degree[i] * self.degree[j]).sqrt();
+                for (out, &v) in row.iter_mut().zip(&x[j * b..(j + 1) * b]) {
+                    *out += scale * v;
+                }
+            }
+            for out in row.iter_mut() {
+                *out *= 0.5;
+            }
+        }
+    }
+
+    /// The `k` leading eigenvectors, `rows x k` row-major, by block subspace
+    /// iteration with Rayleigh-Ritz rotations; each is signed so that its
+    /// largest-magnitude entry is positive. Stops when every wanted vector's
+    /// residual is below [`RESIDUAL_TOLERANCE`], or after [`MAX_ITERATIONS`]
+    /// (the subspace is then still a close approximation; k-means on it
+    /// does not need more).
+    fn leading_eigenvectors(&self, k: usize, seed: u64) -> Vec<f64> {
+        let rows = self.edges.len();
+        let b = (k + OVERSAMPLING).min(rows);
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut x: Vec<f64> = (0..rows * b).map(|_| rng.random::<f64>() - 0.5).collect();
+        orthonormalise(&mut x, rows, b, &mut rng);
+        let mut y = vec![0.0; rows * b];
+        for iteration in 1..=MAX_ITERATIONS {
+            self.apply(&x, b, &mut y);
+            std::mem::swap(&mut x, &mut y);
+            orthonormalise(&mut x, rows, b, &mut rng);
+            if iteration % RAYLEIGH_RITZ_EVERY == 0 || iteration == MAX_ITERATIONS {
+                let values = self.rayleigh_ritz(&mut x, rows, b, &mut y);
+                if iteration == MAX_ITERATIONS || self.converged(&x, &values, rows, b, k, &mut y) {
+                    break;
+                }
+            }
+        }
+        let mut out = vec![0.0; rows * k];
+        for c in 0..k {
+            let pivot = (0..rows).map(|i| x[i * b + c]).fold(0.0f64, |best, v| if v.abs() > best.abs() { v } else { best });
+            let sign = if pivot < 0.0 { -1.0 } else { 1.0 };
+            for i in 0..rows {
+                out[i * k + c] = sign * x[i * b + c];
+            }
+        }
+        out
+    }
+
+    /// Rotates the orthonormal block `x` onto the Ritz vectors of `T` in
+    /// its span, largest Ritz value first, and returns the Ritz values.
+    fn rayleigh_ritz(&self, x: &mut [f64], rows: usize, b: usize, scratch: &mut [f64]) -> Vec<f64> {
+        self.apply(x, b, scratch);
+        let mut h = vec![0.0; b * b];
+        for i in 0..rows {
+            let (xi, ti) = (&x[i * b..(i + 1) * b], &scratch[i * b..(i + 1) * b]);
+            for p in 0..b {
+                for q in 0..b {
+                    h[p * b + q] += xi[p] * ti[q];
+                }
+            }
+        }
+        // Symmetric in exact arithmetic; average away the round-off.
+        for p in 0..b {
+            for q in p + 1..b {
+                let mean = 0.5 * (h[p * b + q] + h[q * b + p]);
+                h[p * b + q] = mean;
+                h[q * b + p] = mean;
+            }
+        }
+        let (values, vectors) = symmetric_eigen(&mut h, b);
+        let mut rotated = vec![0.0; b];
+        for i in 0..rows {
+            let xi = &mut x[i * b..(i + 1) * b];
+            for (c, out) in rotated.iter_mut().enumerate() {
+                *out = (0..b).map(|p| xi[p] * vectors[p * b + c]).sum();
+            }
+            xi.copy_from_slice(&rotated);
+        }
+        values
+    }
+
+    /// Whether the first `k` columns of `x` (Ritz vectors with Ritz values
+    /// `values`) have residuals below [`RESIDUAL_TOLERANCE`].
+    fn converged(&self, x: &[f64], values: &[f64], rows: usize, b: usize, k: usize, scratch: &mut [f64]) -> bool {
+        self.apply(x, b, scratch);
+        (0..k).all(|c| {
+            let residual: f64 = (0..rows).map(|i| (scratch[i * b + c] - values[c] * x[i * b + c]).powi(2)).sum();
+            residual.sqrt() < RESIDUAL_TOLERANCE
+        })
+    }
+}
+
+/// Modified Gram-Schmidt on the `b` columns of row-major `rows x b` `x`; a
+/// column that is (numerically) in the span of the ones before it is drawn
+/// again at random, so the block keeps full rank.
+fn orthonormalise(x: &mut [f64], rows: usize, b: usize, rng: &mut StdRng) {
+    for c in 0..b {
+        for attempt in 0..3 {
+            for p in 0..c {
+                let dot: f64 = (0..rows).map(|i| x[i * b + c] * x[i * b + p]).sum();
+                for i in 0..rows {
+                    x[i * b + c] -= dot * x[i * b + p];
+                }
+            }
+            let norm = (0..rows).map(|i| x[i * b + c].powi(2)).sum::<f64>().sqrt();
+            if norm > 1e-10 {
+                for i in 0..rows {
+                    x[i * b + c] /= norm;
+                }
+                break;
+            }
+            for i in 0..rows {
+                x[i * b + c] = if attempt < 2 { rng.random::<f64>() - 0.5 } else { 0.0 };
+            }
+        }
+    }
+}
+
+/// `count` indices spread evenly over `0..n` (all of them when `n <= count`).
+fn evenly_spaced(n: usize, count: usize) -> Vec<usize> {
+    if n <= count {
+        return (0..n).collect();
+    }
+    (0..count).map(|i| i * n / count).collect()
+}
+
+fn point(data: &[f32], dim: usize, i: usize) -> &[f32] {
+    data.get(i * dim..(i + 1) * dim).unwrap_or(&[])
+}
+
+fn sq_dist(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let d = f64::from(x) - f64::from(y);
+            d * d
+        })
+        .sum()
+}
+
+/// Checks the inputs and returns the number of points.
+fn validate(data: &[f32], dim: usize, k: usize) -> Result<usize, ClusterError> {
+    if k == 0 {
+        return Err(ClusterError::ZeroClusters);
+    }
+    if dim == 0 {
+        return Err(ClusterError::ZeroDim);
+    }
+    if !data.len().is_multiple_of(dim) {
+        return Err(ClusterError::LengthNotMultiple { len: data.len(), dim });
+    }
+    let n = data.len() / dim;
+    if n < k {
+        return Err(ClusterError::TooFewPoints { points: n, k });
+    }
+    if let Some(index) = data.chunks_exact(dim).position(|p| p.iter().any(|v| !v.is_finite())) {
+        return Err(ClusterError::NonFinite { index });
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(k: usize) -> KMeansOptions {
+        KMeansOptions { k, restarts: 10, max_iter: 300, seed: 7 }
+    }
+
+    /// Two concentric rings: k-means cuts them in half across both; the
+    /// graph keeps each ring together.
+    fn rings(per_ring: usize) -> (Vec<f32>, Vec<usize>) {
+        let mut data = Vec::new();
+        let mut truth = Vec::new();
+        for (ring, radius) in [1.0f32, 4.0].into_iter().enumerate() {
+            for i in 0..per_ring {
+                let angle = i as f32 / per_ring as f32 * std::f32::consts::TAU;
+                data.extend([radius * angle.cos(), radius * angle.sin()]);
+                truth.push(ring);
+            }
+        }
+        (data, truth)
+    }
+
+    fn agreement(a: &[usize], b: &[usize]) -> f64 {
+        // Two clusters: the share of points on which the labellings agree up
+        // to swapping the labels.
+        let same = a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / a.len() as f64;
+        same.max(1.0 - same)
+    }
+
+    #[test]
+    fn rings_are_separated_where_kmeans_cuts_across_them() {
+        let (data, truth) = rings(120);
+        let fit = fit_spectral(&data, 2, &opts(2)).expect("fit");
+        assert_eq!(agreement(&fit.assignments, &truth), 1.0);
+        assert_eq!(fit.labels, fit.assignments, "every point is a graph point here, and the vote keeps its label");
+        let kmeans = fit_kmeans(&data, 2, &opts(2)).expect("kmeans").labels;
+        assert!(agreement(&kmeans, &truth) < 0.8, "k-means should cut across the rings");
+    }
+
+    #[test]
+    fn a_later_point_joins_the_ring_it_lies_on() {
+        let (data, _) = rings(120);
+        let fit = fit_spectral(&data, 2, &opts(2)).expect("fit");
+        let inner = fit.labels[0];
+        let outer = fit.labels[120];
+        assert_ne!(inner, outer);
+        assert_eq!(vote(&fit.points, &fit.labels, 2, 2, &[0.0, 1.05]), inner);
+        assert_eq!(vote(&fit.points, &fit.labels, 2, 2, &[-3.9, 0.1]), outer);
+    }
+
+    #[test]
+    fn the_eigenvectors_are_those_of_the_normalised_adjacency() {
+        // 120 points a ring keep every point's neighbours on its own ring.
+        let (data, _) = rings(120);
+        let graph = Graph::nearest_neighbours(&data, 2, NEIGHBOURS);
+        let k = 4;
+        let u = graph.leading_eigenvectors(k, 3);
+        let rows = data.len() / 2;
+        let mut tu = vec![0.0; rows * k];
+        graph.apply(&u, k, &mut tu);
+        for c in 0..k {
+            let column: Vec<f64> = (0..rows).map(|i| u[i * k + c]).collect();
+            let image: Vec<f64> = (0..rows).map(|i| tu[i * k + c]).collect();
+            let theta: f64 = column.iter().zip(&image).map(|(a, b)| a * b).sum();
+            let residual: f64 = column.iter().zip(&image).map(|(a, b)| (b - theta * a).powi(2)).sum::<f64>().sqrt();
+            assert!(residual < 1e-6, "vector {c}: residual {residual}");
+            assert!((column.iter().map(|v| v * v).sum::<f64>() - 1.0).abs() < 1e-9);
+        }
+        // Two disconnected rings: eigenvalue 1 of T twice (one per ring).
+        let first: Vec<f64> = (0..2).map(|c| (0..rows).map(|i| u[i * k + c] * tu[i * k + c]).sum()).collect();
+        assert!(first.iter().all(|&t| (t - 1.0).abs() < 1e-9), "{first:?}");
+    }
+
+    #[test]
+    fn the_graph_is_symmetric_with_half_and_full_edges() {
+        let data = [0.0f32, 1.0, 2.0, 10.0];
+        let graph = Graph::nearest_neighbours(&data, 1, 2);
+        for (i, list) in graph.edges.iter().enumerate() {
+            for &(j, w) in list {
+                let back = graph.edges[j].iter().find(|&&(t, _)| t == i).map(|&(_, w)| w);
+                assert_eq!(back, Some(w), "edge {i}-{j}");
+                assert!(w == 0.5 || w == 1.0);
+            }
+        }
+        // Each point is its own nearest neighbour: a full self edge.
+        assert!(graph.edges.iter().enumerate().all(|(i, l)| l.contains(&(i, 1.0))));
+        // 10.0's nearest other point is 2.0, which does not pick it back.
+        assert!(graph.edges[3].contains(&(2, 0.5)));
+    }
+
+    #[test]
+    fn vote_weights_neighbours_by_closeness_and_a_graph_point_keeps_its_label() {
+        let points: Vec<f32> = (0..10).map(|i| i as f32).collect();
+        let labels = [0, 0, 0, 1, 1, 1, 1, 1, 1, 1];
+        // At 0.5: weights 2 + 2 + 2/3 for label 0 against 1/2.5 + 1/3.5 +
+        // ... + 1/8.5 (about 1.5) for label 1.
+        assert_eq!(vote(&points, &labels, 1, 2, &[0.5]), 0);
+        // Point 3 is a graph point labelled 1: it decides alone, although
+        // three of its neighbours carry label 0 at distance 1 to 3.
+        assert_eq!(vote(&points, &labels, 1, 2, &[3.0]), 1);
+        // Two points at the query with different labels: the lower index wins.
+        assert_eq!(vote(&[1.0, 1.0, 5.0], &[1, 0, 0], 1, 2, &[1.0]), 1);
+        // Equal weights: the label of the nearest point.
+        assert_eq!(vote(&[0.0, 2.0], &[1, 0], 1, 2, &[1.0]), 1);
+        assert_eq!(vote(&[], &[], 1, 2, &[0.0]), 0);
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_fit_and_bad_input_is_refused() {
+        let (data, _) = rings(50);
+        assert_eq!(fit_spectral(&data, 2, &opts(3)).expect("a"), fit_spectral(&data, 2, &opts(3)).expect("b"));
+        assert_eq!(fit_spectral(&data, 2, &opts(0)), Err(ClusterError::ZeroClusters));
+        assert_eq!(fit_spectral(&data[..3], 2, &opts(2)), Err(ClusterError::LengthNotMultiple { len: 3, dim: 2 }));
+        assert_eq!(fit_spectral(&data[..2], 2, &opts(2)), Err(ClusterError::TooFewPoints { points: 1, k: 2 }));
+        let mut bad = data.clone();
+        bad[5] = f32::NAN;
+        assert_eq!(fit_spectral(&bad, 2, &opts(2)), Err(ClusterError::NonFinite { index: 2 }));
+    }
+
+    #[test]
+    fn large_inputs_build_the_graph_on_an_even_sample_and_vote_for_the_rest() {
+        let n = MAX_GRAPH_POINTS + 10;
+        assert_eq!(evenly_spaced(n, MAX_GRAPH_POINTS).len(), MAX_GRAPH_POINTS);
+        assert_eq!(evenly_spaced(5, 10), vec![0, 1, 2, 3, 4]);
+        let sample = evenly_spaced(n, MAX_GRAPH_POINTS);
+        assert!(sample.windows(2).all(|w| w[0] < w[1]) && *sample.last().unwrap_or(&0) < n);
+    }
+}
