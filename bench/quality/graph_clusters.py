@@ -1,0 +1,92 @@
+"""Spectral clustering of kept latents, offline: what chose `clustering:
+"spectral"` before it was built. On latents the quality runner kept
+(`quality --latents DIR`), standardised as vrae's k-means sees them
+(`kmeans_standardize`), scores against the labels:
+
+- `kmeans`: scikit-learn's k-means, 10 restarts (vrae's default clustering);
+- `spectral, qr`: `SpectralClustering(affinity="nearest_neighbors",
+  n_neighbors=10, assign_labels="cluster_qr")`;
+- `spectral`: the same with `assign_labels="kmeans"` (scikit-learn's
+  default, and what vrae builds: k-means on the embedding);
+- `spectral, vote`: `spectral`'s labels, then every latent assigned by the
+  unweighted majority of its 10 nearest latents (itself included), a rule
+  vrae did not adopt: it loses where clusters hold fewer than 10 latents.
+
+Prints NMI per dataset (mean over the seeds found) and NMI / ARI over all
+datasets, over the 24 that every classic method takes (equal-length, not
+PigCVP) and over the suite's selection and confirmation halves.
+
+    bench/.venv-classic/bin/python bench/quality/graph_clusters.py ../shared/data out/L/base [more latent folders]
+"""
+import json
+import sys
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from sklearn.cluster import KMeans, SpectralClustering
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.neighbors import NearestNeighbors
+
+from consensus import SELECTION
+from recluster import spaces
+
+NEIGHBOURS = 10
+
+
+def candidates(z, k, seed):
+    x = spaces(z)["standardized"]
+    spectral = lambda assign: SpectralClustering(
+        k, affinity="nearest_neighbors", n_neighbors=min(NEIGHBOURS, len(x) - 1), random_state=seed, assign_labels=assign
+    ).fit_predict(x)
+    out = {"kmeans": KMeans(k, n_init=10, random_state=seed).fit_predict(x), "spectral, qr": spectral("cluster_qr")}
+    out["spectral"] = spectral("kmeans")
+    nearest = NearestNeighbors(n_neighbors=min(NEIGHBOURS, len(x))).fit(x).kneighbors(x, return_distance=False)
+    out["spectral, vote"] = np.array([np.bincount(out["spectral"][row], minlength=k).argmax() for row in nearest])
+    return out
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    warnings.filterwarnings("ignore")  # graphs with several components
+    data = Path(sys.argv[1])
+    entries = {e["name"]: e for e in json.loads((data / "datasets.json").read_text())["datasets"]}
+    fits = defaultdict(dict)
+    for folder in map(Path, sys.argv[2:]):
+        for path in folder.glob("*-seed*.csv"):
+            dataset, seed = path.stem.rsplit("-seed", 1)
+            if seed.isdigit():
+                fits[dataset][int(seed)] = np.loadtxt(path, delimiter=",", ndmin=2)
+    means, names = {}, None
+    for dataset, by_seed in sorted(fits.items()):
+        scores = defaultdict(list)
+        for seed, table in sorted(by_seed.items()):
+            labels = table[:, 0].astype(int)
+            for name, pred in candidates(table[:, 1:], len(np.unique(labels)), seed).items():
+                scores[name].append((normalized_mutual_info_score(labels, pred), adjusted_rand_score(labels, pred)))
+        if names is None:
+            names = list(scores)
+            print("| dataset | seeds | " + " | ".join(names) + " |")
+            print("| --- | ---: |" + " ---: |" * len(names))
+        means[dataset] = {name: np.mean(scores[name], axis=0) for name in names}
+        print(f"| {dataset} | {len(by_seed)} | " + " | ".join(f"{means[dataset][name][0]:.3f}" for name in names) + " |")
+    common = {d for d, e in entries.items() if not e["variable_length"] and d != "PigCVP"}
+    groups = {
+        "all": set(means),
+        "common 24": common,
+        "selection half": SELECTION,
+        "confirmation half": set(entries) - SELECTION,
+    }
+    print("\n| datasets, NMI / ARI | " + " | ".join(names or []) + " |")
+    print("| --- |" + " ---: |" * len(names or []))
+    for group, members in groups.items():
+        kept = sorted(members & set(means))
+        if kept:
+            cells = (np.mean([means[d][name] for d in kept], axis=0) for name in names)
+            print(f"| {group} ({len(kept)}) | " + " | ".join(f"{n:.3f} / {a:.3f}" for n, a in cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
