@@ -83,7 +83,7 @@ pub(crate) struct SpectralIndex {
     pub(crate) labels: Vec<usize>,
 }
 
-/// A trained VRAE with its input scaling, PCA basis and (optionally) k-means centroids.
+/// A trained VRAE with its input scaling, PCA basis and (optionally) clusters.
 #[derive(Clone, Debug)]
 pub struct Model {
     pub(crate) config: VraeConfig,
@@ -447,7 +447,9 @@ impl Model {
         self.centroids.as_ref().map(|c| c.len() / self.latent())
     }
 
-    /// k-means centroids, `[k, latent]` row-major, if trained with `clusters`.
+    /// Cluster centroids, `[k, latent]` row-major, if trained with `clusters`:
+    /// k-means centroids, or each cluster's mean latent where the clusters
+    /// are not k-means cells (`clustering: "spectral"`, `kmeans_normalize`).
     pub fn centroids(&self) -> Option<&[f32]> {
         self.centroids.as_deref()
     }
@@ -575,13 +577,15 @@ impl Model {
         embed_latents(&weights, &self.scaler, &batch, self.config.shift_average, &device)
     }
 
-    /// Nearest k-means centroid of every series.
+    /// Cluster of every series (see [`Model::cluster_embeddings`]).
     pub fn cluster(&self, batch: &SeriesBatch) -> Result<Vec<usize>> {
         let latents = self.embed(batch)?;
         self.assign(&latents)
     }
 
-    /// Nearest k-means centroid of precomputed latent vectors (`[rows, latent]`).
+    /// Cluster of precomputed latent vectors (`[rows, latent]`): the
+    /// distance-weighted vote of the nearest stored graph latents
+    /// (`clustering: "spectral"`) or the nearest k-means centroid.
     pub fn cluster_embeddings(&self, latents: &[f32]) -> Result<Vec<usize>> {
         self.check_latents(latents)?;
         self.assign(latents)

@@ -57,11 +57,12 @@ fn shifted_shapes(per_shape: usize, seed: u64) -> (SeriesBatch<'static>, Vec<usi
     (SeriesBatch::from_rows(&rows, 1).expect("valid rows"), labels, offsets)
 }
 
-/// Clusters of a model trained with `shift_average` shifts.
+/// Clusters of a model trained with `shift_average` shifts (k-means cells:
+/// what this checks is whether the latents themselves forget the position).
 fn vrae_clusters(batch: &SeriesBatch, shift_average: usize, seed: u64) -> Vec<usize> {
     let config = VraeConfig::from_json(&format!(
         r#"{{"hidden_size": 32, "latent": 8, "epochs": 150, "batch_size": 16, "learning_rate": 0.003,
-            "clusters": 3, "seed": {seed}, "shift_average": {shift_average}}}"#
+            "clusters": 3, "clustering": "kmeans", "seed": {seed}, "shift_average": {shift_average}}}"#
     ))
     .expect("valid options");
     let model = Model::fit(batch, &config, |_| {}).expect("training succeeds");

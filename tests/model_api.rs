@@ -397,7 +397,7 @@ fn edit_config(meta: &mut HashMap<String, String>, change: impl Fn(&mut serde_js
 #[test]
 fn standardized_kmeans_assigns_like_kmeans_on_standardized_latents_and_persists() {
     let (batch, _) = two_shapes(24, 21, 30, 30);
-    let model = Model::fit(&batch, &small(r#"{"clusters": 3, "kmeans_standardize": true}"#), |_| {}).unwrap();
+    let model = Model::fit(&batch, &small(r#"{"clusters": 3, "clustering": "kmeans", "kmeans_standardize": true}"#), |_| {}).unwrap();
     let latent = model.latent();
     let scale = model.cluster_scale().expect("standardised k-means keeps its scales").to_vec();
     assert_eq!(scale.len(), latent);
@@ -430,14 +430,14 @@ fn standardized_kmeans_assigns_like_kmeans_on_standardized_latents_and_persists(
     assert!(loaded.config().kmeans_standardize);
     assert_eq!(loaded.cluster(&batch).unwrap(), clusters);
 
-    let plain = Model::fit(&batch, &small(r#"{"clusters": 3, "kmeans_standardize": false}"#), |_| {}).unwrap();
+    let plain = Model::fit(&batch, &small(r#"{"clusters": 3, "clustering": "kmeans", "kmeans_standardize": false}"#), |_| {}).unwrap();
     assert_eq!(plain.cluster_scale(), None);
 }
 
 #[test]
 fn normalized_kmeans_clusters_unit_length_standardised_latents_and_persists() {
     let (batch, _) = two_shapes(24, 21, 30, 30);
-    let model = Model::fit(&batch, &small(r#"{"clusters": 3, "kmeans_normalize": true}"#), |_| {}).unwrap();
+    let model = Model::fit(&batch, &small(r#"{"clusters": 3, "clustering": "kmeans", "kmeans_normalize": true}"#), |_| {}).unwrap();
     let latent = model.latent();
 
     // The same k-means (options, seed) run by hand on the standardised
@@ -517,7 +517,7 @@ fn normalized_kmeans_clusters_unit_length_standardised_latents_and_persists() {
         let err = Model::from_bytes(&edited).unwrap_err().to_string();
         assert!(err.contains("kmeans.directions") && err.contains("not normalized"), "{err}");
     }
-    let plain = Model::fit(&batch, &small(r#"{"clusters": 3}"#), |_| {}).unwrap().to_bytes().unwrap();
+    let plain = Model::fit(&batch, &small(r#"{"clusters": 3, "clustering": "kmeans"}"#), |_| {}).unwrap().to_bytes().unwrap();
     let claimed = with_metadata(&plain, |meta| edit_config(meta, |c| drop(c.insert("kmeans_normalize".into(), true.into()))));
     let err = Model::from_bytes(&claimed).unwrap_err().to_string();
     assert!(err.contains("kmeans.directions"), "{err}");
@@ -595,7 +595,7 @@ fn spectral_clustering_stores_its_graph_latents_and_assigns_by_their_vote() {
         let err = Model::from_bytes(&edited).unwrap_err().to_string();
         assert!(err.contains("spectral.points") && err.contains("not clustered spectrally"), "{err}");
     }
-    let plain = Model::fit(&batch, &small(r#"{"clusters": 2}"#), |_| {}).unwrap().to_bytes().unwrap();
+    let plain = Model::fit(&batch, &small(r#"{"clusters": 2, "clustering": "kmeans"}"#), |_| {}).unwrap().to_bytes().unwrap();
     let claimed = with_metadata(&plain, |meta| edit_config(meta, |c| drop(c.insert("clustering".into(), "spectral".into()))));
     let err = Model::from_bytes(&claimed).unwrap_err().to_string();
     assert!(err.contains("spectral.points"), "{err}");
@@ -621,7 +621,7 @@ fn spectral_clustering_stores_its_graph_latents_and_assigns_by_their_vote() {
 #[test]
 fn version_one_models_load_with_plain_kmeans() {
     let (batch, _) = two_shapes(12, 22, 20, 20);
-    let model = Model::fit(&batch, &small(r#"{"clusters": 2, "kmeans_standardize": false}"#), |_| {}).unwrap();
+    let model = Model::fit(&batch, &small(r#"{"clusters": 2, "clustering": "kmeans", "kmeans_standardize": false}"#), |_| {}).unwrap();
     // A version-1 file: no kmeans.scale, and a config from before the option
     // (here it even claims standardisation, which version 1 never did).
     let v1 = with_metadata(&model.to_bytes().unwrap(), |meta| {

@@ -97,8 +97,8 @@ def embed(expr: pl.Expr | str, model: ModelLike, *, on_invalid: OnInvalid = "err
 
 
 def cluster(expr: pl.Expr | str, model: ModelLike, *, on_invalid: OnInvalid = "error") -> pl.Expr:
-    """Nearest k-means centroid of every series: ``Int32`` (the model must
-    have been trained with ``clusters``)."""
+    """Cluster of every series: ``Int32`` (the model must have been trained
+    with ``clusters``)."""
     return _apply("vrae_cluster", expr, model, on_invalid)
 
 

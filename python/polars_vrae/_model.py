@@ -100,7 +100,7 @@ class Model:
 
     def prototypes(self, steps: int | None = None) -> pl.DataFrame:
         """What every cluster looks like: the decoder run on the cluster's
-        k-means centroid, in the input's units (``per_step`` and ``global``
+        centroid, in the input's units (``per_step`` and ``global``
         models add their level back; ``zscore`` models give z-scores).
 
         One row per cluster: ``cluster`` (Int32) and ``prototype``, a

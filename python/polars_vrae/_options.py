@@ -63,7 +63,7 @@ class Options(TypedDict, total=False):
 
 
 DEFAULT_OPTIONS: dict[str, Any] = json.loads(_internal.default_options())
-"""Every option with its default value (the original VRAE's, except `scaling`, `forget_bias` and `kmeans_standardize`; see the README)."""
+"""Every option with its default value (the original VRAE's, except those the README's Options section names)."""
 
 
 def _plain(name: str, value: Any) -> Any:

@@ -223,7 +223,7 @@ fn vrae_embed(inputs: &[Series], kwargs: ApplyKwargs) -> PolarsResult<Series> {
     apply(Apply::Embed, inputs, kwargs)
 }
 
-/// Nearest k-means centroid: `Int32`.
+/// Each series' cluster: `Int32`.
 #[polars_expr(output_type_func_with_kwargs = cluster_field)]
 fn vrae_cluster(inputs: &[Series], kwargs: ApplyKwargs) -> PolarsResult<Series> {
     apply(Apply::Cluster, inputs, kwargs)

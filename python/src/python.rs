@@ -121,7 +121,7 @@ fn model_info(py: Python<'_>, model: &[u8]) -> PyResult<String> {
     .map_err(|e| to_py(py, "polars_vrae.Model", e, 0))
 }
 
-/// Every cluster's prototype (the decoder run on its k-means centroid, in
+/// Every cluster's prototype (the decoder run on its centroid, in
 /// the input's units; see `vrae::Model::prototypes`): a Series of
 /// `List(Float32)` (univariate) or `List(Array(Float32, C))`, one row per
 /// cluster. `steps` defaults to the longest training series.

@@ -36,7 +36,7 @@ const SCALARS: &[Entry] = &[
     },
     Entry {
         name: "vrae_cluster",
-        description: "The nearest k-means centroid (Int32, from 0) of each series' latent; the model must have been trained with `clusters`.",
+        description: "The cluster (Int32, from 0) of each series' latent: the vote of its nearest training latents (`clustering: \"spectral\"`, the default) or its nearest k-means centroid; the model must have been trained with `clusters`.",
         syntax: "vrae_cluster(series, model [, options])",
         example: "SELECT vrae_cluster(series, 'model.safetensors') AS cluster, count(*) FROM 'data/ECG5000_TEST.parquet' GROUP BY 1",
     },

@@ -1,6 +1,6 @@
 //! `vrae_prototypes(model [, steps])`: a table function with one row per
 //! cluster of a model, what the cluster looks like: the decoder run on the
-//! cluster's k-means centroid, in the input's units
+//! cluster's centroid (its k-means centroid, or with `clustering: "spectral"` its mean latent), in the input's units
 //! ([`vrae::Model::prototypes`]).
 //!
 //! ```sql

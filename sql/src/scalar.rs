@@ -32,7 +32,7 @@ use vrae::{Model, PROJECTION_DIMS};
 pub enum VraeOutput {
     /// `vrae_embed`: the latent mean.
     Embed,
-    /// `vrae_cluster`: the nearest k-means centroid.
+    /// `vrae_cluster`: each series' cluster.
     Cluster,
     /// `vrae_score`: the reconstruction error.
     Score,

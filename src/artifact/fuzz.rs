@@ -38,10 +38,10 @@ use crate::{Model, SeriesBatch, VraeConfig};
 /// reference).
 fn seeds() -> Vec<(Vec<u8>, usize)> {
     let options = [
-        (r#"{"clusters": 3}"#, 1),
-        (r#"{"clusters": 2, "kmeans_standardize": false, "scaling": "global"}"#, 1),
-        (r#"{"clusters": 3, "kmeans_normalize": true}"#, 2),
-        (r#"{"clusters": "auto", "clusters_max": 3, "kmeans_normalize": true, "kmeans_standardize": false}"#, 1),
+        (r#"{"clusters": 3, "clustering": "kmeans"}"#, 1),
+        (r#"{"clusters": 2, "clustering": "kmeans", "kmeans_standardize": false, "scaling": "global"}"#, 1),
+        (r#"{"clusters": 3, "clustering": "kmeans", "kmeans_normalize": true}"#, 2),
+        (r#"{"clusters": "auto", "clusters_max": 3, "clustering": "kmeans", "kmeans_normalize": true, "kmeans_standardize": false}"#, 1),
         (r#"{"clusters": 3, "clustering": "spectral"}"#, 1),
         (r#"{"clusters": "auto", "clusters_max": 3, "clustering": "spectral", "kmeans_normalize": true}"#, 2),
         (r#"{"scaling": "zscore", "decoder_inputs": "learned", "latent": 1}"#, 1),
