@@ -503,11 +503,14 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     Ok(model)
 }
 
+/// A stored tensor's shape and values by name (`None`: not in the file).
+type TensorLookup<'a> = dyn Fn(&str) -> Option<(Vec<usize>, Vec<f32>)> + 'a;
+
 /// `clustering: "spectral"`'s graph latents and their clusters from a model
 /// file: `[points, latent]` latents (1 to `MAX_GRAPH_POINTS` of them) and
 /// one whole-number cluster in `0..k` each; anything else is refused by name.
 fn spectral_index(
-    lookup: &dyn Fn(&str) -> Option<(Vec<usize>, Vec<f32>)>,
+    lookup: &TensorLookup,
     latent: usize,
     k: usize,
 ) -> std::result::Result<SpectralIndex, ArtifactError> {
