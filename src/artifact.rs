@@ -509,11 +509,7 @@ type TensorLookup<'a> = dyn Fn(&str) -> Option<(Vec<usize>, Vec<f32>)> + 'a;
 /// `clustering: "spectral"`'s graph latents and their clusters from a model
 /// file: `[points, latent]` latents (1 to `MAX_GRAPH_POINTS` of them) and
 /// one whole-number cluster in `0..k` each; anything else is refused by name.
-fn spectral_index(
-    lookup: &TensorLookup,
-    latent: usize,
-    k: usize,
-) -> std::result::Result<SpectralIndex, ArtifactError> {
+fn spectral_index(lookup: &TensorLookup, latent: usize, k: usize) -> std::result::Result<SpectralIndex, ArtifactError> {
     let (dims, points) = lookup(SPECTRAL_POINTS).ok_or_else(|| ArtifactError::MissingTensor(SPECTRAL_POINTS.into()))?;
     let most = crate::spectral::MAX_GRAPH_POINTS;
     if dims.len() != 2 || dims[1] != latent || !(1..=most).contains(&dims[0]) {

@@ -238,7 +238,7 @@ pub fn assign(centroids: &[f32], dim: usize, data: &[f32]) -> Vec<usize> {
 }
 
 /// Checks the inputs and returns the number of points.
-fn validate(data: &[f32], dim: usize, k: usize) -> Result<usize, ClusterError> {
+pub(crate) fn validate(data: &[f32], dim: usize, k: usize) -> Result<usize, ClusterError> {
     if k == 0 {
         return Err(ClusterError::ZeroClusters);
     }
@@ -267,7 +267,7 @@ fn mix_seed(seed: u64, restart: u64) -> u64 {
 }
 
 /// Squared Euclidean distance accumulated in f64.
-fn sq_dist(a: &[f32], b: &[f32]) -> f64 {
+pub(crate) fn sq_dist(a: &[f32], b: &[f32]) -> f64 {
     a.iter()
         .zip(b)
         .map(|(&x, &y)| {
@@ -294,7 +294,7 @@ fn nearest_with_distance(centroids: &[f32], dim: usize, point: &[f32]) -> (usize
 }
 
 /// Point `i` of row-major `data` (empty slice if out of range).
-fn row(data: &[f32], dim: usize, i: usize) -> &[f32] {
+pub(crate) fn row(data: &[f32], dim: usize, i: usize) -> &[f32] {
     data.get(i * dim..(i + 1) * dim).unwrap_or(&[])
 }
 

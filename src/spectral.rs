@@ -22,7 +22,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::cluster::{fit_kmeans, ClusterError, KMeansOptions};
+use crate::cluster::{fit_kmeans, row, sq_dist, validate, ClusterError, KMeansOptions};
 use crate::pca::symmetric_eigen;
 
 /// Neighbours each point is joined to in the graph (itself included), and
@@ -86,7 +86,7 @@ impl<'a> SpectralEmbedding<'a> {
     pub fn new(data: &'a [f32], dim: usize, max_k: usize, seed: u64) -> Result<Self, ClusterError> {
         let n = validate(data, dim, max_k)?;
         let chosen = evenly_spaced(n, MAX_GRAPH_POINTS);
-        let points: Vec<f32> = chosen.iter().flat_map(|&i| point(data, dim, i).iter().copied()).collect();
+        let points: Vec<f32> = chosen.iter().flat_map(|&i| row(data, dim, i).iter().copied()).collect();
         let rows = chosen.len();
         if rows < max_k {
             return Err(ClusterError::TooFewPoints { points: rows, k: max_k });
@@ -342,41 +342,6 @@ fn evenly_spaced(n: usize, count: usize) -> Vec<usize> {
         return (0..n).collect();
     }
     (0..count).map(|i| i * n / count).collect()
-}
-
-fn point(data: &[f32], dim: usize, i: usize) -> &[f32] {
-    data.get(i * dim..(i + 1) * dim).unwrap_or(&[])
-}
-
-fn sq_dist(a: &[f32], b: &[f32]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(&x, &y)| {
-            let d = f64::from(x) - f64::from(y);
-            d * d
-        })
-        .sum()
-}
-
-/// Checks the inputs and returns the number of points.
-fn validate(data: &[f32], dim: usize, k: usize) -> Result<usize, ClusterError> {
-    if k == 0 {
-        return Err(ClusterError::ZeroClusters);
-    }
-    if dim == 0 {
-        return Err(ClusterError::ZeroDim);
-    }
-    if !data.len().is_multiple_of(dim) {
-        return Err(ClusterError::LengthNotMultiple { len: data.len(), dim });
-    }
-    let n = data.len() / dim;
-    if n < k {
-        return Err(ClusterError::TooFewPoints { points: n, k });
-    }
-    if let Some(index) = data.chunks_exact(dim).position(|p| p.iter().any(|v| !v.is_finite())) {
-        return Err(ClusterError::NonFinite { index });
-    }
-    Ok(n)
 }
 
 #[cfg(test)]

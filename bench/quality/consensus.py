@@ -69,24 +69,37 @@ def candidates(z, k, seed):
     }
 
 
+def kept_latents(folders, keep=lambda dataset: True):
+    """Each dataset's kept latents by seed, from `quality --latents` folders."""
+    fits = defaultdict(dict)
+    for folder in map(Path, folders):
+        for path in folder.glob("*-seed*.csv"):
+            dataset, seed = path.stem.rsplit("-seed", 1)
+            if seed.isdigit() and keep(dataset):
+                fits[dataset][int(seed)] = np.loadtxt(path, delimiter=",", ndmin=2)
+    return fits
+
+
+def scored(by_seed, candidates):
+    """Every candidate's (NMI, ARI) on each seed's latents; `candidates`
+    maps (latents, k, seed) to {name: labels}."""
+    scores = defaultdict(list)
+    for seed, table in sorted(by_seed.items()):
+        labels = table[:, 0].astype(int)
+        for name, pred in candidates(table[:, 1:], len(np.unique(labels)), seed).items():
+            scores[name].append((normalized_mutual_info_score(labels, pred), adjusted_rand_score(labels, pred)))
+    return scores
+
+
 def main():
     args = sys.argv[1:]
     if len(args) < 3 or args[0] != "--half" or args[1] not in ("selection", "confirmation"):
         sys.exit(__doc__)
     selection = args[1] == "selection"
-    fits = defaultdict(dict)
-    for folder in map(Path, args[2:]):
-        for path in folder.glob("*-seed*.csv"):
-            dataset, seed = path.stem.rsplit("-seed", 1)
-            if seed.isdigit() and (dataset in SELECTION) == selection:
-                fits[dataset][int(seed)] = np.loadtxt(path, delimiter=",", ndmin=2)
+    fits = kept_latents(args[2:], lambda dataset: (dataset in SELECTION) == selection)
     totals, names = defaultdict(list), None
     for dataset, by_seed in sorted(fits.items()):
-        scores = defaultdict(list)
-        for seed, table in sorted(by_seed.items()):
-            labels = table[:, 0].astype(int)
-            for name, pred in candidates(table[:, 1:], len(np.unique(labels)), seed).items():
-                scores[name].append((normalized_mutual_info_score(labels, pred), adjusted_rand_score(labels, pred)))
+        scores = scored(by_seed, candidates)
         if names is None:
             names = list(scores)
             print("| dataset | " + " | ".join(names) + " |")

@@ -21,15 +21,13 @@ PigCVP) and over the suite's selection and confirmation halves.
 import json
 import sys
 import warnings
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 from sklearn.cluster import KMeans, SpectralClustering
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.neighbors import NearestNeighbors
 
-from consensus import SELECTION
+from consensus import SELECTION, kept_latents, scored
 from recluster import spaces
 
 NEIGHBOURS = 10
@@ -53,19 +51,10 @@ def main():
     warnings.filterwarnings("ignore")  # graphs with several components
     data = Path(sys.argv[1])
     entries = {e["name"]: e for e in json.loads((data / "datasets.json").read_text())["datasets"]}
-    fits = defaultdict(dict)
-    for folder in map(Path, sys.argv[2:]):
-        for path in folder.glob("*-seed*.csv"):
-            dataset, seed = path.stem.rsplit("-seed", 1)
-            if seed.isdigit():
-                fits[dataset][int(seed)] = np.loadtxt(path, delimiter=",", ndmin=2)
+    fits = kept_latents(sys.argv[2:])
     means, names = {}, None
     for dataset, by_seed in sorted(fits.items()):
-        scores = defaultdict(list)
-        for seed, table in sorted(by_seed.items()):
-            labels = table[:, 0].astype(int)
-            for name, pred in candidates(table[:, 1:], len(np.unique(labels)), seed).items():
-                scores[name].append((normalized_mutual_info_score(labels, pred), adjusted_rand_score(labels, pred)))
+        scores = scored(by_seed, candidates)
         if names is None:
             names = list(scores)
             print("| dataset | seeds | " + " | ".join(names) + " |")
