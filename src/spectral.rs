@@ -16,8 +16,9 @@
 //!
 //! The graph needs every pair's distance, so it is built on at most
 //! [`MAX_GRAPH_POINTS`] evenly spaced points; every point, those included,
-//! then takes the majority label of its [`NEIGHBOURS`] nearest graph points,
-//! the same rule that assigns a latent embedded later.
+//! then takes the label its [`NEIGHBOURS`] nearest graph points vote for,
+//! each weighted by closeness (a graph point keeps its own label): the same
+//! rule that assigns a latent embedded later.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
