@@ -21,8 +21,7 @@ use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::align::LagReference;
-use crate::config::Clustering;
-use crate::config::{Clusters, Scaling, VraeConfig};
+use crate::config::{Clustering, Clusters, Scaling, VraeConfig};
 use crate::error::{ArtifactError, Result, VraeError};
 use crate::model::{Model, SpectralIndex, TrainingSummary, KMEANS_DIRECTIONS, SPECTRAL_LABELS, SPECTRAL_POINTS};
 use crate::network::{NetShape, Weights};

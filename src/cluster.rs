@@ -6,6 +6,8 @@
 //! several restarts (lowest inertia) is kept. Everything is driven by a
 //! seeded [`StdRng`], so the same inputs and seed always give the same fit.
 
+use std::borrow::Cow;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -162,6 +164,24 @@ pub fn unit_rows(points: &mut [f32], dim: usize) {
             row.iter_mut().for_each(|v| *v = 0.0);
         }
     }
+}
+
+/// `data` (row-major, `mean.len()` wide) in the space the model clusters
+/// in: as it is, or with `mean` subtracted, multiplied by `scale` per
+/// dimension when given (`kmeans_standardize`) and, with `normalize`
+/// (`kmeans_normalize`), scaled to unit length ([`unit_rows`]).
+pub fn clustering_space<'a>(data: &'a [f32], mean: &[f32], scale: Option<&[f32]>, normalize: bool) -> Cow<'a, [f32]> {
+    if scale.is_none() && !normalize {
+        return Cow::Borrowed(data);
+    }
+    let mut points = match scale {
+        Some(scale) => standardise(data, mean, scale),
+        None => standardise(data, mean, &vec![1.0f32; mean.len()]),
+    };
+    if normalize {
+        unit_rows(&mut points, mean.len());
+    }
+    Cow::Owned(points)
 }
 
 /// Nearest-centroid labels in the space `kmeans_normalize` clusters in:

@@ -11,7 +11,7 @@ use crate::align::LagReference;
 use crate::batch::SeriesBatch;
 use crate::budget;
 use crate::cluster::{
-    assign_directions, assign_scaled, fit_kmeans, member_means, standardise, unit_rows, unit_variance_scales, KMeansFit, KMeansOptions,
+    assign_directions, assign_scaled, clustering_space, fit_kmeans, member_means, sq_dist, unit_variance_scales, KMeansFit, KMeansOptions,
 };
 use crate::config::{Clustering, Clusters, DeviceKind, VraeConfig};
 use crate::error::{ArtifactError, Result, VraeError};
@@ -19,8 +19,8 @@ use crate::network::{decode, encode, NetShape, Padded, Weights};
 use crate::paa;
 use crate::pca::Pca;
 use crate::scaling::Scaler;
-use crate::silhouette::{choose_clusters, silhouette, KScore};
-use crate::spectral::{fit_spectral, vote, SpectralEmbedding, SpectralFit};
+use crate::silhouette::{best_by_silhouette, choose_clusters, largest_k, KScore};
+use crate::spectral::{fit_spectral, vote, SpectralEmbedding, SpectralFit, MAX_GRAPH_POINTS};
 use crate::train::{train, EpochStats, Progress};
 
 /// Rows per inference batch on the CPU (fewer for long series) and on a
@@ -197,16 +197,7 @@ fn cluster_latents(latents: &[f32], latent: usize, clusters: Clusters, config: &
     let (mean, scale) = unit_variance_scales(latents, latent);
     let scale = config.kmeans_standardize.then_some(scale);
     let ones = vec![1.0f32; latent];
-    let points = match (&scale, config.kmeans_normalize) {
-        (None, false) => Cow::Borrowed(latents),
-        (scale, normalize) => {
-            let mut points = standardise(latents, &mean, scale.as_deref().unwrap_or(&ones));
-            if normalize {
-                unit_rows(&mut points, latent);
-            }
-            Cow::Owned(points)
-        }
-    };
+    let points = clustering_space(latents, &mean, scale.as_deref(), config.kmeans_normalize);
     let unscale = |row: &[f32]| -> Vec<f32> {
         let scale = scale.as_deref().unwrap_or(&ones);
         row.iter().zip(&mean).zip(scale).map(|((c, m), s)| c / s + m).collect()
@@ -215,19 +206,16 @@ fn cluster_latents(latents: &[f32], latent: usize, clusters: Clusters, config: &
         let (fit, selection) = fit_spectral_clusters(&points, latent, clusters, config)?;
         let k = fit.k;
         // A cluster the vote left empty keeps the mean of its graph points.
-        let graph_means = member_means(&fit.fit.points, latent, &fit.fit.labels, k, &vec![0.0; k * latent]);
+        let graph_means = member_means(&fit.points, latent, &fit.labels, k, &vec![0.0; k * latent]);
         let fallback: Vec<f32> = graph_means.chunks_exact(latent).flat_map(unscale).collect();
-        let centroids = member_means(latents, latent, &fit.fit.assignments, k, &fallback);
-        let point_means = member_means(&points, latent, &fit.fit.assignments, k, &graph_means);
+        let centroids = member_means(latents, latent, &fit.assignments, k, &fallback);
+        let point_means = member_means(&points, latent, &fit.assignments, k, &graph_means);
         let inertia = points
             .chunks_exact(latent)
-            .zip(&fit.fit.assignments)
-            .map(|(p, &l)| {
-                let centre = point_means.get(l * latent..(l + 1) * latent).unwrap_or(&[]);
-                p.iter().zip(centre).map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2)).sum::<f64>()
-            })
+            .zip(&fit.assignments)
+            .map(|(p, &l)| sq_dist(p, point_means.get(l * latent..(l + 1) * latent).unwrap_or(&[])))
             .sum();
-        let spectral = SpectralIndex { points: fit.fit.points, labels: fit.fit.labels };
+        let spectral = SpectralIndex { points: fit.points, labels: fit.labels };
         return Ok(LatentClusters { centroids, scale, directions: None, spectral: Some(spectral), inertia, selection });
     }
     let (fit, selection) = fit_clusters(&points, latent, clusters, config)?;
@@ -246,12 +234,6 @@ fn cluster_latents(latents: &[f32], latent: usize, clusters: Clusters, config: &
     Ok(LatentClusters { centroids, scale, directions, spectral: None, inertia: fit.inertia, selection })
 }
 
-/// A spectral clustering and its number of clusters.
-struct SpectralClusters {
-    fit: SpectralFit,
-    k: usize,
-}
-
 /// Spectral clustering of `points` with `clusters` clusters; `"auto"` cuts
 /// the one embedding at every k in `2..=clusters_max` (at most one less
 /// than the graph's points) and keeps the k whose clusters have the best
@@ -262,31 +244,18 @@ fn fit_spectral_clusters(
     dim: usize,
     clusters: Clusters,
     config: &VraeConfig,
-) -> Result<(SpectralClusters, Option<Vec<KScore>>)> {
+) -> Result<(SpectralFit, Option<Vec<KScore>>)> {
     let opts = |k| KMeansOptions { k, restarts: config.kmeans_restarts, max_iter: config.kmeans_max_iter, seed: config.seed };
-    match clusters {
-        Clusters::Fixed(k) => {
-            let fit = fit_spectral(points, dim, &opts(k))?;
-            Ok((SpectralClusters { fit, k }, None))
-        }
+    Ok(match clusters {
+        Clusters::Fixed(k) => (fit_spectral(points, dim, &opts(k))?, None),
         Clusters::Auto => {
-            let rows = (points.len() / dim.max(1)).min(crate::spectral::MAX_GRAPH_POINTS);
-            let top = config.clusters_max.min(rows.saturating_sub(1)).max(2);
+            let top = largest_k(config.clusters_max, (points.len() / dim.max(1)).min(MAX_GRAPH_POINTS));
             let embedding = SpectralEmbedding::new(points, dim, top, config.seed)?;
-            let mut best: Option<(f64, SpectralClusters)> = None;
-            let mut scores = Vec::with_capacity(top - 1);
-            for k in 2..=top {
-                let fit = embedding.clusters(&opts(k))?;
-                let score = silhouette(points, dim, &fit.assignments, config.seed);
-                scores.push(KScore { k, silhouette: score });
-                if best.as_ref().is_none_or(|(s, _)| score > *s) {
-                    best = Some((score, SpectralClusters { fit, k }));
-                }
-            }
-            let (_, chosen) = best.ok_or(crate::cluster::ClusterError::TooFewPoints { points: rows, k: 2 })?;
-            Ok((chosen, Some(scores)))
+            let (fit, scores) =
+                best_by_silhouette(points, dim, top, config.seed, |k| embedding.clusters(&opts(k)), |fit| &fit.assignments)?;
+            (fit, Some(scores))
         }
-    }
+    })
 }
 
 fn with_threads<T>(threads: usize, work: impl FnOnce() -> Result<T> + Send) -> Result<T>
@@ -600,31 +569,13 @@ impl Model {
         let latent = self.latent();
         if let Some(index) = &self.spectral {
             let k = centroids.len() / latent.max(1);
-            let mapped = self.clustering_space(latents);
+            let mapped = clustering_space(latents, &self.pca.mean, scale, self.config.kmeans_normalize);
             return Ok(mapped.chunks_exact(latent).map(|p| vote(&index.points, &index.labels, latent, k, p)).collect());
         }
         Ok(match &self.cluster_directions {
             Some(directions) => assign_directions(directions, latents, &self.pca.mean, scale),
             None => assign_scaled(centroids, latent, latents, scale),
         })
-    }
-
-    /// Latents mapped into the space the clusters were found in: as they
-    /// are, or centred on the training latents' mean (the PCA's) and scaled
-    /// by `kmeans.scale` and / or to unit length.
-    fn clustering_space<'l>(&self, latents: &'l [f32]) -> Cow<'l, [f32]> {
-        let latent = self.latent();
-        match (&self.cluster_scale, self.config.kmeans_normalize) {
-            (None, false) => Cow::Borrowed(latents),
-            (scale, normalize) => {
-                let ones = vec![1.0f32; latent];
-                let mut points = standardise(latents, &self.pca.mean, scale.as_deref().unwrap_or(&ones));
-                if normalize {
-                    unit_rows(&mut points, latent);
-                }
-                Cow::Owned(points)
-            }
-        }
     }
 
     fn check_latents(&self, latents: &[f32]) -> Result<()> {

@@ -77,24 +77,44 @@ pub fn silhouette(data: &[f32], dim: usize, labels: &[usize], seed: u64) -> f64 
     total / points.len() as f64
 }
 
+/// The largest k `clusters: "auto"` tries on `points` points: `max_k`, at
+/// most one less than the points (a silhouette needs a cluster with two),
+/// and never below 2.
+pub(crate) fn largest_k(max_k: usize, points: usize) -> usize {
+    max_k.min(points.saturating_sub(1)).max(2)
+}
+
+/// `fit` for every k in `2..=top`, each scored by the [`silhouette`] of its
+/// `labels` over `data`; returns the best fit (the smallest k on ties) and
+/// every candidate's score. Shared by k-means and spectral clustering.
+pub(crate) fn best_by_silhouette<T>(
+    data: &[f32],
+    dim: usize,
+    top: usize,
+    seed: u64,
+    mut fit: impl FnMut(usize) -> Result<T, ClusterError>,
+    labels: impl Fn(&T) -> &[usize],
+) -> Result<(T, Vec<KScore>), ClusterError> {
+    let mut best: Option<(f64, T)> = None;
+    let mut scores = Vec::with_capacity(top.saturating_sub(1));
+    for k in 2..=top {
+        let candidate = fit(k)?;
+        let score = silhouette(data, dim, labels(&candidate), seed);
+        scores.push(KScore { k, silhouette: score });
+        if best.as_ref().is_none_or(|(s, _)| score > *s) {
+            best = Some((score, candidate));
+        }
+    }
+    let (_, chosen) = best.ok_or(ClusterError::TooFewPoints { points: data.len() / dim.max(1), k: 2 })?;
+    Ok((chosen, scores))
+}
+
 /// k-means for every k in `2..=max_k` (at most one less than the points),
 /// each scored by [`silhouette`]; returns the best fit (the smallest k on
 /// ties) and every candidate's score.
 pub fn choose_clusters(data: &[f32], dim: usize, max_k: usize, options: &KMeansOptions) -> Result<(KMeansFit, Vec<KScore>), ClusterError> {
-    let points = data.len() / dim.max(1);
-    let top = max_k.min(points.saturating_sub(1)).max(2);
-    let mut best: Option<(f64, KMeansFit)> = None;
-    let mut scores = Vec::with_capacity(top - 1);
-    for k in 2..=top {
-        let fit = fit_kmeans(data, dim, &KMeansOptions { k, ..options.clone() })?;
-        let score = silhouette(data, dim, &fit.labels, options.seed);
-        scores.push(KScore { k, silhouette: score });
-        if best.as_ref().is_none_or(|(s, _)| score > *s) {
-            best = Some((score, fit));
-        }
-    }
-    let (_, fit) = best.ok_or(ClusterError::TooFewPoints { points, k: 2 })?;
-    Ok((fit, scores))
+    let top = largest_k(max_k, data.len() / dim.max(1));
+    best_by_silhouette(data, dim, top, options.seed, |k| fit_kmeans(data, dim, &KMeansOptions { k, ..options.clone() }), |fit| &fit.labels)
 }
 
 #[cfg(test)]

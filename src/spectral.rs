@@ -53,6 +53,8 @@ const RESIDUAL_TOLERANCE: f64 = 1e-7;
 /// all that assigning later points needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpectralFit {
+    /// Number of clusters.
+    pub k: usize,
     /// The graph's points, row-major, `dim` values each.
     pub points: Vec<f32>,
     /// Cluster of each graph point, in `0..k`.
@@ -121,7 +123,7 @@ impl<'a> SpectralEmbedding<'a> {
         }
         let labels = fit_kmeans(&embedded, k, opts)?.labels;
         let assignments = self.data.chunks_exact(self.dim).map(|p| vote(&self.points, &labels, self.dim, k, p)).collect();
-        Ok(SpectralFit { points: self.points.clone(), labels, assignments })
+        Ok(SpectralFit { k, points: self.points.clone(), labels, assignments })
     }
 }
 

@@ -91,27 +91,33 @@ def scored(by_seed, candidates):
     return scores
 
 
+def dataset_rows(fits, candidates, seeds_column=False):
+    """Prints one table row per dataset (NMI per candidate, mean over its
+    seeds) under a header, and returns the candidates' names and each
+    dataset's mean (NMI, ARI) per candidate."""
+    means, names = {}, []
+    for dataset, by_seed in sorted(fits.items()):
+        scores = scored(by_seed, candidates)
+        if not names:
+            names = list(scores)
+            print("| dataset |" + (" seeds |" if seeds_column else "") + " " + " | ".join(names) + " |")
+            print("| --- |" + (" ---: |" if seeds_column else "") + " ---: |" * len(names))
+        means[dataset] = {name: np.mean(scores[name], axis=0) for name in names}
+        seeds = f" {len(by_seed)} |" if seeds_column else ""
+        print(f"| {dataset} |{seeds} " + " | ".join(f"{means[dataset][name][0]:.3f}" for name in names) + " |")
+    return names, means
+
+
 def main():
     args = sys.argv[1:]
     if len(args) < 3 or args[0] != "--half" or args[1] not in ("selection", "confirmation"):
         sys.exit(__doc__)
     selection = args[1] == "selection"
     fits = kept_latents(args[2:], lambda dataset: (dataset in SELECTION) == selection)
-    totals, names = defaultdict(list), None
-    for dataset, by_seed in sorted(fits.items()):
-        scores = scored(by_seed, candidates)
-        if names is None:
-            names = list(scores)
-            print("| dataset | " + " | ".join(names) + " |")
-            print("| --- |" + " ---: |" * len(names))
-        means = {name: np.mean(scores[name], axis=0) for name in names}
-        for name in names:
-            totals[name].append(means[name])
-        print(f"| {dataset} | " + " | ".join(f"{means[name][0]:.3f}" for name in names) + " |")
+    names, means = dataset_rows(fits, candidates)
     if names:
-        cells = (np.mean(totals[name], axis=0) for name in names)
+        cells = (np.mean([m[name] for m in means.values()], axis=0) for name in names)
         print(f"| **mean ({len(fits)}), NMI / ARI** | " + " | ".join(f"{n:.3f} / {a:.3f}" for n, a in cells) + " |")
-
 
 if __name__ == "__main__":
     main()

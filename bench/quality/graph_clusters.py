@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.cluster import KMeans, SpectralClustering
 from sklearn.neighbors import NearestNeighbors
 
-from consensus import SELECTION, kept_latents, scored
+from consensus import SELECTION, dataset_rows, kept_latents
 from recluster import spaces
 
 NEIGHBOURS = 10
@@ -52,15 +52,7 @@ def main():
     data = Path(sys.argv[1])
     entries = {e["name"]: e for e in json.loads((data / "datasets.json").read_text())["datasets"]}
     fits = kept_latents(sys.argv[2:])
-    means, names = {}, None
-    for dataset, by_seed in sorted(fits.items()):
-        scores = scored(by_seed, candidates)
-        if names is None:
-            names = list(scores)
-            print("| dataset | seeds | " + " | ".join(names) + " |")
-            print("| --- | ---: |" + " ---: |" * len(names))
-        means[dataset] = {name: np.mean(scores[name], axis=0) for name in names}
-        print(f"| {dataset} | {len(by_seed)} | " + " | ".join(f"{means[dataset][name][0]:.3f}" for name in names) + " |")
+    names, means = dataset_rows(fits, candidates, seeds_column=True)
     common = {d for d, e in entries.items() if not e["variable_length"] and d != "PigCVP"}
     groups = {
         "all": set(means),
@@ -68,8 +60,8 @@ def main():
         "selection half": SELECTION,
         "confirmation half": set(entries) - SELECTION,
     }
-    print("\n| datasets, NMI / ARI | " + " | ".join(names or []) + " |")
-    print("| --- |" + " ---: |" * len(names or []))
+    print("\n| datasets, NMI / ARI | " + " | ".join(names) + " |")
+    print("| --- |" + " ---: |" * len(names))
     for group, members in groups.items():
         kept = sorted(members & set(means))
         if kept:
