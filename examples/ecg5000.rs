@@ -119,8 +119,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let rate = (batch.len() * model.summary().epochs_run) as f64 / train_seconds;
     println!("trained in {train_seconds:.1}s ({rate:.0} series/s over all epochs)");
 
-    let latents = model.embed(&batch)?;
-    let clusters = model.cluster_embeddings(&latents)?;
+    let (latents, clusters) = model.embed_and_cluster(&batch)?;
     let nmi = normalized_mutual_info(&labels, &clusters)?;
     let ari = adjusted_rand_index(&labels, &clusters)?;
     println!("NMI {nmi:.4}  ARI {ari:.4}  (clusters vs labels, k = {})", model.clusters().unwrap_or(0));

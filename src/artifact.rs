@@ -23,10 +23,11 @@ use safetensors::{Dtype, SafeTensors};
 use crate::align::LagReference;
 use crate::config::{Clustering, Clusters, Scaling, VraeConfig};
 use crate::error::{ArtifactError, Result, VraeError};
-use crate::model::{Model, SpectralIndex, TrainingSummary, KMEANS_DIRECTIONS, SPECTRAL_LABELS, SPECTRAL_POINTS};
+use crate::model::{Model, SpectralIndex, TrainingSummary, KMEANS_DIRECTIONS, SPECTRAL_LABELS, SPECTRAL_POINTS, SPECTRAL_WEIGHTS};
 use crate::network::{NetShape, Weights};
 use crate::pca::Pca;
 use crate::scaling::Scaler;
+use crate::series_view::SeriesView;
 
 /// The format version this build writes and the newest it reads.
 /// Version 2 added `kmeans.scale` (`kmeans_standardize`): a version-1 reader
@@ -210,7 +211,12 @@ impl Model {
         }
         if let Some(index) = &self.spectral {
             let points = index.labels.len();
-            entries.push(Entry { name: SPECTRAL_POINTS.into(), dims: vec![points, latent], bytes: to_bytes_le(&index.points) });
+            let width = index.width(latent);
+            entries.push(Entry { name: SPECTRAL_POINTS.into(), dims: vec![points, width], bytes: to_bytes_le(&index.points) });
+            if let Some(view) = &index.series {
+                let weights = [view.latent_weight, view.series_weight];
+                entries.push(Entry { name: SPECTRAL_WEIGHTS.into(), dims: vec![2], bytes: to_bytes_le(&weights) });
+            }
             // Cluster numbers are small integers, exact in f32.
             let labels: Vec<f32> = index.labels.iter().map(|&l| l as f32).collect();
             entries.push(Entry { name: SPECTRAL_LABELS.into(), dims: vec![points], bytes: to_bytes_le(&labels) });
@@ -461,8 +467,12 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
         _ => None,
     };
     let spectral = match (&centroids, kmeans_clusters) {
-        (Some(c), false) => Some(spectral_index(&lookup, latent, c.len() / latent.max(1))?),
-        _ if lookup(SPECTRAL_POINTS).is_some() || lookup(SPECTRAL_LABELS).is_some() => {
+        (Some(c), false) => {
+            let series = config.clustering == Clustering::SpectralSeries;
+            let shape = GraphShape { latent, channels, max_steps: config.max_length, series };
+            Some(spectral_index(&lookup, &shape, c.len() / latent.max(1))?)
+        }
+        _ if lookup(SPECTRAL_POINTS).is_some() || lookup(SPECTRAL_LABELS).is_some() || lookup(SPECTRAL_WEIGHTS).is_some() => {
             return Err(bad_meta(SPECTRAL_POINTS, "present in a model that is not clustered spectrally (clustering kmeans or no clusters)"))
         }
         _ => None,
@@ -505,15 +515,50 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
 /// A stored tensor's shape and values by name (`None`: not in the file).
 type TensorLookup<'a> = dyn Fn(&str) -> Option<(Vec<usize>, Vec<f32>)> + 'a;
 
-/// `clustering: "spectral"`'s graph latents and their clusters from a model
-/// file: `[points, latent]` latents (1 to `MAX_GRAPH_POINTS` of them) and
-/// one whole-number cluster in `0..k` each; anything else is refused by name.
-fn spectral_index(lookup: &TensorLookup, latent: usize, k: usize) -> std::result::Result<SpectralIndex, ArtifactError> {
+/// What a model's graph points must look like.
+struct GraphShape {
+    latent: usize,
+    channels: usize,
+    /// The longest series the model takes (`max_length`).
+    max_steps: usize,
+    /// `clustering: "spectral_series"`: a point is a latent and a series.
+    series: bool,
+}
+
+/// Spectral clustering's graph points and their clusters from a model file:
+/// `[points, latent]` latents (1 to `MAX_GRAPH_POINTS` of them), or with
+/// `spectral_series` `[points, latent + steps * channels]` with 1 to
+/// `max_length` steps and the two finite, positive part weights; and one
+/// whole-number cluster in `0..k` each. Anything else is refused by name.
+fn spectral_index(lookup: &TensorLookup, shape: &GraphShape, k: usize) -> std::result::Result<SpectralIndex, ArtifactError> {
+    let GraphShape { latent, channels, max_steps, series } = *shape;
     let (dims, points) = lookup(SPECTRAL_POINTS).ok_or_else(|| ArtifactError::MissingTensor(SPECTRAL_POINTS.into()))?;
     let most = crate::spectral::MAX_GRAPH_POINTS;
-    if dims.len() != 2 || dims[1] != latent || !(1..=most).contains(&dims[0]) {
-        return Err(bad_meta(SPECTRAL_POINTS, format!("shape {dims:?}, expected [points, {latent}] with 1..={most} points")));
+    let width = dims.get(1).copied().unwrap_or(0);
+    let steps = width.saturating_sub(latent) / channels.max(1);
+    let width_ok = if series { (1..=max_steps).contains(&steps) && width == latent + steps * channels } else { width == latent };
+    if dims.len() != 2 || !width_ok || !(1..=most).contains(&dims[0]) {
+        let expected = if series { format!("{latent} + steps x {channels} with 1..={max_steps} steps") } else { latent.to_string() };
+        return Err(bad_meta(SPECTRAL_POINTS, format!("shape {dims:?}, expected [points, {expected}] with 1..={most} points")));
     }
+    let view = match (series, lookup(SPECTRAL_WEIGHTS)) {
+        (true, Some((weight_dims, weights))) => match (weight_dims.as_slice(), weights.as_slice()) {
+            ([2], &[latent_weight, series_weight]) if [latent_weight, series_weight].iter().all(|w| w.is_finite() && *w > 0.0) => {
+                Some(SeriesView { steps, channels, latent_weight, series_weight })
+            }
+            _ => {
+                return Err(bad_meta(
+                    SPECTRAL_WEIGHTS,
+                    format!("{weights:?} (shape {weight_dims:?}), expected two finite, positive weights"),
+                ))
+            }
+        },
+        (true, None) => return Err(ArtifactError::MissingTensor(SPECTRAL_WEIGHTS.into())),
+        (false, Some(_)) => {
+            return Err(bad_meta(SPECTRAL_WEIGHTS, "present in a model whose graph compares latents only (clustering spectral)"))
+        }
+        (false, None) => None,
+    };
     let (label_dims, labels) = lookup(SPECTRAL_LABELS).ok_or_else(|| ArtifactError::MissingTensor(SPECTRAL_LABELS.into()))?;
     if label_dims != [dims[0]] {
         return Err(bad_meta(SPECTRAL_LABELS, format!("shape {label_dims:?}, expected [{}], one per point", dims[0])));
@@ -528,7 +573,7 @@ fn spectral_index(lookup: &TensorLookup, latent: usize, k: usize) -> std::result
             }
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(SpectralIndex { points, labels })
+    Ok(SpectralIndex { points, labels, series: view })
 }
 
 #[cfg(test)]

@@ -82,6 +82,12 @@ pub enum Clustering {
     /// that follow connected strips of latents; later latents join the
     /// cluster of the nearest training latents.
     Spectral,
+    /// Spectral clustering on a graph that compares each training series'
+    /// latent and its z-normalised shape side by side, with equal weight:
+    /// where the latents miss a difference the shapes show, or the
+    /// reverse, the graph keeps it. Clustering a series then needs the
+    /// series, not only its latent.
+    SpectralSeries,
 }
 
 /// Where tensors live.
@@ -231,7 +237,7 @@ pub struct VraeConfig {
     /// in the model, and `centroids` (prototypes) are each cluster's mean
     /// latent.
     pub kmeans_normalize: bool,
-    /// How the training latents are cut into clusters (default `spectral`).
+    /// How the training series are cut into clusters (default `spectral`).
     /// `spectral` builds a graph joining each training latent to its 10
     /// nearest (in the space `kmeans_standardize` and `kmeans_normalize`
     /// define; on at most 4000 evenly spaced latents) and cuts it with
@@ -240,8 +246,13 @@ pub struct VraeConfig {
     /// than a convex cell. The graph's latents and their clusters are
     /// stored in the model; a later latent joins the cluster its nearest
     /// stored latents vote for (weighted by closeness). `centroids`
-    /// (prototypes) are each cluster's mean latent. `kmeans`: k-means cells
-    /// around centroids, the original VRAE's.
+    /// (prototypes) are each cluster's mean latent. `spectral_series`: the
+    /// same graph over each series' latent beside its shape (the series as
+    /// the network gets it, averaged and aligned, each channel
+    /// z-normalised, resampled to the longest training series' steps),
+    /// each part scaled to unit total variance; the graph points stored are
+    /// those pairs, so clustering needs the series, not only its latent.
+    /// `kmeans`: k-means cells around centroids, the original VRAE's.
     pub clustering: Clustering,
     /// Circular shifts each series' latent is averaged over (default 1: the
     /// series as given). With n > 1 the latent of a series is the mean of its

@@ -66,6 +66,10 @@ pub enum VraeError {
     /// Asking a model for clusters it was not trained with.
     #[error("this model has no clusters: train it with the option `clusters` (e.g. {{\"clusters\": 5}})")]
     NoClusters,
+    /// Latents alone were given to a model whose clusters also compare the
+    /// series (`clustering: "spectral_series"`).
+    #[error("this model's clusters compare each series as well as its latent (clustering \"spectral_series\"): cluster the series, not their embeddings")]
+    ClustersNeedSeries,
 
     /// A device that this build cannot use.
     #[error("device `{0}` is not available: {1}")]

@@ -48,6 +48,7 @@ pub mod rnn;
 #[allow(dead_code)] // the reference layer and the specs serve the tests only
 mod rnn;
 mod scaling;
+mod series_view;
 pub mod silhouette;
 pub mod spectral;
 mod train;

@@ -19,6 +19,7 @@ use crate::network::{decode, encode, NetShape, Padded, Weights};
 use crate::paa;
 use crate::pca::Pca;
 use crate::scaling::Scaler;
+use crate::series_view::{series_rows, SeriesView};
 use crate::silhouette::{best_by_silhouette, choose_clusters, largest_k, KScore};
 use crate::spectral::{fit_spectral, vote, SpectralEmbedding, SpectralFit, MAX_GRAPH_POINTS};
 use crate::train::{train, EpochStats, Progress};
@@ -71,16 +72,30 @@ pub(crate) const KMEANS_DIRECTIONS: &str = "kmeans.directions";
 /// space clusters are found in) and their clusters.
 pub(crate) const SPECTRAL_POINTS: &str = "spectral.points";
 pub(crate) const SPECTRAL_LABELS: &str = "spectral.labels";
+/// Model-file name of `clustering: "spectral_series"`'s two part weights
+/// (latent, series).
+pub(crate) const SPECTRAL_WEIGHTS: &str = "spectral.weights";
 
 /// What `clustering: "spectral"` keeps to assign later latents: the latents
 /// its graph was built on, mapped into the space it clustered in, and the
 /// cluster of each.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct SpectralIndex {
-    /// `[points, latent]` row-major.
+    /// `[points, latent]` row-major, or with `series`
+    /// `[points, series.width(latent)]`.
     pub(crate) points: Vec<f32>,
     /// One cluster per point, in `0..k`.
     pub(crate) labels: Vec<usize>,
+    /// `clustering: "spectral_series"`: how a latent and its series make a
+    /// point.
+    pub(crate) series: Option<SeriesView>,
+}
+
+impl SpectralIndex {
+    /// Values in one stored point.
+    pub(crate) fn width(&self, latent: usize) -> usize {
+        self.series.as_ref().map_or(latent, |view| view.width(latent))
+    }
 }
 
 /// A trained VRAE with its input scaling, PCA basis and (optionally) clusters.
@@ -193,7 +208,16 @@ struct LatentClusters {
 /// cells around them (`kmeans_normalize`: a centroid on the sphere has no
 /// size to map back; `clustering: "spectral"`) the stored centroids are each
 /// cluster's mean latent.
-fn cluster_latents(latents: &[f32], latent: usize, clusters: Clusters, config: &VraeConfig) -> Result<LatentClusters> {
+/// With `clustering: "spectral_series"`, `series` holds every training
+/// series as the network sees it (`[rows, steps * channels]`, from
+/// [`series_rows`]) with its steps and channels.
+fn cluster_latents(
+    latents: &[f32],
+    latent: usize,
+    series: Option<(&[f32], usize, usize)>,
+    clusters: Clusters,
+    config: &VraeConfig,
+) -> Result<LatentClusters> {
     let (mean, scale) = unit_variance_scales(latents, latent);
     let scale = config.kmeans_standardize.then_some(scale);
     let ones = vec![1.0f32; latent];
@@ -202,20 +226,30 @@ fn cluster_latents(latents: &[f32], latent: usize, clusters: Clusters, config: &
         let scale = scale.as_deref().unwrap_or(&ones);
         row.iter().zip(&mean).zip(scale).map(|((c, m), s)| c / s + m).collect()
     };
-    if config.clustering == Clustering::Spectral {
-        let (fit, selection) = fit_spectral_clusters(&points, latent, clusters, config)?;
+    if config.clustering != Clustering::Kmeans {
+        let view = series.map(|(rows, steps, channels)| SeriesView::fit(&points, latent, rows, steps, channels));
+        let (graph, width) = match (&view, series) {
+            (Some(view), Some((rows, _, _))) => (Cow::Owned(view.joined(&points, latent, rows)), view.width(latent)),
+            _ => (Cow::Borrowed(&points[..]), latent),
+        };
+        let (fit, selection) = fit_spectral_clusters(&graph, width, clusters, config)?;
         let k = fit.k;
-        // A cluster the vote left empty keeps the mean of its graph points.
-        let graph_means = member_means(&fit.points, latent, &fit.labels, k, &vec![0.0; k * latent]);
+        // A cluster the vote left empty keeps the mean latent of its graph
+        // points (the latent part of a joined point, unweighted).
+        let graph_latents: Vec<f32> = match &view {
+            Some(view) => fit.points.chunks_exact(width).flat_map(|p| p[..latent].iter().map(|v| v / view.latent_weight)).collect(),
+            None => fit.points.clone(),
+        };
+        let graph_means = member_means(&graph_latents, latent, &fit.labels, k, &vec![0.0; k * latent]);
         let fallback: Vec<f32> = graph_means.chunks_exact(latent).flat_map(unscale).collect();
         let centroids = member_means(latents, latent, &fit.assignments, k, &fallback);
-        let point_means = member_means(&points, latent, &fit.assignments, k, &graph_means);
-        let inertia = points
-            .chunks_exact(latent)
+        let point_means = member_means(&graph, width, &fit.assignments, k, &vec![0.0; k * width]);
+        let inertia = graph
+            .chunks_exact(width)
             .zip(&fit.assignments)
-            .map(|(p, &l)| sq_dist(p, point_means.get(l * latent..(l + 1) * latent).unwrap_or(&[])))
+            .map(|(p, &l)| sq_dist(p, point_means.get(l * width..(l + 1) * width).unwrap_or(&[])))
             .sum();
-        let spectral = SpectralIndex { points: fit.points, labels: fit.labels };
+        let spectral = SpectralIndex { points: fit.points, labels: fit.labels, series: view };
         return Ok(LatentClusters { centroids, scale, directions: None, spectral: Some(spectral), inertia, selection });
     }
     let (fit, selection) = fit_clusters(&points, latent, clusters, config)?;
@@ -329,7 +363,12 @@ impl Model {
                 let axes = (0..n * latent).map(|i| if i % latent == i / latent { 1.0 } else { 0.0 }).collect();
                 Pca::from_parts(latents.clone(), axes, vec![0.0; n], latent, n)?
             };
-            let clustered = config.clusters.map(|clusters| cluster_latents(&latents, latent, clusters, config)).transpose()?;
+            // `spectral_series` compares the series' shapes, as the network
+            // gets them, all at the longest training series' steps.
+            let series = (config.clustering == Clustering::SpectralSeries && config.clusters.is_some())
+                .then(|| series_rows(batch, batch.max_steps()));
+            let series = series.as_deref().map(|rows| (rows, batch.max_steps(), batch.channels()));
+            let clustered = config.clusters.map(|clusters| cluster_latents(&latents, latent, series, clusters, config)).transpose()?;
             let (centroids, cluster_scale, cluster_directions, spectral, kmeans_inertia, cluster_selection) = match clustered {
                 Some(c) => (Some(c.centroids), c.scale, c.directions, c.spectral, Some(c.inertia), c.selection),
                 None => (None, None, None, None, None, None),
@@ -385,6 +424,8 @@ impl Model {
         finite("kmeans.scale", self.cluster_scale.as_deref().unwrap_or(&[]))?;
         finite(KMEANS_DIRECTIONS, self.cluster_directions.as_deref().unwrap_or(&[]))?;
         finite(SPECTRAL_POINTS, self.spectral.as_ref().map_or(&[][..], |s| &s.points))?;
+        let weights = self.spectral.as_ref().and_then(|s| s.series.as_ref()).map(|v| vec![v.latent_weight, v.series_weight]);
+        finite(SPECTRAL_WEIGHTS, weights.as_deref().unwrap_or(&[]))?;
         finite("pca.mean", &self.pca.mean)?;
         finite("pca.components", &self.pca.components)?;
         finite("pca.explained_variance", &self.pca.explained_variance)?;
@@ -546,31 +587,53 @@ impl Model {
         embed_latents(&weights, &self.scaler, &batch, self.config.shift_average, &device)
     }
 
-    /// Cluster of every series (see [`Model::cluster_embeddings`]).
+    /// Cluster of every series: the distance-weighted vote of the nearest
+    /// stored graph points (`clustering: "spectral"` or
+    /// `"spectral_series"`) or the nearest k-means centroid.
     pub fn cluster(&self, batch: &SeriesBatch) -> Result<Vec<usize>> {
-        let latents = self.embed(batch)?;
-        self.assign(&latents)
+        Ok(self.embed_and_cluster(batch)?.1)
+    }
+
+    /// Latent mean (as [`Model::embed`]) and cluster (as
+    /// [`Model::cluster`]) of every series, embedding each once.
+    pub fn embed_and_cluster(&self, batch: &SeriesBatch) -> Result<(Vec<f32>, Vec<usize>)> {
+        let (seen, _) = self.prepared(batch)?;
+        let (device, weights) = self.on_device()?;
+        let latents = embed_latents(&weights, &self.scaler, &seen, self.config.shift_average, &device)?;
+        let view = self.spectral.as_ref().and_then(|index| index.series.as_ref());
+        let series = view.map(|view| series_rows(&seen, view.steps));
+        let clusters = self.assign(&latents, series.as_deref())?;
+        Ok((latents, clusters))
     }
 
     /// Cluster of precomputed latent vectors (`[rows, latent]`): the
     /// distance-weighted vote of the nearest stored graph latents
-    /// (`clustering: "spectral"`) or the nearest k-means centroid.
+    /// (`clustering: "spectral"`) or the nearest k-means centroid. A model
+    /// whose graph also compares the series (`"spectral_series"`) needs
+    /// them: [`Model::cluster`].
     pub fn cluster_embeddings(&self, latents: &[f32]) -> Result<Vec<usize>> {
         self.check_latents(latents)?;
-        self.assign(latents)
+        self.assign(latents, None)
     }
 
     /// Cluster of each latent, in the space the clusters were found in: the
-    /// nearest centroid, or with `clustering: "spectral"` the vote of the
-    /// nearest graph latents.
-    fn assign(&self, latents: &[f32]) -> Result<Vec<usize>> {
+    /// nearest centroid, or with spectral clustering the vote of the
+    /// nearest graph points (joined with `series`, the series as
+    /// [`series_rows`] gives them, where the graph compares series too).
+    fn assign(&self, latents: &[f32], series: Option<&[f32]>) -> Result<Vec<usize>> {
         let centroids = self.centroids.as_ref().ok_or(VraeError::NoClusters)?;
         let scale = self.cluster_scale.as_deref();
         let latent = self.latent();
         if let Some(index) = &self.spectral {
             let k = centroids.len() / latent.max(1);
             let mapped = clustering_space(latents, &self.pca.mean, scale, self.config.kmeans_normalize);
-            return Ok(mapped.chunks_exact(latent).map(|p| vote(&index.points, &index.labels, latent, k, p)).collect());
+            let points = match (&index.series, series) {
+                (None, _) => mapped,
+                (Some(view), Some(series)) => Cow::Owned(view.joined(&mapped, latent, series)),
+                (Some(_), None) => return Err(VraeError::ClustersNeedSeries),
+            };
+            let width = index.width(latent);
+            return Ok(points.chunks_exact(width).map(|p| vote(&index.points, &index.labels, width, k, p)).collect());
         }
         Ok(match &self.cluster_directions {
             Some(directions) => assign_directions(directions, latents, &self.pca.mean, scale),

@@ -618,6 +618,119 @@ fn spectral_clustering_stores_its_graph_latents_and_assigns_by_their_vote() {
     assert_eq!(Model::from_bytes(&auto.to_bytes().unwrap()).unwrap().cluster(&batch).unwrap(), auto.cluster(&batch).unwrap());
 }
 
+/// Each series z-normalised (one channel, no averaging): the shape part of
+/// a `spectral_series` graph point, before its weight.
+fn z_normalised(batch: &SeriesBatch) -> Vec<f32> {
+    (0..batch.len())
+        .flat_map(|r| {
+            let row = batch.row(r);
+            let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / row.len() as f64;
+            let std = (row.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / row.len() as f64).sqrt();
+            row.iter().map(move |&v| ((f64::from(v) - mean) / std) as f32).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// `values` (`[rows, width]`) times one over the square root of their total
+/// variance.
+fn unit_total_variance(values: &[f32], width: usize) -> Vec<f32> {
+    let rows = values.len() / width;
+    let total: f64 = (0..width)
+        .map(|d| {
+            let column = || values.iter().skip(d).step_by(width).map(|&v| f64::from(v));
+            let mean = column().sum::<f64>() / rows as f64;
+            column().map(|v| (v - mean).powi(2)).sum::<f64>() / rows as f64
+        })
+        .sum();
+    values.iter().map(|&v| (f64::from(v) / total.sqrt()) as f32).collect()
+}
+
+#[test]
+fn spectral_series_clusters_latents_and_shapes_side_by_side() {
+    let (batch, labels) = two_shapes(48, 1, 40, 40);
+    let config = r#"{"hidden_size": 24, "latent": 6, "epochs": 60, "batch_size": 8, "learning_rate": 0.003, "clusters": 2, "clustering": "spectral_series"}"#;
+    let model = Model::fit(&batch, &small(config), |_| {}).unwrap();
+    let latent = model.latent();
+    let (latents, clusters) = model.embed_and_cluster(&batch).unwrap();
+    assert_eq!(latents, model.embed(&batch).unwrap());
+    assert_eq!(model.cluster(&batch).unwrap(), clusters);
+    let ari = adjusted_rand_index(&labels, &clusters).unwrap();
+    assert!(ari > 0.8, "sines and square waves not separated: ARI {ari}");
+
+    // The partition is the spectral clustering of each series' standardised
+    // latent beside its z-normalised shape, each part at unit total
+    // variance.
+    let (mean, scale) = vrae::cluster::unit_variance_scales(&latents, latent);
+    let standardised = unit_total_variance(&vrae::cluster::standardise(&latents, &mean, &scale), latent);
+    let shapes = unit_total_variance(&z_normalised(&batch), 40);
+    let joined: Vec<f32> =
+        standardised.chunks_exact(latent).zip(shapes.chunks_exact(40)).flat_map(|(z, x)| z.iter().chain(x).copied()).collect();
+    let opts = vrae::cluster::KMeansOptions { k: 2, restarts: 10, max_iter: 300, seed: 5 };
+    let by_hand = vrae::spectral::fit_spectral(&joined, latent + 40, &opts).unwrap();
+    let agreement = adjusted_rand_index(&by_hand.assignments, &clusters).unwrap();
+    assert!(agreement > 0.9, "model and hand-run spectral clustering disagree: ARI {agreement}");
+    // Every training series is a stored graph point (fewer than 4000), so
+    // each hand-built point is one of them (the model keeps its rows in
+    // content order, hence the search), with the weights that made it.
+    let bytes = model.to_bytes().unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let floats = |name: &str| -> (Vec<usize>, Vec<f32>) {
+        let t = file.tensor(name).unwrap();
+        (t.shape().to_vec(), t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+    };
+    let (shape, stored) = floats("spectral.points");
+    assert_eq!(shape, vec![batch.len(), latent + 40]);
+    for (row, point) in joined.chunks_exact(latent + 40).enumerate() {
+        let nearest = stored
+            .chunks_exact(latent + 40)
+            .map(|p| p.iter().zip(point).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max))
+            .fold(f32::INFINITY, f32::min);
+        assert!(nearest < 1e-4, "training series {row}: no stored point within 1e-4 (nearest {nearest})");
+    }
+    let (_, weights) = floats("spectral.weights");
+    let hand_weight = |raw: &[f32], scaled: &[f32]| scaled[1] / raw[1];
+    assert!((weights[0] - hand_weight(&vrae::cluster::standardise(&latents, &mean, &scale), &standardised)).abs() < 1e-4 * weights[0]);
+    assert!((weights[1] - hand_weight(&z_normalised(&batch), &shapes)).abs() < 1e-4 * weights[1]);
+
+    // Latents alone cannot be placed in a graph that compares shapes too.
+    let err = model.cluster_embeddings(&latents).unwrap_err();
+    assert!(matches!(err, VraeError::ClustersNeedSeries), "{err}");
+    assert!(err.to_string().contains("spectral_series"), "{err}");
+    // A series of another length is resampled to the training length: the
+    // first training series at half its steps (every other one) still gets
+    // a cluster.
+    let halved: Vec<f32> = batch.row(0).iter().step_by(2).copied().collect();
+    let later = SeriesBatch::from_rows(&[halved], 1).unwrap();
+    assert!(model.cluster(&later).unwrap()[0] < 2);
+
+    let loaded = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(loaded.config().clustering, vrae::config::Clustering::SpectralSeries);
+    assert_eq!(loaded.cluster(&batch).unwrap(), clusters);
+    assert_eq!(loaded.cluster(&later).unwrap(), model.cluster(&later).unwrap());
+
+    // Edits are refused by name: a config that says the graph is of latents
+    // only (or k-means), part weights that are not two finite positive
+    // numbers, NaN points.
+    for (clustering, names) in [("spectral", "spectral.points"), ("kmeans", "spectral.points")] {
+        let edited = with_metadata(&bytes, |meta| edit_config(meta, |c| drop(c.insert("clustering".into(), clustering.into()))));
+        let err = Model::from_bytes(&edited).unwrap_err().to_string();
+        assert!(err.contains(names), "{clustering}: {err}");
+    }
+    for weights in [[0.0f32, 1.0], [1.0, -2.0], [f32::NAN, 1.0], [1.0, f32::INFINITY]] {
+        let err = Model::from_bytes(&with_tensor(&bytes, "spectral.weights", &weights)).unwrap_err().to_string();
+        assert!(err.contains("spectral.weights"), "{weights:?}: {err}");
+    }
+    let rows = batch.len();
+    let err = Model::from_bytes(&with_tensor(&bytes, "spectral.points", &vec![f32::NAN; rows * (latent + 40)])).unwrap_err().to_string();
+    assert!(err.contains("spectral.points"), "{err}");
+    // A latent-only spectral model claiming to compare shapes lacks the
+    // weights and has points of the wrong width.
+    let spectral = Model::fit(&batch, &small(r#"{"clusters": 2, "clustering": "spectral"}"#), |_| {}).unwrap().to_bytes().unwrap();
+    let claimed = with_metadata(&spectral, |meta| edit_config(meta, |c| drop(c.insert("clustering".into(), "spectral_series".into()))));
+    let err = Model::from_bytes(&claimed).unwrap_err().to_string();
+    assert!(err.contains("spectral.points"), "{err}");
+}
+
 #[test]
 fn version_one_models_load_with_plain_kmeans() {
     let (batch, _) = two_shapes(12, 22, 20, 20);

@@ -91,17 +91,18 @@ def scored(by_seed, candidates):
     return scores
 
 
-def dataset_rows(fits, candidates, seeds_column=False):
+def dataset_rows(fits, candidates, seeds_column=False, header=True):
     """Prints one table row per dataset (NMI per candidate, mean over its
-    seeds) under a header, and returns the candidates' names and each
-    dataset's mean (NMI, ARI) per candidate."""
+    seeds) under a header (unless `header` is false), and returns the
+    candidates' names and each dataset's mean (NMI, ARI) per candidate."""
     means, names = {}, []
     for dataset, by_seed in sorted(fits.items()):
         scores = scored(by_seed, candidates)
         if not names:
             names = list(scores)
-            print("| dataset |" + (" seeds |" if seeds_column else "") + " " + " | ".join(names) + " |")
-            print("| --- |" + (" ---: |" if seeds_column else "") + " ---: |" * len(names))
+            if header:
+                print("| dataset |" + (" seeds |" if seeds_column else "") + " " + " | ".join(names) + " |")
+                print("| --- |" + (" ---: |" if seeds_column else "") + " ---: |" * len(names))
         means[dataset] = {name: np.mean(scores[name], axis=0) for name in names}
         seeds = f" {len(by_seed)} |" if seeds_column else ""
         print(f"| {dataset} |{seeds} " + " | ".join(f"{means[dataset][name][0]:.3f}" for name in names) + " |")

@@ -106,8 +106,8 @@ fn main() -> Result<(), Box<dyn Error>> {
             let config = VraeConfig::from_map(&options)?;
             let (started, cpu_started) = (Instant::now(), suite::cpu_seconds());
             let outcome = Model::fit(&batch, &config, |_| {}).and_then(|model| {
-                let latents = model.embed(&batch)?;
-                Ok((model.cluster_embeddings(&latents)?, latents, model.latent(), model.clusters()))
+                let (latents, clusters) = model.embed_and_cluster(&batch)?;
+                Ok((clusters, latents, model.latent(), model.clusters()))
             });
             let seconds = started.elapsed().as_secs_f64();
             let cpu_seconds = suite::cpu_seconds().zip(cpu_started).map(|(end, start)| end - start);

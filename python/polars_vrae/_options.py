@@ -54,7 +54,7 @@ class Options(TypedDict, total=False):
     kmeans_max_iter: int
     kmeans_standardize: bool
     kmeans_normalize: bool
-    clustering: Literal["kmeans", "spectral"]
+    clustering: Literal["kmeans", "spectral", "spectral_series"]
     shift_average: int
     align_lags: bool
     paa_steps: int

@@ -33,7 +33,8 @@ use crate::{Model, SeriesBatch, VraeConfig};
 /// The model files mutations start from: small networks covering every
 /// stored variant (scalings, clusters with and without standardisation,
 /// normalized k-means with and without standardisation, spectral clusters
-/// (a fixed k and `"auto"` on normalized latents), learned decoder
+/// (a fixed k and `"auto"` on normalized latents, latents beside shapes),
+/// learned decoder
 /// inputs, GRU, two layers, a 1-value latent, two channels, an `align_lags`
 /// reference).
 fn seeds() -> Vec<(Vec<u8>, usize)> {
@@ -44,6 +45,8 @@ fn seeds() -> Vec<(Vec<u8>, usize)> {
         (r#"{"clusters": "auto", "clusters_max": 3, "clustering": "kmeans", "kmeans_normalize": true, "kmeans_standardize": false}"#, 1),
         (r#"{"clusters": 3, "clustering": "spectral"}"#, 1),
         (r#"{"clusters": "auto", "clusters_max": 3, "clustering": "spectral", "kmeans_normalize": true}"#, 2),
+        // Rows of up to 8 steps over paa_steps 4: the shapes are averaged too.
+        (r#"{"clusters": 2, "clustering": "spectral_series", "paa_steps": 4}"#, 2),
         (r#"{"scaling": "zscore", "decoder_inputs": "learned", "latent": 1}"#, 1),
         (r#"{"block": "gru", "depth": 2, "scaling": "none", "clusters": 2}"#, 2),
         (r#"{"shift_average": 2}"#, 2),

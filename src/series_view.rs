@@ -1,0 +1,203 @@
+//! The graph points of `clustering: "spectral_series"`: each series'
+//! latent (in the space the clusters are found in) side by side with the
+//! series' shape (the series as the network gets it, averaged and aligned,
+//! each channel z-normalised, resampled to one length), each part scaled to
+//! unit total variance over the training rows so that neither outweighs the
+//! other by its width or units.
+//!
+//! Why both: a graph of the latents alone loses what the encoder did not
+//! keep (small sets of long series, whose latents barely move), and a graph
+//! of the shapes alone loses what only the encoder sees (level and size,
+//! which `per_step` scaling keeps in the latent; a shape at different
+//! places). Nearest neighbours in the joined space are near in both. The
+//! shape is z-normalised because the latent already holds level and size:
+//! the raw values instead let level swamp the shape (Chinatown, BENCHMARKS.md).
+
+use crate::batch::SeriesBatch;
+
+/// How a model joins a latent and its series into one graph point.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SeriesView {
+    /// Steps every series is resampled to (the longest training series',
+    /// as the network sees it).
+    pub(crate) steps: usize,
+    /// Values per step.
+    pub(crate) channels: usize,
+    /// What the latent part and the series part are multiplied by.
+    pub(crate) latent_weight: f32,
+    pub(crate) series_weight: f32,
+}
+
+impl SeriesView {
+    /// Weights that give each part unit total variance over the training
+    /// rows (`latents`: `[rows, latent]` in the clustering space; `series`:
+    /// `[rows, steps * channels]` from [`series_rows`]). A part without
+    /// spread keeps weight 1: it adds the same to every distance.
+    pub(crate) fn fit(latents: &[f32], latent: usize, series: &[f32], steps: usize, channels: usize) -> Self {
+        let weight = |values: &[f32], width: usize| {
+            let variance = total_variance(values, width);
+            if variance > 1e-24 {
+                (1.0 / variance.sqrt()) as f32
+            } else {
+                1.0
+            }
+        };
+        let width = steps * channels;
+        Self { steps, channels, latent_weight: weight(latents, latent), series_weight: weight(series, width) }
+    }
+
+    /// Values in one graph point.
+    pub(crate) fn width(&self, latent: usize) -> usize {
+        latent + self.steps * self.channels
+    }
+
+    /// Graph points `[rows, latent + steps * channels]`: each latent row
+    /// (clustering space) and its series row, weighted.
+    pub(crate) fn joined(&self, latents: &[f32], latent: usize, series: &[f32]) -> Vec<f32> {
+        let width = self.steps * self.channels;
+        let rows = latents.len() / latent.max(1);
+        let mut out = Vec::with_capacity(rows * self.width(latent));
+        for (z, x) in latents.chunks_exact(latent.max(1)).zip(series.chunks_exact(width.max(1))) {
+            out.extend(z.iter().map(|v| v * self.latent_weight));
+            out.extend(x.iter().map(|v| v * self.series_weight));
+        }
+        out
+    }
+}
+
+/// Sum over the columns of each column's variance (population), in f64.
+fn total_variance(values: &[f32], width: usize) -> f64 {
+    let rows = values.len() / width.max(1);
+    if rows == 0 {
+        return 0.0;
+    }
+    let mut mean = vec![0.0f64; width];
+    for row in values.chunks_exact(width) {
+        mean.iter_mut().zip(row).for_each(|(m, &v)| *m += v as f64);
+    }
+    mean.iter_mut().for_each(|m| *m /= rows as f64);
+    let squares: f64 = values.chunks_exact(width).map(|row| row.iter().zip(&mean).map(|(&v, m)| (v as f64 - m).powi(2)).sum::<f64>()).sum();
+    squares / rows as f64
+}
+
+/// The shape of every series of `batch` (already averaged and aligned as
+/// the model does): each channel z-normalised (a flat channel gives zeros),
+/// resampled to `steps` steps by linear interpolation. `[rows, steps *
+/// channels]`, time-major.
+pub(crate) fn series_rows(batch: &SeriesBatch, steps: usize) -> Vec<f32> {
+    let c = batch.channels();
+    let mut out = Vec::with_capacity(batch.len() * steps * c);
+    let mut shape = Vec::new();
+    for row in 0..batch.len() {
+        let values = batch.row(row);
+        let moments: Vec<(f64, f64)> = (0..c).map(|ch| mean_std(values.iter().skip(ch).step_by(c))).collect();
+        shape.clear();
+        for step in values.chunks_exact(c) {
+            shape.extend(
+                step.iter().zip(&moments).map(|(&v, &(mean, std))| if std > 1e-12 { ((v as f64 - mean) / std) as f32 } else { 0.0 }),
+            );
+        }
+        resample_into(&shape, c, steps, &mut out);
+    }
+    out
+}
+
+/// Mean and population standard deviation, in f64.
+fn mean_std<'a>(values: impl Iterator<Item = &'a f32> + Clone) -> (f64, f64) {
+    let (n, sum) = values.clone().fold((0usize, 0.0f64), |(n, s), &v| (n + 1, s + v as f64));
+    if n == 0 {
+        return (0.0, 0.0);
+    }
+    let mean = sum / n as f64;
+    let var = values.map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64;
+    (mean, var.sqrt())
+}
+
+/// `values` (`[n, channels]`, n >= 1) resampled to `steps` steps by linear
+/// interpolation between the first and last step, appended to `out`.
+fn resample_into(values: &[f32], channels: usize, steps: usize, out: &mut Vec<f32>) {
+    let n = values.len() / channels.max(1);
+    if n == steps || n == 0 {
+        out.extend_from_slice(values);
+        // A series with no steps (refused before this by every caller)
+        // would otherwise leave its row short.
+        out.extend(std::iter::repeat_n(0.0, (steps - n.min(steps)) * channels));
+        return;
+    }
+    for t in 0..steps {
+        let at = if steps > 1 { t as f64 * (n - 1) as f64 / (steps - 1) as f64 } else { 0.0 };
+        let lo = (at.floor() as usize).min(n - 1);
+        let hi = (lo + 1).min(n - 1);
+        let frac = (at - lo as f64) as f32;
+        for ch in 0..channels {
+            let (a, b) = (values[lo * channels + ch], values[hi * channels + ch]);
+            out.push(a + (b - a) * frac);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resampling_keeps_equal_lengths_and_interpolates_others() {
+        let mut out = Vec::new();
+        resample_into(&[1.0, 2.0, 3.0], 1, 3, &mut out);
+        assert_eq!(out, vec![1.0, 2.0, 3.0]);
+        out.clear();
+        // Two channels, 2 steps stretched to 3: the middle is the average.
+        resample_into(&[0.0, 10.0, 2.0, 30.0], 2, 3, &mut out);
+        assert_eq!(out, vec![0.0, 10.0, 1.0, 20.0, 2.0, 30.0]);
+        out.clear();
+        // 5 steps to 3: the first, the middle and the last.
+        resample_into(&[0.0, 1.0, 4.0, 9.0, 16.0], 1, 3, &mut out);
+        assert_eq!(out, vec![0.0, 4.0, 16.0]);
+        out.clear();
+        resample_into(&[7.0], 1, 4, &mut out);
+        assert_eq!(out, vec![7.0; 4]);
+    }
+
+    #[test]
+    fn series_rows_are_z_normalised_shapes() {
+        // Two channels: a ramp at two sizes and levels gives one shape; a
+        // flat channel gives zeros; a shorter series is stretched.
+        let a = vec![1.0f32, 5.0, 3.0, 5.0, 5.0, 5.0];
+        let b = vec![10.0f32, -2.0, 30.0, -2.0, 50.0, -2.0];
+        let short = vec![0.0f32, 1.0, 2.0, 3.0];
+        let batch = SeriesBatch::from_rows(&[a, b, short], 2).unwrap();
+        let rows = series_rows(&batch, 3);
+        assert_eq!(rows.len(), 18);
+        let ramp = (1.5f32).sqrt();
+        let want = [-ramp, 0.0, 0.0, 0.0, ramp, 0.0];
+        for row in 0..2 {
+            for (got, want) in rows[row * 6..(row + 1) * 6].iter().zip(want) {
+                assert!((got - want).abs() < 1e-5, "{rows:?}");
+            }
+        }
+        // Two steps (0, 2) and (1, 3): each channel -1, 1, stretched to -1, 0, 1.
+        for (got, want) in rows[12..].iter().zip([-1.0f32, -1.0, 0.0, 0.0, 1.0, 1.0]) {
+            assert!((got - want).abs() < 1e-6, "{rows:?}");
+        }
+    }
+
+    #[test]
+    fn each_part_gets_unit_total_variance() {
+        // Latents spread 10 apart, series 0.1 apart: both end with total
+        // variance 1, so the joined distance weighs them alike.
+        let latents = [0.0f32, 0.0, 10.0, 0.0];
+        let series = [0.0f32, 0.1, 0.0, 0.0];
+        let view = SeriesView::fit(&latents, 2, &series, 2, 1);
+        let joined = view.joined(&latents, 2, &series);
+        assert_eq!(joined.len(), 8);
+        assert_eq!(view.width(2), 4);
+        let part = |row: usize, range: std::ops::Range<usize>| joined[row * 4..(row + 1) * 4][range].to_vec();
+        let sq = |a: Vec<f32>, b: Vec<f32>| a.iter().zip(&b).map(|(x, y)| (x - y).powi(2)).sum::<f32>();
+        // Two rows at distance d have total variance d^2 / 4.
+        assert!((sq(part(0, 0..2), part(1, 0..2)) - 4.0).abs() < 1e-4, "{joined:?}");
+        assert!((sq(part(0, 2..4), part(1, 2..4)) - 4.0).abs() < 1e-4, "{joined:?}");
+        // A part without spread keeps weight 1.
+        let flat = SeriesView::fit(&latents, 2, &[0.5, 0.5, 0.5, 0.5], 2, 1);
+        assert_eq!(flat.series_weight, 1.0);
+    }
+}
