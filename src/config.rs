@@ -237,8 +237,8 @@ pub struct VraeConfig {
     /// in the model, and `centroids` (prototypes) are each cluster's mean
     /// latent.
     pub kmeans_normalize: bool,
-    /// How the training series are cut into clusters (default `spectral`).
-    /// `spectral` builds a graph joining each training latent to its 10
+    /// How the training series are cut into clusters (default
+    /// `spectral_series`). `spectral` builds a graph joining each training latent to its 10
     /// nearest (in the space `kmeans_standardize` and `kmeans_normalize`
     /// define; on at most 4000 evenly spaced latents) and cuts it with
     /// k-means on the leading eigenvectors of its normalised adjacency, so
@@ -353,14 +353,19 @@ const KMEANS_STANDARDIZE_DEFAULT: bool = true;
 /// were fitted without it and load as `false`.
 const KMEANS_NORMALIZE_DEFAULT: bool = false;
 
-/// Default of `clustering`: spectral. The latents often hold the classes
-/// as connected strips that are not their largest variation, which k-means
-/// follows; the graph's cut follows the strips. Chosen on one half of the
-/// quality suite, confirmed on the other and on seeds never used in
-/// choosing, then with the built option on all of it (BENCHMARKS.md,
-/// "Spectral clustering of the latents"). Models saved before the option
-/// existed were clustered by k-means and load as `kmeans`.
-const CLUSTERING_DEFAULT: Clustering = Clustering::Spectral;
+/// Default of `clustering`: spectral, on the latents beside the series'
+/// shapes. The latents often hold the classes as connected strips that are
+/// not their largest variation, which k-means follows; the graph's cut
+/// follows the strips. Where the encoder kept too little (small sets of
+/// long series), the z-normalised shapes, what k-Shape compares, keep the
+/// neighbours apart; where the shapes mislead (the same shape at other
+/// levels), the latent does. Both chosen on one half of the quality suite,
+/// confirmed on the other and on seeds never used in choosing, then with
+/// the built option on all of it (BENCHMARKS.md, "Spectral clustering of
+/// the latents" and "The latents beside the series' shapes"). Models saved
+/// before the option existed were clustered by k-means and load as
+/// `kmeans`.
+const CLUSTERING_DEFAULT: Clustering = Clustering::SpectralSeries;
 
 /// Defaults of `paa_steps` and `min_updates`, adopted together: averaging
 /// long series down to at most 64 steps keeps what the network can learn

@@ -36,7 +36,7 @@ const SCALARS: &[Entry] = &[
     },
     Entry {
         name: "vrae_cluster",
-        description: "The cluster (Int32, from 0) of each series' latent: the vote of its nearest training latents (`clustering: \"spectral\"`, the default) or its nearest k-means centroid; the model must have been trained with `clusters`.",
+        description: "The cluster (Int32, from 0) of each series: the vote of its nearest training series, compared by latent and shape (`clustering: \"spectral_series\"`, the default) or by latent alone (`\"spectral\"`), or its nearest k-means centroid; the model must have been trained with `clusters`.",
         syntax: "vrae_cluster(series, model [, options])",
         example: "SELECT vrae_cluster(series, 'model.safetensors') AS cluster, count(*) FROM 'data/ECG5000_TEST.parquet' GROUP BY 1",
     },
