@@ -526,13 +526,20 @@ fn normalized_kmeans_clusters_unit_length_standardised_latents_and_persists() {
     assert!(err.contains("kmeans.directions"), "{err}");
 }
 
+/// The training of `training_reduces_loss_and_separates_two_shapes`, whose
+/// k-means separates the shapes, clustered by `clustering`.
+fn two_shapes_model(clustering: &str) -> (SeriesBatch<'static>, Vec<usize>, Model) {
+    let (batch, labels) = two_shapes(48, 1, 40, 40);
+    let config = format!(
+        r#"{{"hidden_size": 24, "latent": 6, "epochs": 60, "batch_size": 8, "learning_rate": 0.003, "clusters": 2, "clustering": "{clustering}"}}"#
+    );
+    let model = Model::fit(&batch, &small(&config), |_| {}).unwrap();
+    (batch, labels, model)
+}
+
 #[test]
 fn spectral_clustering_stores_its_graph_latents_and_assigns_by_their_vote() {
-    // The training of `training_reduces_loss_and_separates_two_shapes`,
-    // whose k-means separates the shapes.
-    let (batch, labels) = two_shapes(48, 1, 40, 40);
-    let config = r#"{"hidden_size": 24, "latent": 6, "epochs": 60, "batch_size": 8, "learning_rate": 0.003, "clusters": 2, "clustering": "spectral"}"#;
-    let model = Model::fit(&batch, &small(config), |_| {}).unwrap();
+    let (batch, labels, model) = two_shapes_model("spectral");
     let latent = model.latent();
     let latents = model.embed(&batch).unwrap();
     let clusters = model.cluster(&batch).unwrap();
@@ -610,7 +617,8 @@ fn spectral_clustering_stores_its_graph_latents_and_assigns_by_their_vote() {
     assert!(err.contains("spectral.points"), "{err}");
 
     // "auto" cuts the one embedding at every k and keeps the best silhouette.
-    let auto = Model::fit(&batch, &small(&config.replace(r#""clusters": 2"#, r#""clusters": "auto", "clusters_max": 4"#)), |_| {}).unwrap();
+    let auto_config = r#"{"hidden_size": 24, "latent": 6, "epochs": 60, "batch_size": 8, "learning_rate": 0.003, "clusters": "auto", "clusters_max": 4, "clustering": "spectral"}"#;
+    let auto = Model::fit(&batch, &small(auto_config), |_| {}).unwrap();
     let scores = auto.summary().cluster_selection.clone().unwrap();
     assert_eq!(scores.iter().map(|s| s.k).collect::<Vec<_>>(), vec![2, 3, 4]);
     let best = scores.iter().fold(scores[0], |b, s| if s.silhouette > b.silhouette { *s } else { b });
@@ -647,9 +655,7 @@ fn unit_total_variance(values: &[f32], width: usize) -> Vec<f32> {
 
 #[test]
 fn spectral_series_clusters_latents_and_shapes_side_by_side() {
-    let (batch, labels) = two_shapes(48, 1, 40, 40);
-    let config = r#"{"hidden_size": 24, "latent": 6, "epochs": 60, "batch_size": 8, "learning_rate": 0.003, "clusters": 2, "clustering": "spectral_series"}"#;
-    let model = Model::fit(&batch, &small(config), |_| {}).unwrap();
+    let (batch, labels, model) = two_shapes_model("spectral_series");
     let latent = model.latent();
     let (latents, clusters) = model.embed_and_cluster(&batch).unwrap();
     assert_eq!(latents, model.embed(&batch).unwrap());
