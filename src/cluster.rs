@@ -108,12 +108,9 @@ pub fn nearest_centroid(centroids: &[f32], dim: usize, point: &[f32]) -> usize {
 /// unit variance would let that noise decide the clusters.
 pub const MIN_RELATIVE_SPREAD: f64 = 0.01;
 
-/// Per-dimension mean and `1 / standard deviation` (population) of `data`
-/// (row-major, `dim` wide): what standardising each dimension to mean 0 and
-/// variance 1 needs. A standard deviation below [`MIN_RELATIVE_SPREAD`] times
-/// the largest one is raised to that floor; when no dimension spreads by
-/// more than 1e-10 every scale is 1. `dim == 0` gives two empty vectors.
-pub fn unit_variance_scales(data: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
+/// Per-dimension mean and population variance of `data` (row-major, `dim`
+/// wide), in f64; no rows gives zeros, `dim == 0` two empty vectors.
+pub(crate) fn column_moments(data: &[f32], dim: usize) -> (Vec<f64>, Vec<f64>) {
     if dim == 0 {
         return (Vec::new(), Vec::new());
     }
@@ -131,7 +128,18 @@ pub fn unit_variance_scales(data: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
             *s += (v as f64 - m).powi(2);
         }
     }
-    let std: Vec<f64> = var.iter().map(|s| (s / rows).sqrt()).collect();
+    var.iter_mut().for_each(|s| *s /= rows);
+    (mean, var)
+}
+
+/// Per-dimension mean and `1 / standard deviation` (population) of `data`
+/// (row-major, `dim` wide): what standardising each dimension to mean 0 and
+/// variance 1 needs. A standard deviation below [`MIN_RELATIVE_SPREAD`] times
+/// the largest one is raised to that floor; when no dimension spreads by
+/// more than 1e-10 every scale is 1. `dim == 0` gives two empty vectors.
+pub fn unit_variance_scales(data: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
+    let (mean, var) = column_moments(data, dim);
+    let std: Vec<f64> = var.iter().map(|v| v.sqrt()).collect();
     let floor = std.iter().cloned().fold(0.0, f64::max) * MIN_RELATIVE_SPREAD;
     let scale = std.iter().map(|&s| if floor > 1e-12 { (1.0 / s.max(floor)) as f32 } else { 1.0 });
     (mean.iter().map(|&m| m as f32).collect(), scale.collect())

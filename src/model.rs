@@ -365,9 +365,9 @@ impl Model {
             };
             // `spectral_series` compares the series' shapes, as the network
             // gets them, all at the longest training series' steps.
-            let series = (config.clustering == Clustering::SpectralSeries && config.clusters.is_some())
-                .then(|| series_rows(batch, batch.max_steps()));
-            let series = series.as_deref().map(|rows| (rows, batch.max_steps(), batch.channels()));
+            let steps = batch.max_steps();
+            let series = (config.clustering == Clustering::SpectralSeries && config.clusters.is_some()).then(|| series_rows(batch, steps));
+            let series = series.as_deref().map(|rows| (rows, steps, batch.channels()));
             let clustered = config.clusters.map(|clusters| cluster_latents(&latents, latent, series, clusters, config)).transpose()?;
             let (centroids, cluster_scale, cluster_directions, spectral, kmeans_inertia, cluster_selection) = match clustered {
                 Some(c) => (Some(c.centroids), c.scale, c.directions, c.spectral, Some(c.inertia), c.selection),
@@ -582,9 +582,14 @@ impl Model {
 
     /// Latent mean of every series, `[rows, latent]` row-major.
     pub fn embed(&self, batch: &SeriesBatch) -> Result<Vec<f32>> {
-        let (batch, _) = self.prepared(batch)?;
+        let (seen, _) = self.prepared(batch)?;
+        self.embed_seen(&seen)
+    }
+
+    /// Latent means of series already prepared ([`Model::prepared`]).
+    fn embed_seen(&self, seen: &SeriesBatch) -> Result<Vec<f32>> {
         let (device, weights) = self.on_device()?;
-        embed_latents(&weights, &self.scaler, &batch, self.config.shift_average, &device)
+        embed_latents(&weights, &self.scaler, seen, self.config.shift_average, &device)
     }
 
     /// Cluster of every series: the distance-weighted vote of the nearest
@@ -598,8 +603,7 @@ impl Model {
     /// [`Model::cluster`]) of every series, embedding each once.
     pub fn embed_and_cluster(&self, batch: &SeriesBatch) -> Result<(Vec<f32>, Vec<usize>)> {
         let (seen, _) = self.prepared(batch)?;
-        let (device, weights) = self.on_device()?;
-        let latents = embed_latents(&weights, &self.scaler, &seen, self.config.shift_average, &device)?;
+        let latents = self.embed_seen(&seen)?;
         let view = self.spectral.as_ref().and_then(|index| index.series.as_ref());
         let series = view.map(|view| series_rows(&seen, view.steps));
         let clusters = self.assign(&latents, series.as_deref())?;

@@ -14,6 +14,9 @@
 //! the raw values instead let level swamp the shape (Chinatown, BENCHMARKS.md).
 
 use crate::batch::SeriesBatch;
+use crate::cluster::column_moments;
+use crate::config::Scaling;
+use crate::scaling::Scaler;
 
 /// How a model joins a latent and its series into one graph point.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,50 +70,29 @@ impl SeriesView {
 
 /// Sum over the columns of each column's variance (population), in f64.
 fn total_variance(values: &[f32], width: usize) -> f64 {
-    let rows = values.len() / width.max(1);
-    if rows == 0 {
-        return 0.0;
-    }
-    let mut mean = vec![0.0f64; width];
-    for row in values.chunks_exact(width) {
-        mean.iter_mut().zip(row).for_each(|(m, &v)| *m += v as f64);
-    }
-    mean.iter_mut().for_each(|m| *m /= rows as f64);
-    let squares: f64 = values.chunks_exact(width).map(|row| row.iter().zip(&mean).map(|(&v, m)| (v as f64 - m).powi(2)).sum::<f64>()).sum();
-    squares / rows as f64
+    column_moments(values, width).1.iter().sum()
 }
 
 /// The shape of every series of `batch` (already averaged and aligned as
-/// the model does): each channel z-normalised (a flat channel gives zeros),
-/// resampled to `steps` steps by linear interpolation. `[rows, steps *
-/// channels]`, time-major.
+/// the model does): each channel z-scored as `scaling: "zscore"` does (a
+/// flat channel gives zeros), resampled to `steps` steps by linear
+/// interpolation. `[rows, steps * channels]`, time-major.
 pub(crate) fn series_rows(batch: &SeriesBatch, steps: usize) -> Vec<f32> {
     let c = batch.channels();
+    let zscore = Scaler::from_parts(Scaling::Zscore, Vec::new(), Vec::new());
+    let (mut shift, mut scale) = (vec![0.0f32; c], vec![1.0f32; c]);
     let mut out = Vec::with_capacity(batch.len() * steps * c);
     let mut shape = Vec::new();
     for row in 0..batch.len() {
         let values = batch.row(row);
-        let moments: Vec<(f64, f64)> = (0..c).map(|ch| mean_std(values.iter().skip(ch).step_by(c))).collect();
+        zscore.row_scale_into(values, &mut shift, &mut scale);
         shape.clear();
         for step in values.chunks_exact(c) {
-            shape.extend(
-                step.iter().zip(&moments).map(|(&v, &(mean, std))| if std > 1e-12 { ((v as f64 - mean) / std) as f32 } else { 0.0 }),
-            );
+            shape.extend(step.iter().zip(shift.iter().zip(&scale)).map(|(&v, (&m, &s))| (v - m) / s));
         }
         resample_into(&shape, c, steps, &mut out);
     }
     out
-}
-
-/// Mean and population standard deviation, in f64.
-fn mean_std<'a>(values: impl Iterator<Item = &'a f32> + Clone) -> (f64, f64) {
-    let (n, sum) = values.clone().fold((0usize, 0.0f64), |(n, s), &v| (n + 1, s + v as f64));
-    if n == 0 {
-        return (0.0, 0.0);
-    }
-    let mean = sum / n as f64;
-    let var = values.map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64;
-    (mean, var.sqrt())
 }
 
 /// `values` (`[n, channels]`, n >= 1) resampled to `steps` steps by linear

@@ -387,6 +387,17 @@ fn with_tensor(bytes: &[u8], name: &str, values: &[f32]) -> Vec<u8> {
     legacy_model(bytes, |_| {}, Some((name, values)))
 }
 
+/// A model file whose stored config has option `key` set to `value`, or
+/// removed (as files written before the option were) with `None`.
+fn with_option(bytes: &[u8], key: &str, value: Option<serde_json::Value>) -> Vec<u8> {
+    with_metadata(bytes, |meta| {
+        edit_config(meta, |c| match &value {
+            Some(v) => drop(c.insert(key.into(), v.clone())),
+            None => drop(c.remove(key)),
+        })
+    })
+}
+
 /// Rewrites the stored config (a JSON object) inside a metadata map.
 fn edit_config(meta: &mut HashMap<String, String>, change: impl Fn(&mut serde_json::Map<String, serde_json::Value>)) {
     let mut config: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&meta["config"]).unwrap();
@@ -507,18 +518,12 @@ fn normalized_kmeans_clusters_unit_length_standardised_latents_and_persists() {
     // The directions belong to normalized k-means alone: a config
     // edited to say otherwise, or written before the option (no key: off),
     // is refused, as is a normalized model without them or with a NaN.
-    for stored in [Some(false), None] {
-        let edited = with_metadata(&bytes, |meta| {
-            edit_config(meta, |c| match stored {
-                Some(v) => drop(c.insert("kmeans_normalize".into(), v.into())),
-                None => drop(c.remove("kmeans_normalize")),
-            })
-        });
-        let err = Model::from_bytes(&edited).unwrap_err().to_string();
+    for stored in [Some(false.into()), None] {
+        let err = Model::from_bytes(&with_option(&bytes, "kmeans_normalize", stored)).unwrap_err().to_string();
         assert!(err.contains("kmeans.directions") && err.contains("not normalized"), "{err}");
     }
     let plain = Model::fit(&batch, &small(r#"{"clusters": 3, "clustering": "kmeans"}"#), |_| {}).unwrap().to_bytes().unwrap();
-    let claimed = with_metadata(&plain, |meta| edit_config(meta, |c| drop(c.insert("kmeans_normalize".into(), true.into()))));
+    let claimed = with_option(&plain, "kmeans_normalize", Some(true.into()));
     let err = Model::from_bytes(&claimed).unwrap_err().to_string();
     assert!(err.contains("kmeans.directions"), "{err}");
     let nan = with_tensor(&bytes, "kmeans.directions", &vec![f32::NAN; 3 * latent]);
@@ -592,18 +597,12 @@ fn spectral_clustering_stores_its_graph_latents_and_assigns_by_their_vote() {
     // or written before the option (no key: k-means) is refused, as is a
     // spectral claim without the graph, a cluster number out of range and a
     // NaN latent.
-    for stored in [Some("kmeans"), None] {
-        let edited = with_metadata(&bytes, |meta| {
-            edit_config(meta, |c| match stored {
-                Some(v) => drop(c.insert("clustering".into(), v.into())),
-                None => drop(c.remove("clustering")),
-            })
-        });
-        let err = Model::from_bytes(&edited).unwrap_err().to_string();
+    for stored in [Some("kmeans".into()), None] {
+        let err = Model::from_bytes(&with_option(&bytes, "clustering", stored)).unwrap_err().to_string();
         assert!(err.contains("spectral.points") && err.contains("not clustered spectrally"), "{err}");
     }
     let plain = Model::fit(&batch, &small(r#"{"clusters": 2, "clustering": "kmeans"}"#), |_| {}).unwrap().to_bytes().unwrap();
-    let claimed = with_metadata(&plain, |meta| edit_config(meta, |c| drop(c.insert("clustering".into(), "spectral".into()))));
+    let claimed = with_option(&plain, "clustering", Some("spectral".into()));
     let err = Model::from_bytes(&claimed).unwrap_err().to_string();
     assert!(err.contains("spectral.points"), "{err}");
     let rows = batch.len();
@@ -718,8 +717,7 @@ fn spectral_series_clusters_latents_and_shapes_side_by_side() {
     // only (or k-means), part weights that are not two finite positive
     // numbers, NaN points.
     for (clustering, names) in [("spectral", "spectral.points"), ("kmeans", "spectral.points")] {
-        let edited = with_metadata(&bytes, |meta| edit_config(meta, |c| drop(c.insert("clustering".into(), clustering.into()))));
-        let err = Model::from_bytes(&edited).unwrap_err().to_string();
+        let err = Model::from_bytes(&with_option(&bytes, "clustering", Some(clustering.into()))).unwrap_err().to_string();
         assert!(err.contains(names), "{clustering}: {err}");
     }
     for weights in [[0.0f32, 1.0], [1.0, -2.0], [f32::NAN, 1.0], [1.0, f32::INFINITY]] {
@@ -732,7 +730,7 @@ fn spectral_series_clusters_latents_and_shapes_side_by_side() {
     // A latent-only spectral model claiming to compare shapes lacks the
     // weights and has points of the wrong width.
     let spectral = Model::fit(&batch, &small(r#"{"clusters": 2, "clustering": "spectral"}"#), |_| {}).unwrap().to_bytes().unwrap();
-    let claimed = with_metadata(&spectral, |meta| edit_config(meta, |c| drop(c.insert("clustering".into(), "spectral_series".into()))));
+    let claimed = with_option(&spectral, "clustering", Some("spectral_series".into()));
     let err = Model::from_bytes(&claimed).unwrap_err().to_string();
     assert!(err.contains("spectral.points"), "{err}");
 }
@@ -794,7 +792,7 @@ fn models_saved_before_forget_bias_existed_report_pytorchs_initialisation() {
     // The same file as an older build wrote it: no `forget_bias` in the
     // config. It was trained with PyTorch's initialisation, not today's
     // default, and the model says so.
-    let older = with_metadata(&model.to_bytes().unwrap(), |meta| edit_config(meta, |config| drop(config.remove("forget_bias"))));
+    let older = with_option(&model.to_bytes().unwrap(), "forget_bias", None);
     let loaded = Model::from_bytes(&older).unwrap();
     assert_eq!(loaded.config().forget_bias, 0.0);
     assert_eq!(loaded.embed(&batch).unwrap(), model.embed(&batch).unwrap());
@@ -805,7 +803,7 @@ fn models_saved_before_shift_tolerance_existed_report_none() {
     let (batch, _) = two_shapes(12, 22, 20, 20);
     let model = Model::fit(&batch, &small("{}"), |_| {}).unwrap();
     assert_eq!(model.config().shift_tolerance, 3);
-    let older = with_metadata(&model.to_bytes().unwrap(), |meta| edit_config(meta, |config| drop(config.remove("shift_tolerance"))));
+    let older = with_option(&model.to_bytes().unwrap(), "shift_tolerance", None);
     assert_eq!(Model::from_bytes(&older).unwrap().config().shift_tolerance, 0);
     // A training option: the same weights embed the same.
     assert_eq!(Model::from_bytes(&older).unwrap().embed(&batch).unwrap(), model.embed(&batch).unwrap());
