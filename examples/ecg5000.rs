@@ -13,6 +13,8 @@ mod allocator;
 mod parquet_series;
 #[path = "support/plots.rs"]
 mod plots;
+#[path = "support/prototype_fit.rs"]
+mod prototype_fit;
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -135,6 +137,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     plots::scatter(&args.out.join("pca_by_label.png"), "ECG5000 latents, PCA, by label", &pca, &labels, &class_names)?;
     // What each cluster looks like: its prototype over 20 of its members.
     let prototypes = model.prototypes(None)?;
+    let prototype_error = prototype_fit::prototype_error(&model, &batch, &clusters)?;
+    println!("prototype error {prototype_error:.3} x that of each cluster's mean series");
     let series = |row: usize| batch.row(row).to_vec();
     plots::prototype_panels(
         &args.out.join("prototypes.png"),
@@ -153,6 +157,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     let report = json!({
         "rows": batch.len(), "nmi": nmi, "ari": ari, "seed": config.seed,
+        "prototype_error": prototype_error,
         "train_seconds": train_seconds, "series_per_second": rate,
         "loss_per_epoch": model.summary().loss_per_epoch.iter().map(|e| e.loss).collect::<Vec<_>>(),
     });

@@ -1,7 +1,10 @@
 //! vrae's half of the quality benchmark (bench/quality/run.sh runs both
 //! halves and writes the table): for each dataset of the suite, train on
 //! TRAIN + TEST together with k = the number of classes (labels only score),
-//! and print one JSON line per dataset and seed with NMI, ARI and wall time.
+//! and print one JSON line per dataset and seed with NMI, ARI, wall time and
+//! how well the prototypes stand for their members (`prototype_error`: each
+//! series' RMSE to its cluster's prototype over that to its cluster's mean
+//! series, averaged; about 1 at best).
 //!
 //! cargo bench --bench quality -- --data DIR [--datasets A,B]
 //!     [--seeds 0,1,2] [--max-rows N] [--max-steps N] [--options JSON] [--method NAME]
@@ -23,6 +26,8 @@
 mod allocator;
 #[path = "../../examples/support/parquet_series.rs"]
 mod parquet_series;
+#[path = "../../examples/support/prototype_fit.rs"]
+mod prototype_fit;
 #[path = "suite.rs"]
 mod suite;
 
@@ -107,7 +112,8 @@ fn main() -> Result<(), Box<dyn Error>> {
             let (started, cpu_started) = (Instant::now(), suite::cpu_seconds());
             let outcome = Model::fit(&batch, &config, |_| {}).and_then(|model| {
                 let (latents, clusters) = model.embed_and_cluster(&batch)?;
-                Ok((clusters, latents, model.latent(), model.clusters()))
+                let fit = prototype_fit::prototype_error(&model, &batch, &clusters)?;
+                Ok((clusters, latents, model.latent(), model.clusters(), fit))
             });
             let seconds = started.elapsed().as_secs_f64();
             let cpu_seconds = suite::cpu_seconds().zip(cpu_started).map(|(end, start)| end - start);
@@ -116,8 +122,9 @@ fn main() -> Result<(), Box<dyn Error>> {
                 "classes": entry.classes, "seconds": seconds, "cpu_seconds": cpu_seconds,
             });
             match outcome {
-                Ok((clusters, latents, width, k)) => {
+                Ok((clusters, latents, width, k, fit)) => {
                     line["k"] = json!(k);
+                    line["prototype_error"] = json!(fit);
                     line["nmi"] = json!(normalized_mutual_info(&labels, &clusters)?);
                     line["ari"] = json!(adjusted_rand_index(&labels, &clusters)?);
                     if let Some(dir) = &args.latents {
