@@ -23,7 +23,9 @@ use safetensors::{Dtype, SafeTensors};
 use crate::align::LagReference;
 use crate::config::{Clustering, Clusters, Scaling, VraeConfig};
 use crate::error::{ArtifactError, Result, VraeError};
-use crate::model::{Model, SpectralIndex, TrainingSummary, KMEANS_DIRECTIONS, SPECTRAL_LABELS, SPECTRAL_POINTS, SPECTRAL_WEIGHTS};
+use crate::model::{
+    Model, SpectralIndex, TrainingSummary, KMEANS_DIRECTIONS, SPECTRAL_CHANNEL_SPREAD, SPECTRAL_LABELS, SPECTRAL_POINTS, SPECTRAL_WEIGHTS,
+};
 use crate::network::{NetShape, Weights};
 use crate::pca::Pca;
 use crate::scaling::Scaler;
@@ -216,6 +218,9 @@ impl Model {
             if let Some(view) = &index.series {
                 let weights = [view.latent_weight, view.series_weight];
                 entries.push(Entry { name: SPECTRAL_WEIGHTS.into(), dims: vec![2], bytes: to_bytes_le(&weights) });
+                if let Some(spread) = &view.channel_spread {
+                    entries.push(Entry { name: SPECTRAL_CHANNEL_SPREAD.into(), dims: vec![spread.len()], bytes: to_bytes_le(spread) });
+                }
             }
             // Cluster numbers are small integers, exact in f32.
             let labels: Vec<f32> = index.labels.iter().map(|&l| l as f32).collect();
@@ -472,7 +477,7 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
             let shape = GraphShape { latent, channels, max_steps: config.max_length, series };
             Some(spectral_index(&lookup, &shape, c.len() / latent.max(1))?)
         }
-        _ if lookup(SPECTRAL_POINTS).is_some() || lookup(SPECTRAL_LABELS).is_some() || lookup(SPECTRAL_WEIGHTS).is_some() => {
+        _ if [SPECTRAL_POINTS, SPECTRAL_LABELS, SPECTRAL_WEIGHTS, SPECTRAL_CHANNEL_SPREAD].iter().any(|name| lookup(name).is_some()) => {
             return Err(bad_meta(SPECTRAL_POINTS, "present in a model that is not clustered spectrally (clustering kmeans or no clusters)"))
         }
         _ => None,
@@ -544,7 +549,7 @@ fn spectral_index(lookup: &TensorLookup, shape: &GraphShape, k: usize) -> std::r
     let view = match (series, lookup(SPECTRAL_WEIGHTS)) {
         (true, Some((weight_dims, weights))) => match (weight_dims.as_slice(), weights.as_slice()) {
             ([2], &[latent_weight, series_weight]) if [latent_weight, series_weight].iter().all(|w| w.is_finite() && *w > 0.0) => {
-                Some(SeriesView { steps, channels, latent_weight, series_weight })
+                Some(SeriesView { steps, channels, latent_weight, series_weight, channel_spread: channel_spread(lookup, channels)? })
             }
             _ => {
                 return Err(bad_meta(
@@ -556,6 +561,9 @@ fn spectral_index(lookup: &TensorLookup, shape: &GraphShape, k: usize) -> std::r
         (true, None) => return Err(ArtifactError::MissingTensor(SPECTRAL_WEIGHTS.into())),
         (false, Some(_)) => {
             return Err(bad_meta(SPECTRAL_WEIGHTS, "present in a model whose graph compares latents only (clustering spectral)"))
+        }
+        (false, None) if lookup(SPECTRAL_CHANNEL_SPREAD).is_some() => {
+            return Err(bad_meta(SPECTRAL_CHANNEL_SPREAD, "present in a model whose graph compares latents only (clustering spectral)"))
         }
         (false, None) => None,
     };
@@ -576,6 +584,25 @@ fn spectral_index(lookup: &TensorLookup, shape: &GraphShape, k: usize) -> std::r
     Ok(SpectralIndex { points, labels, series: view })
 }
 
+/// A `spectral_series` model's channel spreads: `[channels]` finite,
+/// positive values, only where there are several channels. Absent: each
+/// channel is z-normalised on its own (one channel, or a model saved before
+/// the spreads were kept).
+fn channel_spread(lookup: &TensorLookup, channels: usize) -> std::result::Result<Option<Vec<f32>>, ArtifactError> {
+    match lookup(SPECTRAL_CHANNEL_SPREAD) {
+        None => Ok(None),
+        Some((dims, spread)) if channels > 1 && dims == [channels] && spread.iter().all(|s| s.is_finite() && *s > 0.0) => Ok(Some(spread)),
+        Some((dims, spread)) => {
+            let bad = spread.iter().find(|s| !(s.is_finite() && **s > 0.0));
+            let found = bad.map_or(String::new(), |v| format!(" holding {v}"));
+            Err(bad_meta(
+                SPECTRAL_CHANNEL_SPREAD,
+                format!("shape {dims:?}{found}, expected [{channels}] finite, positive spreads, kept only for several channels"),
+            ))
+        }
+    }
+}
+
 #[cfg(test)]
 mod fuzz;
 
@@ -583,6 +610,17 @@ mod fuzz;
 mod tests {
     use super::*;
     use crate::{SeriesBatch, VraeConfig};
+
+    #[test]
+    fn channel_spreads_are_kept_only_for_several_channels_and_must_be_positive() {
+        let file = |spread: Vec<f32>| move |name: &str| (name == SPECTRAL_CHANNEL_SPREAD).then(|| (vec![spread.len()], spread.clone()));
+        assert_eq!(channel_spread(&|_: &str| None, 3).unwrap(), None);
+        assert_eq!(channel_spread(&file(vec![1.0, 2.5]), 2).unwrap(), Some(vec![1.0, 2.5]));
+        for (spread, channels) in [(vec![1.0], 1), (vec![1.0, 2.0], 3), (vec![1.0, 0.0], 2), (vec![f32::NAN, 1.0], 2)] {
+            let err = channel_spread(&file(spread.clone()), channels).unwrap_err().to_string();
+            assert!(err.contains(SPECTRAL_CHANNEL_SPREAD), "{spread:?} over {channels} channels: {err}");
+        }
+    }
 
     fn trained(options: &str) -> (Model, SeriesBatch<'static>) {
         let rows: Vec<Vec<f32>> =

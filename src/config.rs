@@ -248,8 +248,9 @@ pub struct VraeConfig {
     /// stored latents vote for (weighted by closeness). `centroids`
     /// (prototypes) are each cluster's mean latent. `spectral_series`: the
     /// same graph over each series' latent beside its shape (the series as
-    /// the network gets it, averaged and aligned, each channel
-    /// z-normalised, resampled to the longest training series' steps),
+    /// the network gets it, averaged and aligned, z-normalised (several
+    /// channels as one whole, each first divided by its training spread),
+    /// resampled to the longest training series' steps),
     /// each part scaled to unit total variance; the graph points stored are
     /// those pairs, so clustering needs the series, not only its latent.
     /// `kmeans`: k-means cells around centroids, the original VRAE's.

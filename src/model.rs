@@ -19,7 +19,7 @@ use crate::network::{decode, encode, NetShape, Padded, Weights};
 use crate::paa;
 use crate::pca::Pca;
 use crate::scaling::Scaler;
-use crate::series_view::{series_rows, SeriesView};
+use crate::series_view::{SeriesView, Shapes};
 use crate::silhouette::{best_by_silhouette, choose_clusters, largest_k, KScore};
 use crate::spectral::{fit_spectral, vote, SpectralEmbedding, SpectralFit, MAX_GRAPH_POINTS};
 use crate::train::{train, EpochStats, Progress};
@@ -75,6 +75,10 @@ pub(crate) const SPECTRAL_LABELS: &str = "spectral.labels";
 /// Model-file name of `clustering: "spectral_series"`'s two part weights
 /// (latent, series).
 pub(crate) const SPECTRAL_WEIGHTS: &str = "spectral.weights";
+/// Model-file name of each channel's training spread, by which a
+/// `spectral_series` model of several channels divides them before
+/// z-normalising a series as a whole.
+pub(crate) const SPECTRAL_CHANNEL_SPREAD: &str = "spectral.channel_spread";
 
 /// What `clustering: "spectral"` keeps to assign later latents: the latents
 /// its graph was built on, mapped into the space it clustered in, and the
@@ -208,13 +212,12 @@ struct LatentClusters {
 /// cells around them (`kmeans_normalize`: a centroid on the sphere has no
 /// size to map back; `clustering: "spectral"`) the stored centroids are each
 /// cluster's mean latent.
-/// With `clustering: "spectral_series"`, `series` holds every training
-/// series as the network sees it (`[rows, steps * channels]`, from
-/// [`series_rows`]) with its steps and channels.
+/// With `clustering: "spectral_series"`, `shapes` holds every training
+/// series' shape.
 fn cluster_latents(
     latents: &[f32],
     latent: usize,
-    series: Option<(&[f32], usize, usize)>,
+    shapes: Option<&Shapes>,
     clusters: Clusters,
     config: &VraeConfig,
 ) -> Result<LatentClusters> {
@@ -227,9 +230,9 @@ fn cluster_latents(
         row.iter().zip(&mean).zip(scale).map(|((c, m), s)| c / s + m).collect()
     };
     if config.clustering != Clustering::Kmeans {
-        let view = series.map(|(rows, steps, channels)| SeriesView::fit(&points, latent, rows, steps, channels));
-        let (graph, width) = match (&view, series) {
-            (Some(view), Some((rows, _, _))) => (Cow::Owned(view.joined(&points, latent, rows)), view.width(latent)),
+        let view = shapes.map(|shapes| SeriesView::fit(&points, latent, shapes));
+        let (graph, width) = match (&view, shapes) {
+            (Some(view), Some(shapes)) => (Cow::Owned(view.joined(&points, latent, &shapes.rows)), view.width(latent)),
             _ => (Cow::Borrowed(&points[..]), latent),
         };
         let (fit, selection) = fit_spectral_clusters(&graph, width, clusters, config)?;
@@ -365,10 +368,9 @@ impl Model {
             };
             // `spectral_series` compares the series' shapes, as the network
             // gets them, all at the longest training series' steps.
-            let steps = batch.max_steps();
-            let series = (config.clustering == Clustering::SpectralSeries && config.clusters.is_some()).then(|| series_rows(batch, steps));
-            let series = series.as_deref().map(|rows| (rows, steps, batch.channels()));
-            let clustered = config.clusters.map(|clusters| cluster_latents(&latents, latent, series, clusters, config)).transpose()?;
+            let shapes = (config.clustering == Clustering::SpectralSeries && config.clusters.is_some()).then(|| Shapes::of_training(batch));
+            let clustered =
+                config.clusters.map(|clusters| cluster_latents(&latents, latent, shapes.as_ref(), clusters, config)).transpose()?;
             let (centroids, cluster_scale, cluster_directions, spectral, kmeans_inertia, cluster_selection) = match clustered {
                 Some(c) => (Some(c.centroids), c.scale, c.directions, c.spectral, Some(c.inertia), c.selection),
                 None => (None, None, None, None, None, None),
@@ -605,7 +607,7 @@ impl Model {
         let (seen, _) = self.prepared(batch)?;
         let latents = self.embed_seen(&seen)?;
         let view = self.spectral.as_ref().and_then(|index| index.series.as_ref());
-        let series = view.map(|view| series_rows(&seen, view.steps));
+        let series = view.map(|view| view.shapes(&seen));
         let clusters = self.assign(&latents, series.as_deref())?;
         Ok((latents, clusters))
     }
@@ -623,7 +625,7 @@ impl Model {
     /// Cluster of each latent, in the space the clusters were found in: the
     /// nearest centroid, or with spectral clustering the vote of the
     /// nearest graph points (joined with `series`, the series as
-    /// [`series_rows`] gives them, where the graph compares series too).
+    /// [`SeriesView::shapes`] gives them, where the graph compares series too).
     fn assign(&self, latents: &[f32], series: Option<&[f32]>) -> Result<Vec<usize>> {
         let centroids = self.centroids.as_ref().ok_or(VraeError::NoClusters)?;
         let scale = self.cluster_scale.as_deref();

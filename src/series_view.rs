@@ -1,9 +1,9 @@
 //! The graph points of `clustering: "spectral_series"`: each series'
 //! latent (in the space the clusters are found in) side by side with the
 //! series' shape (the series as the network gets it, averaged and aligned,
-//! each channel z-normalised, resampled to one length), each part scaled to
-//! unit total variance over the training rows so that neither outweighs the
-//! other by its width or units.
+//! z-normalised, resampled to one length), each part scaled to unit total
+//! variance over the training rows so that neither outweighs the other by
+//! its width or units.
 //!
 //! Why both: a graph of the latents alone loses what the encoder did not
 //! keep (small sets of long series, whose latents barely move), and a graph
@@ -12,6 +12,15 @@
 //! places). Nearest neighbours in the joined space are near in both. The
 //! shape is z-normalised because the latent already holds level and size:
 //! the raw values instead let level swamp the shape (Chinatown, BENCHMARKS.md).
+//!
+//! A series of several channels is z-normalised as one whole (one mean, one
+//! spread over all its values), after each channel is divided by its spread
+//! over the training rows: the channels of one series were measured
+//! together, and which of them is higher or moves more is part of its shape
+//! (which vowel, which motion), while the training spread keeps a channel
+//! in large units from outweighing the others. Z-normalising each channel
+//! on its own dropped that (BENCHMARKS.md, "Several channels"); models
+//! saved before keep doing so.
 
 use crate::batch::SeriesBatch;
 use crate::cluster::column_moments;
@@ -29,14 +38,39 @@ pub(crate) struct SeriesView {
     /// What the latent part and the series part are multiplied by.
     pub(crate) latent_weight: f32,
     pub(crate) series_weight: f32,
+    /// Each channel's spread over the training rows, which several
+    /// channels are divided by before the series is z-normalised as a
+    /// whole; `None`: one channel, or a model saved before, whose channels
+    /// are each z-normalised on their own.
+    pub(crate) channel_spread: Option<Vec<f32>>,
+}
+
+/// The training series' shapes, `[rows, steps * channels]`, with what made
+/// them.
+pub(crate) struct Shapes {
+    pub(crate) rows: Vec<f32>,
+    pub(crate) steps: usize,
+    pub(crate) channels: usize,
+    pub(crate) channel_spread: Option<Vec<f32>>,
+}
+
+impl Shapes {
+    /// The shapes of the training series (as the network gets them) at
+    /// the longest one's steps.
+    pub(crate) fn of_training(batch: &SeriesBatch) -> Self {
+        let (steps, channels) = (batch.max_steps(), batch.channels());
+        let channel_spread = (channels > 1).then(|| channel_spread(batch));
+        let rows = series_rows(batch, steps, channel_spread.as_deref());
+        Shapes { rows, steps, channels, channel_spread }
+    }
 }
 
 impl SeriesView {
     /// Weights that give each part unit total variance over the training
-    /// rows (`latents`: `[rows, latent]` in the clustering space; `series`:
-    /// `[rows, steps * channels]` from [`series_rows`]). A part without
-    /// spread keeps weight 1: it adds the same to every distance.
-    pub(crate) fn fit(latents: &[f32], latent: usize, series: &[f32], steps: usize, channels: usize) -> Self {
+    /// rows (`latents`: `[rows, latent]` in the clustering space; `shapes`:
+    /// the same rows' shapes). A part without spread keeps weight 1: it
+    /// adds the same to every distance.
+    pub(crate) fn fit(latents: &[f32], latent: usize, shapes: &Shapes) -> Self {
         let weight = |values: &[f32], width: usize| {
             let variance = total_variance(values, width);
             if variance > 1e-24 {
@@ -45,8 +79,19 @@ impl SeriesView {
                 1.0
             }
         };
-        let width = steps * channels;
-        Self { steps, channels, latent_weight: weight(latents, latent), series_weight: weight(series, width) }
+        let Shapes { rows, steps, channels, channel_spread } = shapes;
+        Self {
+            steps: *steps,
+            channels: *channels,
+            latent_weight: weight(latents, latent),
+            series_weight: weight(rows, steps * channels),
+            channel_spread: channel_spread.clone(),
+        }
+    }
+
+    /// The shapes of later series, made as the training ones were.
+    pub(crate) fn shapes(&self, batch: &SeriesBatch) -> Vec<f32> {
+        series_rows(batch, self.steps, self.channel_spread.as_deref())
     }
 
     /// Values in one graph point.
@@ -73,11 +118,35 @@ fn total_variance(values: &[f32], width: usize) -> f64 {
     column_moments(values, width).1.iter().sum()
 }
 
+/// Each channel's population standard deviation over every step of every
+/// series of `batch`; a channel without spread gets 1.
+fn channel_spread(batch: &SeriesBatch) -> Vec<f32> {
+    let c = batch.channels();
+    let (mut sum, mut n) = (vec![0.0f64; c], 0usize);
+    for row in 0..batch.len() {
+        for step in batch.row(row).chunks_exact(c) {
+            sum.iter_mut().zip(step).for_each(|(s, v)| *s += f64::from(*v));
+            n += 1;
+        }
+    }
+    let mean: Vec<f64> = sum.iter().map(|s| s / n.max(1) as f64).collect();
+    let mut squares = vec![0.0f64; c];
+    for row in 0..batch.len() {
+        for step in batch.row(row).chunks_exact(c) {
+            squares.iter_mut().zip(step.iter().zip(&mean)).for_each(|(q, (v, m))| *q += (f64::from(*v) - m).powi(2));
+        }
+    }
+    squares.iter().map(|q| q / n.max(1) as f64).map(|v| if v > 1e-24 { v.sqrt() as f32 } else { 1.0 }).collect()
+}
+
 /// The shape of every series of `batch` (already averaged and aligned as
-/// the model does): each channel z-scored as `scaling: "zscore"` does (a
-/// flat channel gives zeros), resampled to `steps` steps by linear
-/// interpolation. `[rows, steps * channels]`, time-major.
-pub(crate) fn series_rows(batch: &SeriesBatch, steps: usize) -> Vec<f32> {
+/// the model does), resampled to `steps` steps by linear interpolation,
+/// `[rows, steps * channels]`, time-major. Without `channel_spread` each
+/// channel is z-scored as `scaling: "zscore"` does (a flat channel gives
+/// zeros); with it each channel is divided by its spread and the series is
+/// then z-scored as a whole (one mean and one spread over all its values; a
+/// flat series gives zeros).
+pub(crate) fn series_rows(batch: &SeriesBatch, steps: usize, channel_spread: Option<&[f32]>) -> Vec<f32> {
     let c = batch.channels();
     let zscore = Scaler::from_parts(Scaling::Zscore, Vec::new(), Vec::new());
     let (mut shift, mut scale) = (vec![0.0f32; c], vec![1.0f32; c]);
@@ -85,10 +154,21 @@ pub(crate) fn series_rows(batch: &SeriesBatch, steps: usize) -> Vec<f32> {
     let mut shape = Vec::new();
     for row in 0..batch.len() {
         let values = batch.row(row);
-        zscore.row_scale_into(values, &mut shift, &mut scale);
         shape.clear();
-        for step in values.chunks_exact(c) {
-            shape.extend(step.iter().zip(shift.iter().zip(&scale)).map(|(&v, (&m, &s))| (v - m) / s));
+        match channel_spread {
+            Some(spread) => {
+                shape.extend(values.chunks_exact(c).flat_map(|step| step.iter().zip(spread).map(|(v, s)| v / s)));
+                // The whole series as one channel.
+                let (mut m, mut s) = ([0.0f32], [1.0f32]);
+                zscore.row_scale_into(&shape, &mut m, &mut s);
+                shape.iter_mut().for_each(|v| *v = (*v - m[0]) / s[0]);
+            }
+            None => {
+                zscore.row_scale_into(values, &mut shift, &mut scale);
+                for step in values.chunks_exact(c) {
+                    shape.extend(step.iter().zip(shift.iter().zip(&scale)).map(|(&v, (&m, &s))| (v - m) / s));
+                }
+            }
         }
         resample_into(&shape, c, steps, &mut out);
     }
@@ -148,7 +228,7 @@ mod tests {
         let b = vec![10.0f32, -2.0, 30.0, -2.0, 50.0, -2.0];
         let short = vec![0.0f32, 1.0, 2.0, 3.0];
         let batch = SeriesBatch::from_rows(&[a, b, short], 2).unwrap();
-        let rows = series_rows(&batch, 3);
+        let rows = series_rows(&batch, 3, None);
         assert_eq!(rows.len(), 18);
         let ramp = (1.5f32).sqrt();
         let want = [-ramp, 0.0, 0.0, 0.0, ramp, 0.0];
@@ -164,12 +244,52 @@ mod tests {
     }
 
     #[test]
+    fn several_channels_are_z_normalised_as_one_series_in_their_training_units() {
+        // Channel 1 is in units ten times channel 0's: its training spread
+        // (population, over every step) is ten times larger.
+        let a = vec![0.0f32, 10.0, 2.0, 10.0, 4.0, 10.0];
+        let b = vec![0.0f32, 0.0, 2.0, 0.0, 4.0, 0.0];
+        let batch = SeriesBatch::from_rows(&[a, b], 2).unwrap();
+        let spread = channel_spread(&batch);
+        let sd = |v: &[f64]| {
+            let m = v.iter().sum::<f64>() / v.len() as f64;
+            (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt() as f32
+        };
+        assert!((spread[0] - sd(&[0.0, 2.0, 4.0, 0.0, 2.0, 4.0])).abs() < 1e-6, "{spread:?}");
+        assert!((spread[1] - 5.0).abs() < 1e-6, "{spread:?}");
+        let shapes = Shapes::of_training(&batch);
+        assert_eq!(shapes.channel_spread.as_deref(), Some(&spread[..]));
+        // Series a over its spreads is (0, 2), (s, 2), (2s, 2) with
+        // s = 2 / spread[0]: z-scored as six values, channel 1 keeps its
+        // level above channel 0 (per channel it would be all zeros).
+        let s = 2.0 / spread[0];
+        let values = [0.0, 2.0, s, 2.0, 2.0 * s, 2.0];
+        let mean = values.iter().sum::<f32>() / 6.0;
+        let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / 6.0).sqrt();
+        for (got, v) in shapes.rows[..6].iter().zip(values) {
+            assert!((got - (v - mean) / std).abs() < 1e-5, "{:?}", shapes.rows);
+        }
+        // Series b differs only in channel 1's level: a shape of its own.
+        assert!(shapes.rows[6..].iter().zip(&shapes.rows[..6]).any(|(x, y)| (x - y).abs() > 0.1));
+        // The same series later, through the view, gets the same shape; a
+        // series flat in training units gives zeros; one channel keeps no
+        // spreads.
+        let view = SeriesView::fit(&[0.0, 1.0], 1, &shapes);
+        assert_eq!(view.shapes(&batch), shapes.rows);
+        let flat = SeriesBatch::from_rows(&[[spread[0], spread[1]].repeat(3)], 2).unwrap();
+        assert_eq!(view.shapes(&flat), vec![0.0; 6]);
+        let one = SeriesBatch::from_rows(&[vec![1.0f32, 2.0, 3.0]], 1).unwrap();
+        assert_eq!(Shapes::of_training(&one).channel_spread, None);
+    }
+
+    #[test]
     fn each_part_gets_unit_total_variance() {
         // Latents spread 10 apart, series 0.1 apart: both end with total
         // variance 1, so the joined distance weighs them alike.
         let latents = [0.0f32, 0.0, 10.0, 0.0];
         let series = [0.0f32, 0.1, 0.0, 0.0];
-        let view = SeriesView::fit(&latents, 2, &series, 2, 1);
+        let shapes = |rows: &[f32]| Shapes { rows: rows.to_vec(), steps: 2, channels: 1, channel_spread: None };
+        let view = SeriesView::fit(&latents, 2, &shapes(&series));
         let joined = view.joined(&latents, 2, &series);
         assert_eq!(joined.len(), 8);
         assert_eq!(view.width(2), 4);
@@ -179,7 +299,7 @@ mod tests {
         assert!((sq(part(0, 0..2), part(1, 0..2)) - 4.0).abs() < 1e-4, "{joined:?}");
         assert!((sq(part(0, 2..4), part(1, 2..4)) - 4.0).abs() < 1e-4, "{joined:?}");
         // A part without spread keeps weight 1.
-        let flat = SeriesView::fit(&latents, 2, &[0.5, 0.5, 0.5, 0.5], 2, 1);
+        let flat = SeriesView::fit(&latents, 2, &shapes(&[0.5, 0.5, 0.5, 0.5]));
         assert_eq!(flat.series_weight, 1.0);
     }
 }

@@ -10,7 +10,7 @@ use vrae::{ArtifactError, Model, Progress, SeriesBatch, VraeConfig, VraeError};
 
 #[path = "support/legacy_model.rs"]
 mod legacy_model;
-use legacy_model::legacy_model;
+use legacy_model::{legacy_model, TensorEdit};
 
 /// Small, fast settings for tests.
 fn small(extra: &str) -> VraeConfig {
@@ -378,13 +378,18 @@ fn per_step_models_its_series_as_departures_from_the_mean_series() {
 /// version-2 file (whose checksum does not cover its metadata): how older
 /// builds wrote the files these tests load.
 fn with_metadata(bytes: &[u8], change: impl Fn(&mut HashMap<String, String>)) -> Vec<u8> {
-    legacy_model(bytes, change, None)
+    legacy_model(bytes, change, TensorEdit::Keep)
 }
 
 /// Replaces one tensor's values (same shape) and re-signs the file with a
 /// valid (version-2) checksum, as a hand-edited model would be.
 fn with_tensor(bytes: &[u8], name: &str, values: &[f32]) -> Vec<u8> {
-    legacy_model(bytes, |_| {}, Some((name, values)))
+    legacy_model(bytes, |_| {}, TensorEdit::Replace(name, values))
+}
+
+/// A model file without tensor `name`, as files written before it existed.
+fn without_tensor(bytes: &[u8], name: &str) -> Vec<u8> {
+    legacy_model(bytes, |_| {}, TensorEdit::Remove(name))
 }
 
 /// A model file whose stored config has option `key` set to `value`, or
@@ -733,6 +738,47 @@ fn spectral_series_clusters_latents_and_shapes_side_by_side() {
     let claimed = with_option(&spectral, "clustering", Some("spectral_series".into()));
     let err = Model::from_bytes(&claimed).unwrap_err().to_string();
     assert!(err.contains("spectral.points"), "{err}");
+}
+
+#[test]
+fn spectral_series_keeps_the_channels_training_spreads_and_older_files_load_without_them() {
+    // Two channels: each series' shape, and the same ten times larger and
+    // raised by 50 (another unit and level).
+    let (univariate, labels) = two_shapes(24, 11, 30, 30);
+    let rows: Vec<Vec<f32>> =
+        (0..univariate.len()).map(|r| univariate.row(r).iter().flat_map(|&v| [v, 10.0 * v + 50.0]).collect()).collect();
+    let batch = SeriesBatch::from_rows(&rows, 2).unwrap();
+    let model = Model::fit(&batch, &small(r#"{"clusters": 2, "clustering": "spectral_series", "epochs": 20}"#), |_| {}).unwrap();
+    let clusters = model.cluster(&batch).unwrap();
+    // A small, short training: the shapes are mostly apart (0.76 here).
+    let ari = adjusted_rand_index(&labels, &clusters).unwrap();
+    assert!(ari > 0.6, "sines and square waves not separated: ARI {ari}");
+
+    // The file keeps each channel's population spread over every step.
+    let bytes = model.to_bytes().unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let stored = file.tensor("spectral.channel_spread").unwrap();
+    assert_eq!(stored.shape(), [2]);
+    let stored: Vec<f32> = stored.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    for (ch, spread) in stored.iter().enumerate() {
+        let values: Vec<f64> = rows.iter().flat_map(|r| r.iter().skip(ch).step_by(2).map(|&v| f64::from(v))).collect();
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        let want = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64).sqrt();
+        assert!((f64::from(*spread) - want).abs() < 1e-4 * want, "channel {ch}: {spread} vs {want}");
+    }
+    assert!((stored[1] / stored[0] - 10.0).abs() < 1e-3, "{stored:?}");
+    assert_eq!(Model::from_bytes(&bytes).unwrap().cluster(&batch).unwrap(), clusters);
+
+    // Spreads that are not finite and positive are refused by name.
+    for spread in [[0.0f32, 1.0], [1.0, -1.0], [f32::NAN, 1.0], [1.0, f32::INFINITY]] {
+        let err = Model::from_bytes(&with_tensor(&bytes, "spectral.channel_spread", &spread)).unwrap_err().to_string();
+        assert!(err.contains("spectral.channel_spread"), "{spread:?}: {err}");
+    }
+    // A file written before the spreads were kept loads and z-normalises
+    // each channel on its own, as it did.
+    let older = Model::from_bytes(&without_tensor(&bytes, "spectral.channel_spread")).unwrap();
+    assert!(older.cluster(&batch).unwrap().iter().all(|&c| c < 2));
+    assert!(!older.to_bytes().unwrap().windows(23).any(|w| w == b"spectral.channel_spread"));
 }
 
 #[test]

@@ -21,7 +21,7 @@ use vrae::{Model, SeriesBatch, VraeConfig};
 
 #[path = "../../tests/support/legacy_model.rs"]
 mod legacy_model;
-use legacy_model::legacy_model;
+use legacy_model::{legacy_model, TensorEdit};
 
 /// A DataFusion session as a sqllogictest database.
 struct VraeDb {
@@ -130,7 +130,7 @@ fn flipped_copy(model: &Path, dir: &Path) -> PathBuf {
 /// A copy of a model file rewritten as format version 2 wrote it with one
 /// metadata entry edited, as a hostile file would be.
 fn legacy_copy(model: &Path, dir: &Path, name: &str, edit: impl Fn(&mut std::collections::HashMap<String, String>)) -> PathBuf {
-    let bytes = legacy_model(&std::fs::read(model).expect("model file"), edit, None);
+    let bytes = legacy_model(&std::fs::read(model).expect("model file"), edit, TensorEdit::Keep);
     let path = dir.join(name);
     std::fs::write(&path, bytes).expect("written");
     path
@@ -172,7 +172,7 @@ async fn sql_test_files() {
             .collect();
         centroids[0] = f32::NAN;
         let path = scratch.join("nan.vrae");
-        std::fs::write(&path, legacy_model(&bytes, |_| {}, Some(("kmeans.centroids", &centroids)))).expect("written");
+        std::fs::write(&path, legacy_model(&bytes, |_| {}, TensorEdit::Replace("kmeans.centroids", &centroids))).expect("written");
         path
     };
     let meta_flipped = {

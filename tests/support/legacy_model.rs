@@ -5,11 +5,23 @@
 
 use std::collections::HashMap;
 
+/// What [`legacy_model`] does to the tensors.
+// Each test crate that includes this file uses some of the edits.
+#[allow(dead_code)]
+pub enum TensorEdit<'a> {
+    /// Keep them all.
+    Keep,
+    /// Replace one tensor's values (same shape).
+    Replace(&'a str, &'a [f32]),
+    /// Leave one tensor out, as files written before it existed did.
+    Remove(&'a str),
+}
+
 /// `bytes` (a model this build wrote) rewritten as a version-2 file, with
-/// `edit` applied to its metadata and the version-2 checksum (FNV-1a over
-/// every tensor's name and bytes, in name order) recomputed; `tensor`
-/// optionally replaces one tensor's values (same shape).
-pub fn legacy_model(bytes: &[u8], edit: impl Fn(&mut HashMap<String, String>), tensor: Option<(&str, &[f32])>) -> Vec<u8> {
+/// `edit` applied to its metadata, `tensor` to its tensors, and the
+/// version-2 checksum (FNV-1a over every tensor's name and bytes, in name
+/// order) recomputed.
+pub fn legacy_model(bytes: &[u8], edit: impl Fn(&mut HashMap<String, String>), tensor: TensorEdit) -> Vec<u8> {
     let (_, header) = safetensors::SafeTensors::read_metadata(bytes).expect("header");
     let mut meta = header.metadata().clone().expect("metadata");
     meta.insert("format_version".into(), "2".into());
@@ -29,9 +41,10 @@ pub fn legacy_model(bytes: &[u8], edit: impl Fn(&mut HashMap<String, String>), t
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = st
         .tensors()
         .into_iter()
+        .filter(|(name, _)| !matches!(tensor, TensorEdit::Remove(target) if target == name))
         .map(|(name, t)| {
             let data = match tensor {
-                Some((target, values)) if target == name => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                TensorEdit::Replace(target, values) if target == name => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
                 _ => t.data().to_vec(),
             };
             assert_eq!(data.len(), t.data().len(), "{name}: same shape only");
