@@ -21,7 +21,7 @@ use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::align::LagReference;
-use crate::config::{Clustering, Clusters, Scaling, VraeConfig};
+use crate::config::{Clustering, Clusters, Scaling, SpectralCut, VraeConfig};
 use crate::error::{ArtifactError, Result, VraeError};
 use crate::model::{
     Model, SpectralIndex, TrainingSummary, KMEANS_DIRECTIONS, SPECTRAL_CHANNEL_SPREAD, SPECTRAL_LABELS, SPECTRAL_POINTS, SPECTRAL_WEIGHTS,
@@ -360,6 +360,11 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     // Written before `clustering` existed: clustered by k-means.
     if !config_map.contains_key("clustering") {
         config.clustering = Clustering::Kmeans;
+    }
+    // Written before `spectral_cut` existed: cut by k-means (only the
+    // stored config says so; the stored graph labels are what assign).
+    if !config_map.contains_key("spectral_cut") {
+        config.spectral_cut = SpectralCut::Kmeans;
     }
     // Written before `shift_tolerance` existed: trained without it.
     if !config_map.contains_key("shift_tolerance") {

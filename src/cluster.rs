@@ -36,6 +36,17 @@ pub enum ClusterError {
         /// Number of clusters requested.
         k: usize,
     },
+    /// A starting partition that does not give every point a cluster in
+    /// `0..k`.
+    #[error("a starting partition needs one cluster in 0..{k} per point: {labels} labels for {points} points")]
+    BadPartition {
+        /// Labels supplied.
+        labels: usize,
+        /// Points supplied.
+        points: usize,
+        /// Number of clusters.
+        k: usize,
+    },
     /// A point contains NaN or an infinity.
     #[error("point {index} contains a non-finite value")]
     NonFinite {

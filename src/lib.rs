@@ -31,6 +31,7 @@ pub mod config;
 mod cpu_matmul;
 mod error;
 pub mod metrics;
+pub mod mixture;
 mod model;
 pub mod model_cache;
 mod network;

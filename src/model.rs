@@ -284,12 +284,18 @@ fn fit_spectral_clusters(
 ) -> Result<(SpectralFit, Option<Vec<KScore>>)> {
     let opts = |k| KMeansOptions { k, restarts: config.kmeans_restarts, max_iter: config.kmeans_max_iter, seed: config.seed };
     Ok(match clusters {
-        Clusters::Fixed(k) => (fit_spectral(points, dim, &opts(k))?, None),
+        Clusters::Fixed(k) => (fit_spectral(points, dim, &opts(k), config.spectral_cut)?, None),
         Clusters::Auto => {
             let top = largest_k(config.clusters_max, (points.len() / dim.max(1)).min(MAX_GRAPH_POINTS));
             let embedding = SpectralEmbedding::new(points, dim, top, config.seed)?;
-            let (fit, scores) =
-                best_by_silhouette(points, dim, top, config.seed, |k| embedding.clusters(&opts(k)), |fit| &fit.assignments)?;
+            let (fit, scores) = best_by_silhouette(
+                points,
+                dim,
+                top,
+                config.seed,
+                |k| embedding.clusters(&opts(k), config.spectral_cut),
+                |fit| &fit.assignments,
+            )?;
             (fit, Some(scores))
         }
     })

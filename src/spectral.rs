@@ -12,7 +12,9 @@
 //! assign_labels="kmeans")`, whose figures on the quality suite chose it:
 //! a binary k-nearest-neighbour graph (each point its own neighbour) made
 //! symmetric as `(C + Cᵀ) / 2`, the embedding `D^-1/2 U` of the `k`
-//! leading eigenvectors `U` of `D^-1/2 A D^-1/2`, and k-means on its rows.
+//! leading eigenvectors `U` of `D^-1/2 A D^-1/2`, and k-means on its rows;
+//! with `spectral_cut: "mixture"` (the default) a diagonal Gaussian mixture
+//! ([`crate::mixture`]) started from that k-means cut has the last word.
 //!
 //! The graph needs every pair's distance, so it is built on at most
 //! [`MAX_GRAPH_POINTS`] evenly spaced points; every point, those included,
@@ -24,6 +26,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::cluster::{fit_kmeans, row, sq_dist, validate, ClusterError, KMeansOptions};
+use crate::config::SpectralCut;
+use crate::mixture::refine_by_mixture;
 use crate::pca::symmetric_eigen;
 
 /// Neighbours each point is joined to in the graph (itself included), and
@@ -65,10 +69,11 @@ pub struct SpectralFit {
 
 /// Clusters `data` (row-major, `dim` values per point) into `opts.k` groups
 /// on its nearest-neighbour graph; `opts` also drives the k-means that cuts
-/// the spectral embedding. The same inputs and seed give the same fit.
-pub fn fit_spectral(data: &[f32], dim: usize, opts: &KMeansOptions) -> Result<SpectralFit, ClusterError> {
+/// the spectral embedding (and starts the mixture, with `cut` `Mixture`).
+/// The same inputs and seed give the same fit.
+pub fn fit_spectral(data: &[f32], dim: usize, opts: &KMeansOptions, cut: SpectralCut) -> Result<SpectralFit, ClusterError> {
     let embedding = SpectralEmbedding::new(data, dim, opts.k, opts.seed)?;
-    embedding.clusters(opts)
+    embedding.clusters(opts, cut)
 }
 
 /// The graph of up to [`MAX_GRAPH_POINTS`] points and the leading
@@ -107,8 +112,9 @@ impl<'a> SpectralEmbedding<'a> {
     }
 
     /// Cuts the embedding's first `opts.k` coordinates into `opts.k`
-    /// clusters by k-means, then assigns every input point by the vote.
-    pub fn clusters(&self, opts: &KMeansOptions) -> Result<SpectralFit, ClusterError> {
+    /// clusters by k-means (refined by a diagonal Gaussian mixture with
+    /// `cut` `Mixture`), then assigns every input point by the vote.
+    pub fn clusters(&self, opts: &KMeansOptions, cut: SpectralCut) -> Result<SpectralFit, ClusterError> {
         let k = opts.k;
         if k == 0 {
             return Err(ClusterError::ZeroClusters);
@@ -122,6 +128,10 @@ impl<'a> SpectralEmbedding<'a> {
             embedded.extend(row.iter().take(k).map(|&v| v as f32));
         }
         let labels = fit_kmeans(&embedded, k, opts)?.labels;
+        let labels = match cut {
+            SpectralCut::Kmeans => labels,
+            SpectralCut::Mixture => refine_by_mixture(&embedded, k, &labels, k)?,
+        };
         let assignments = self.data.chunks_exact(self.dim).map(|p| vote(&self.points, &labels, self.dim, k, p)).collect();
         Ok(SpectralFit { k, points: self.points.clone(), labels, assignments })
     }
@@ -380,9 +390,11 @@ mod tests {
     #[test]
     fn rings_are_separated_where_kmeans_cuts_across_them() {
         let (data, truth) = rings(120);
-        let fit = fit_spectral(&data, 2, &opts(2)).expect("fit");
-        assert_eq!(agreement(&fit.assignments, &truth), 1.0);
-        assert_eq!(fit.labels, fit.assignments, "every point is a graph point here, and the vote keeps its label");
+        for cut in [SpectralCut::Kmeans, SpectralCut::Mixture] {
+            let fit = fit_spectral(&data, 2, &opts(2), cut).expect("fit");
+            assert_eq!(agreement(&fit.assignments, &truth), 1.0, "{cut:?}");
+            assert_eq!(fit.labels, fit.assignments, "every point is a graph point here, and the vote keeps its label");
+        }
         let kmeans = fit_kmeans(&data, 2, &opts(2)).expect("kmeans").labels;
         assert!(agreement(&kmeans, &truth) < 0.8, "k-means should cut across the rings");
     }
@@ -390,7 +402,7 @@ mod tests {
     #[test]
     fn a_later_point_joins_the_ring_it_lies_on() {
         let (data, _) = rings(120);
-        let fit = fit_spectral(&data, 2, &opts(2)).expect("fit");
+        let fit = fit_spectral(&data, 2, &opts(2), SpectralCut::Kmeans).expect("fit");
         let inner = fit.labels[0];
         let outer = fit.labels[120];
         assert_ne!(inner, outer);
@@ -458,13 +470,16 @@ mod tests {
     #[test]
     fn the_same_seed_gives_the_same_fit_and_bad_input_is_refused() {
         let (data, _) = rings(50);
-        assert_eq!(fit_spectral(&data, 2, &opts(3)).expect("a"), fit_spectral(&data, 2, &opts(3)).expect("b"));
-        assert_eq!(fit_spectral(&data, 2, &opts(0)), Err(ClusterError::ZeroClusters));
-        assert_eq!(fit_spectral(&data[..3], 2, &opts(2)), Err(ClusterError::LengthNotMultiple { len: 3, dim: 2 }));
-        assert_eq!(fit_spectral(&data[..2], 2, &opts(2)), Err(ClusterError::TooFewPoints { points: 1, k: 2 }));
+        assert_eq!(
+            fit_spectral(&data, 2, &opts(3), SpectralCut::Kmeans).expect("a"),
+            fit_spectral(&data, 2, &opts(3), SpectralCut::Kmeans).expect("b")
+        );
+        assert_eq!(fit_spectral(&data, 2, &opts(0), SpectralCut::Kmeans), Err(ClusterError::ZeroClusters));
+        assert_eq!(fit_spectral(&data[..3], 2, &opts(2), SpectralCut::Kmeans), Err(ClusterError::LengthNotMultiple { len: 3, dim: 2 }));
+        assert_eq!(fit_spectral(&data[..2], 2, &opts(2), SpectralCut::Kmeans), Err(ClusterError::TooFewPoints { points: 1, k: 2 }));
         let mut bad = data.clone();
         bad[5] = f32::NAN;
-        assert_eq!(fit_spectral(&bad, 2, &opts(2)), Err(ClusterError::NonFinite { index: 2 }));
+        assert_eq!(fit_spectral(&bad, 2, &opts(2), SpectralCut::Kmeans), Err(ClusterError::NonFinite { index: 2 }));
     }
 
     #[test]

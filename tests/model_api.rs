@@ -563,7 +563,7 @@ fn spectral_clustering_stores_its_graph_latents_and_assigns_by_their_vote() {
     let (mean, scale) = vrae::cluster::unit_variance_scales(&latents, latent);
     let points = vrae::cluster::standardise(&latents, &mean, &scale);
     let opts = vrae::cluster::KMeansOptions { k: 2, restarts: 10, max_iter: 300, seed: 5 };
-    let by_hand = vrae::spectral::fit_spectral(&points, latent, &opts).unwrap();
+    let by_hand = vrae::spectral::fit_spectral(&points, latent, &opts, vrae::config::SpectralCut::Mixture).unwrap();
     let agreement = adjusted_rand_index(&by_hand.assignments, &clusters).unwrap();
     assert!(agreement > 0.9, "model and hand-run spectral clustering disagree: ARI {agreement}");
     // Every training latent is a graph point here, and keeps its cluster.
@@ -595,8 +595,14 @@ fn spectral_clustering_stores_its_graph_latents_and_assigns_by_their_vote() {
     let bytes = model.to_bytes().unwrap();
     let loaded = Model::from_bytes(&bytes).unwrap();
     assert_eq!(loaded.config().clustering, vrae::config::Clustering::Spectral);
+    assert_eq!(loaded.config().spectral_cut, vrae::config::SpectralCut::Mixture);
     assert_eq!(loaded.cluster(&batch).unwrap(), clusters);
     assert_eq!(loaded.centroids(), model.centroids());
+    // A file written before `spectral_cut` existed was cut by k-means, and
+    // says so; its stored graph clusters assign as before.
+    let older = Model::from_bytes(&with_option(&bytes, "spectral_cut", None)).unwrap();
+    assert_eq!(older.config().spectral_cut, vrae::config::SpectralCut::Kmeans);
+    assert_eq!(older.cluster(&batch).unwrap(), clusters);
 
     // The graph belongs to spectral models alone: a config edited to k-means
     // or written before the option (no key: k-means) is refused, as is a
@@ -676,7 +682,7 @@ fn spectral_series_clusters_latents_and_shapes_side_by_side() {
     let joined: Vec<f32> =
         standardised.chunks_exact(latent).zip(shapes.chunks_exact(40)).flat_map(|(z, x)| z.iter().chain(x).copied()).collect();
     let opts = vrae::cluster::KMeansOptions { k: 2, restarts: 10, max_iter: 300, seed: 5 };
-    let by_hand = vrae::spectral::fit_spectral(&joined, latent + 40, &opts).unwrap();
+    let by_hand = vrae::spectral::fit_spectral(&joined, latent + 40, &opts, vrae::config::SpectralCut::Mixture).unwrap();
     let agreement = adjusted_rand_index(&by_hand.assignments, &clusters).unwrap();
     assert!(agreement > 0.9, "model and hand-run spectral clustering disagree: ARI {agreement}");
     // Every training series is a stored graph point (fewer than 4000), so

@@ -55,6 +55,7 @@ class Options(TypedDict, total=False):
     kmeans_standardize: bool
     kmeans_normalize: bool
     clustering: Literal["kmeans", "spectral", "spectral_series"]
+    spectral_cut: Literal["kmeans", "mixture"]
     shift_average: int
     align_lags: bool
     paa_steps: int
