@@ -21,41 +21,21 @@ mean distance from the class count and its mean NMI at its k.
 
     bench/.venv-classic/bin/python bench/quality/eigengap_k.py ../shared/data {selection|confirmation|all} LATENT_DIRS
 """
-import json
 import sys
-import warnings
-from pathlib import Path
 
 import numpy as np
-from scipy.sparse import csr_matrix, diags
-from scipy.sparse.linalg import eigsh
 from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score, silhouette_score
-from sklearn.neighbors import NearestNeighbors
 
-from consensus import SELECTION, kept_latents
 from recluster import spaces
-from shape_graph import NEIGHBOURS, shapes_of, unit_total_variance
+from shape_graph import graph_embedding, half_fits, shapes_of, unit_total_variance
 
 K_MAX = 10
 SILHOUETTE_SAMPLE = 2000
 
 
-def embedding(x):
-    """Eigenvalues (descending) and D^-1/2 U of the 10-neighbour graph."""
-    n = len(x)
-    idx = NearestNeighbors(n_neighbors=min(NEIGHBOURS, n - 1)).fit(x).kneighbors(x, return_distance=False)
-    rows = np.repeat(np.arange(n), idx.shape[1])
-    c = csr_matrix((np.ones(idx.size), (rows, idx.ravel())), shape=(n, n))
-    a = (c + c.T) * 0.5
-    d = diags(1 / np.sqrt(np.asarray(a.sum(1)).ravel()))
-    values, u = eigsh(d @ a @ d, k=min(K_MAX + 1, n - 1), which="LA", tol=1e-8, v0=np.ones(n))
-    order = np.argsort(values)[::-1]
-    return values[order], d @ u[:, order]
-
-
 def picks(x, seed):
-    values, embedded = embedding(x)
+    values, embedded = graph_embedding(x, min(K_MAX + 1, len(x) - 1))
     ks = [k for k in range(2, K_MAX + 1) if k < len(values) and k < len(x)]
     cuts = {k: KMeans(k, n_init=10, random_state=seed).fit_predict(embedded[:, :k]) for k in ks}
     sample = np.random.default_rng(seed).choice(len(x), min(len(x), SILHOUETTE_SAMPLE), replace=False)
@@ -74,13 +54,7 @@ def picks(x, seed):
 
 
 def main():
-    if len(sys.argv) < 4 or sys.argv[2] not in ("selection", "confirmation", "all"):
-        sys.exit(__doc__)
-    warnings.filterwarnings("ignore")
-    data, half = Path(sys.argv[1]), sys.argv[2]
-    entries = {e["name"]: e for e in json.loads((data / "datasets.json").read_text())["datasets"]}
-    keep = lambda d: half == "all" or (d in SELECTION) == (half == "selection")
-    fits = kept_latents(sys.argv[3:], keep)
+    data, entries, fits = half_fits(sys.argv, __doc__)
     results = {}
     print("| dataset | classes | " + " | ".join(f"{n} k | {n} NMI" for n in ("silhouette", "eigengap", "eigengap, relative")) + " |")
     print("| --- | ---: |" + " ---: | ---: |" * 3)

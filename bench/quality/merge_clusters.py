@@ -24,34 +24,15 @@ the suite's halves.
 
     bench/.venv-classic/bin/python bench/quality/merge_clusters.py ../shared/data {selection|confirmation|all} LATENT_DIRS
 """
-import json
 import sys
-import warnings
-from pathlib import Path
 
 import numpy as np
-from scipy.sparse import csr_matrix, diags
-from scipy.sparse.linalg import eigsh
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
-from sklearn.neighbors import NearestNeighbors
 
-from consensus import SELECTION, dataset_rows, kept_latents
+from consensus import dataset_rows
 from recluster import spaces
-from shape_graph import NEIGHBOURS, shapes_of, unit_total_variance
-
-
-def embedding(x, m):
-    """D^-1/2 U of the m leading eigenvectors (descending) of the
-    symmetrised binary 10-neighbour graph, as vrae's `spectral.rs`."""
-    n = len(x)
-    idx = NearestNeighbors(n_neighbors=min(NEIGHBOURS, n - 1)).fit(x).kneighbors(x, return_distance=False)
-    rows = np.repeat(np.arange(n), idx.shape[1])
-    c = csr_matrix((np.ones(idx.size), (rows, idx.ravel())), shape=(n, n))
-    a = (c + c.T) * 0.5
-    d = diags(1 / np.sqrt(np.asarray(a.sum(1)).ravel()))
-    values, u = eigsh(d @ a @ d, k=min(m, n - 2), which="LA", tol=1e-8, v0=np.ones(n))
-    return d @ u[:, np.argsort(values)[::-1]]
+from shape_graph import graph_embedding, half_fits, print_groups, shapes_of, unit_total_variance
 
 
 def merged(points, labels, k, ward):
@@ -80,13 +61,7 @@ def merged(points, labels, k, ward):
 
 
 def main():
-    if len(sys.argv) < 4 or sys.argv[2] not in ("selection", "confirmation", "all"):
-        sys.exit(__doc__)
-    warnings.filterwarnings("ignore")
-    data, half = Path(sys.argv[1]), sys.argv[2]
-    entries = {e["name"]: e for e in json.loads((data / "datasets.json").read_text())["datasets"]}
-    keep = lambda d: half == "all" or (d in SELECTION) == (half == "selection")
-    fits = kept_latents(sys.argv[3:], keep)
+    data, entries, fits = half_fits(sys.argv, __doc__)
     means, names = {}, []
     for number, dataset in enumerate(sorted(fits)):
         every, _ = shapes_of(entries[dataset], data)
@@ -94,7 +69,7 @@ def main():
 
         def candidates(z, k, seed, shapes=shapes):
             x = np.hstack([unit_total_variance(spaces(z)["standardized"]), shapes])
-            e = embedding(x, 2 * k)
+            e = graph_embedding(x, min(2 * k, len(x) - 2))[1]
             over = KMeans(min(2 * k, e.shape[1]), n_init=10, random_state=seed).fit_predict(e)
             first = e[:, :k]
             return {
@@ -106,20 +81,7 @@ def main():
 
         names, rows = dataset_rows({dataset: fits[dataset]}, candidates, header=number == 0)
         means.update(rows)
-    common = {d for d, e in entries.items() if not e["variable_length"] and d != "PigCVP"}
-    print("\n| datasets, NMI / ARI | " + " | ".join(names) + " |")
-    print("| --- |" + " ---: |" * len(names))
-    groups = {
-        "found": set(means),
-        "common 24": common & set(means),
-        "selection half": SELECTION & set(means),
-        "confirmation half": set(means) - SELECTION,
-    }
-    for group, members in groups.items():
-        kept = sorted(members)
-        if kept:
-            cells = (np.mean([means[d][name] for d in kept], axis=0) for name in names)
-            print(f"| {group} ({len(kept)}) | " + " | ".join(f"{n:.3f} / {a:.3f}" for n, a in cells) + " |")
+    print_groups(entries, means, names)
 
 
 if __name__ == "__main__":

@@ -82,27 +82,61 @@ def unit_total_variance(x):
     return x / np.sqrt(max((x**2).sum(1).mean(), 1e-24))
 
 
-def spectral(x, k, seed):
-    """k-means on D^-1/2 U of the symmetrised binary 10-neighbour graph
-    (each point its own neighbour), as vrae's `spectral.rs`."""
+def graph_embedding(x, m):
+    """The m leading eigenvalues (descending) of D^-1/2 A D^-1/2 for the
+    symmetrised binary 10-neighbour graph of x (each point its own
+    neighbour), and D^-1/2 U of their eigenvectors, as vrae's `spectral.rs`."""
     n = len(x)
     idx = NearestNeighbors(n_neighbors=min(NEIGHBOURS, n - 1)).fit(x).kneighbors(x, return_distance=False)
     rows = np.repeat(np.arange(n), idx.shape[1])
     c = csr_matrix((np.ones(idx.size), (rows, idx.ravel())), shape=(n, n))
     a = (c + c.T) * 0.5
     d = diags(1 / np.sqrt(np.asarray(a.sum(1)).ravel()))
-    _, u = eigsh(d @ a @ d, k=k, which="LA", tol=1e-8, v0=np.ones(n))
-    return KMeans(k, n_init=10, random_state=seed).fit_predict(d @ u)
+    values, u = eigsh(d @ a @ d, k=m, which="LA", tol=1e-8, v0=np.ones(n))
+    order = np.argsort(values)[::-1]
+    return values[order], d @ u[:, order]
+
+
+def spectral(x, k, seed):
+    """k-means on the embedding of the k leading eigenvectors, as vrae's
+    `spectral_cut: "kmeans"`."""
+    return KMeans(k, n_init=10, random_state=seed).fit_predict(graph_embedding(x, k)[1])
+
+
+def half_fits(argv, doc):
+    """The data folder, the manifest's entries by name and the kept
+    latents of the half `argv[2]` names (selection, confirmation or all)
+    from the folders after it; exits with `doc` on bad arguments."""
+    if len(argv) < 4 or argv[2] not in ("selection", "confirmation", "all"):
+        sys.exit(doc)
+    warnings.filterwarnings("ignore")
+    data, half = Path(argv[1]), argv[2]
+    entries = {e["name"]: e for e in json.loads((data / "datasets.json").read_text())["datasets"]}
+    keep = lambda d: half == "all" or (d in SELECTION) == (half == "selection")
+    return data, entries, kept_latents(argv[3:], keep)
+
+
+def print_groups(entries, means, names):
+    """Mean NMI / ARI per candidate over the datasets found, the 24 every
+    classic method takes and the suite's halves."""
+    common = {d for d, e in entries.items() if not e["variable_length"] and d != "PigCVP"}
+    print("\n| datasets, NMI / ARI | " + " | ".join(names) + " |")
+    print("| --- |" + " ---: |" * len(names))
+    groups = {
+        "found": set(means),
+        "common 24": common & set(means),
+        "selection half": SELECTION & set(means),
+        "confirmation half": set(means) - SELECTION,
+    }
+    for group, members in groups.items():
+        kept = sorted(members)
+        if kept:
+            cells = (np.mean([means[d][name] for d in kept], axis=0) for name in names)
+            print(f"| {group} ({len(kept)}) | " + " | ".join(f"{n:.3f} / {a:.3f}" for n, a in cells) + " |")
 
 
 def main():
-    if len(sys.argv) < 4 or sys.argv[2] not in ("selection", "confirmation", "all"):
-        sys.exit(__doc__)
-    warnings.filterwarnings("ignore")
-    data, half = Path(sys.argv[1]), sys.argv[2]
-    entries = {e["name"]: e for e in json.loads((data / "datasets.json").read_text())["datasets"]}
-    keep = lambda d: half == "all" or (d in SELECTION) == (half == "selection")
-    fits = kept_latents(sys.argv[3:], keep)
+    data, entries, fits = half_fits(sys.argv, __doc__)
     raw = {d: suite_rows(entries[d], data) for d in fits}
     shapes = {d: shapes_of(entries[d], data) for d in fits}
 
@@ -133,21 +167,7 @@ def main():
 
         names, rows = dataset_rows({dataset: fits[dataset]}, candidates, header=number == 0)
         means.update(rows)
-    common = {d for d, e in entries.items() if not e["variable_length"] and d != "PigCVP"}
-    print("\n| datasets, NMI / ARI | " + " | ".join(names) + " |")
-    print("| --- |" + " ---: |" * len(names))
-    groups = {
-        "found": set(means),
-        "common 24": common & set(means),
-        "selection half": SELECTION & set(means),
-        "confirmation half": set(means) - SELECTION,
-    }
-    for group, members in groups.items():
-        kept = sorted(members)
-        if not kept:
-            continue
-        cells = (np.mean([means[d][name] for d in kept], axis=0) for name in names)
-        print(f"| {group} ({len(kept)}) | " + " | ".join(f"{n:.3f} / {a:.3f}" for n, a in cells) + " |")
+    print_groups(entries, means, names)
 
 
 if __name__ == "__main__":
