@@ -119,24 +119,10 @@ fn total_variance(values: &[f32], width: usize) -> f64 {
 }
 
 /// Each channel's population standard deviation over every step of every
-/// series of `batch`; a channel without spread gets 1.
+/// series of `batch`, as `scaling: "global"` computes it (a channel without
+/// spread gets 1).
 fn channel_spread(batch: &SeriesBatch) -> Vec<f32> {
-    let c = batch.channels();
-    let (mut sum, mut n) = (vec![0.0f64; c], 0usize);
-    for row in 0..batch.len() {
-        for step in batch.row(row).chunks_exact(c) {
-            sum.iter_mut().zip(step).for_each(|(s, v)| *s += f64::from(*v));
-            n += 1;
-        }
-    }
-    let mean: Vec<f64> = sum.iter().map(|s| s / n.max(1) as f64).collect();
-    let mut squares = vec![0.0f64; c];
-    for row in 0..batch.len() {
-        for step in batch.row(row).chunks_exact(c) {
-            squares.iter_mut().zip(step.iter().zip(&mean)).for_each(|(q, (v, m))| *q += (f64::from(*v) - m).powi(2));
-        }
-    }
-    squares.iter().map(|q| q / n.max(1) as f64).map(|v| if v > 1e-24 { v.sqrt() as f32 } else { 1.0 }).collect()
+    Scaler::fit(Scaling::Global, batch).stats().1.to_vec()
 }
 
 /// The shape of every series of `batch` (already averaged and aligned as
