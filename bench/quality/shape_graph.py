@@ -82,14 +82,20 @@ def unit_total_variance(x):
     return x / np.sqrt(max((x**2).sum(1).mean(), 1e-24))
 
 
-def graph_embedding(x, m):
+def graph_embedding(x, m, scale_neighbour=None):
     """The m leading eigenvalues (descending) of D^-1/2 A D^-1/2 for the
     symmetrised binary 10-neighbour graph of x (each point its own
-    neighbour), and D^-1/2 U of their eigenvectors, as vrae's `spectral.rs`."""
+    neighbour), and D^-1/2 U of their eigenvectors, as vrae's `spectral.rs`.
+    With `scale_neighbour` s, edges weigh exp(-d^2 / (s_i s_j)) instead of 1,
+    s_i the distance from i to its s-th neighbour (local scaling)."""
     n = len(x)
-    idx = NearestNeighbors(n_neighbors=min(NEIGHBOURS, n - 1)).fit(x).kneighbors(x, return_distance=False)
+    dist, idx = NearestNeighbors(n_neighbors=min(NEIGHBOURS, n - 1)).fit(x).kneighbors(x)
     rows = np.repeat(np.arange(n), idx.shape[1])
-    c = csr_matrix((np.ones(idx.size), (rows, idx.ravel())), shape=(n, n))
+    weights = np.ones(idx.size)
+    if scale_neighbour is not None:
+        s = np.maximum(dist[:, min(scale_neighbour, idx.shape[1] - 1)], 1e-12)
+        weights = np.exp(-(dist**2) / (s[:, None] * s[idx])).ravel()
+    c = csr_matrix((weights, (rows, idx.ravel())), shape=(n, n))
     a = (c + c.T) * 0.5
     d = diags(1 / np.sqrt(np.asarray(a.sum(1)).ravel()))
     values, u = eigsh(d @ a @ d, k=m, which="LA", tol=1e-8, v0=np.ones(n))
