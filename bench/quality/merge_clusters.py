@@ -30,9 +30,8 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
-from consensus import dataset_rows
 from recluster import spaces
-from shape_graph import graph_embedding, half_fits, print_groups, shapes_of, unit_total_variance
+from shape_graph import compare_on_halves, graph_embedding, unit_total_variance
 
 
 def merged(points, labels, k, ward):
@@ -61,13 +60,10 @@ def merged(points, labels, k, ward):
 
 
 def main():
-    data, entries, fits = half_fits(sys.argv, __doc__)
-    means, names = {}, []
-    for number, dataset in enumerate(sorted(fits)):
-        every, _ = shapes_of(entries[dataset], data)
+    def candidates_for(entry, every):
         shapes = unit_total_variance(every)
 
-        def candidates(z, k, seed, shapes=shapes):
+        def candidates(z, k, seed):
             x = np.hstack([unit_total_variance(spaces(z)["standardized"]), shapes])
             e = graph_embedding(x, min(2 * k, len(x) - 2))[1]
             over = KMeans(min(2 * k, e.shape[1]), n_init=10, random_state=seed).fit_predict(e)
@@ -79,9 +75,9 @@ def main():
                 "mixture": GaussianMixture(k, covariance_type="diag", n_init=3, random_state=seed).fit(first).predict(first),
             }
 
-        names, rows = dataset_rows({dataset: fits[dataset]}, candidates, header=number == 0)
-        means.update(rows)
-    print_groups(entries, means, names)
+        return candidates
+
+    compare_on_halves(sys.argv, __doc__, candidates_for)
 
 
 if __name__ == "__main__":

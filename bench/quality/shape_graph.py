@@ -88,13 +88,19 @@ def graph_embedding(x, m, scale_neighbour=None):
     neighbour), and D^-1/2 U of their eigenvectors, as vrae's `spectral.rs`.
     With `scale_neighbour` s, edges weigh exp(-d^2 / (s_i s_j)) instead of 1,
     s_i the distance from i to its s-th neighbour (local scaling)."""
-    n = len(x)
-    dist, idx = NearestNeighbors(n_neighbors=min(NEIGHBOURS, n - 1)).fit(x).kneighbors(x)
-    rows = np.repeat(np.arange(n), idx.shape[1])
+    dist, idx = NearestNeighbors(n_neighbors=min(NEIGHBOURS, len(x) - 1)).fit(x).kneighbors(x)
     weights = np.ones(idx.size)
     if scale_neighbour is not None:
         s = np.maximum(dist[:, min(scale_neighbour, idx.shape[1] - 1)], 1e-12)
         weights = np.exp(-(dist**2) / (s[:, None] * s[idx])).ravel()
+    return neighbour_embedding(idx, weights, m)
+
+
+def neighbour_embedding(idx, weights, m):
+    """`graph_embedding` from each point's neighbours `idx` (rows of
+    indices, itself included) and their edge `weights` (flattened)."""
+    n = len(idx)
+    rows = np.repeat(np.arange(n), idx.shape[1])
     c = csr_matrix((weights, (rows, idx.ravel())), shape=(n, n))
     a = (c + c.T) * 0.5
     d = diags(1 / np.sqrt(np.asarray(a.sum(1)).ravel()))
@@ -139,6 +145,20 @@ def print_groups(entries, means, names):
         if kept:
             cells = (np.mean([means[d][name] for d in kept], axis=0) for name in names)
             print(f"| {group} ({len(kept)}) | " + " | ".join(f"{n:.3f} / {a:.3f}" for n, a in cells) + " |")
+
+
+def compare_on_halves(argv, doc, candidates_for):
+    """Runs the candidates `candidates_for(entry, shapes)` makes for each
+    dataset (a function of latents, k and seed, as `dataset_rows` takes)
+    on the kept latents `argv` names, prints a row per dataset and the
+    groups' means (`print_groups`); exits with `doc` on bad arguments."""
+    data, entries, fits = half_fits(argv, doc)
+    means, names = {}, []
+    for number, dataset in enumerate(sorted(fits)):
+        every, _ = shapes_of(entries[dataset], data)
+        names, rows = dataset_rows({dataset: fits[dataset]}, candidates_for(entries[dataset], every), header=number == 0)
+        means.update(rows)
+    print_groups(entries, means, names)
 
 
 def main():

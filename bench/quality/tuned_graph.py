@@ -27,9 +27,8 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
-from consensus import dataset_rows
 from recluster import spaces
-from shape_graph import graph_embedding, half_fits, print_groups, shapes_of, unit_total_variance
+from shape_graph import compare_on_halves, graph_embedding, unit_total_variance
 
 SCALE_NEIGHBOUR = 7
 
@@ -42,13 +41,10 @@ def mixture_from(e, labels, k, seed):
 
 
 def main():
-    data, entries, fits = half_fits(sys.argv, __doc__)
-    means, names = {}, []
-    for number, dataset in enumerate(sorted(fits)):
-        every, _ = shapes_of(entries[dataset], data)
+    def candidates_for(entry, every):
         shapes = unit_total_variance(every)
 
-        def candidates(z, k, seed, shapes=shapes):
+        def candidates(z, k, seed):
             x = np.hstack([unit_total_variance(spaces(z)["standardized"]), shapes])
             out = {}
             for name, scale in (("binary", None), ("scaled", SCALE_NEIGHBOUR)):
@@ -58,9 +54,9 @@ def main():
                 out[f"{name}, mixture"] = mixture_from(e, cut, k, seed)
             return out
 
-        names, rows = dataset_rows({dataset: fits[dataset]}, candidates, header=number == 0)
-        means.update(rows)
-    print_groups(entries, means, names)
+        return candidates
+
+    compare_on_halves(sys.argv, __doc__, candidates_for)
 
 
 if __name__ == "__main__":
