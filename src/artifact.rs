@@ -366,6 +366,10 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     if !config_map.contains_key("spectral_cut") {
         config.spectral_cut = SpectralCut::Kmeans;
     }
+    // Written before `shape_lag` existed: shapes compared step by step.
+    if !config_map.contains_key("shape_lag") {
+        config.shape_lag = 0.0;
+    }
     // Written before `shift_tolerance` existed: trained without it.
     if !config_map.contains_key("shift_tolerance") {
         config.shift_tolerance = 0;

@@ -21,7 +21,7 @@ use crate::pca::Pca;
 use crate::scaling::Scaler;
 use crate::series_view::{SeriesView, Shapes};
 use crate::silhouette::{best_by_silhouette, choose_clusters, largest_k, KScore};
-use crate::spectral::{fit_spectral, vote, SpectralEmbedding, SpectralFit, MAX_GRAPH_POINTS};
+use crate::spectral::{fit_spectral, vote, Distance, SpectralEmbedding, SpectralFit, MAX_GRAPH_POINTS};
 use crate::train::{train, EpochStats, Progress};
 
 /// Rows per inference batch on the CPU (fewer for long series) and on a
@@ -99,6 +99,11 @@ impl SpectralIndex {
     /// Values in one stored point.
     pub(crate) fn width(&self, latent: usize) -> usize {
         self.series.as_ref().map_or(latent, |view| view.width(latent))
+    }
+
+    /// How its points are compared (`shape_lag` from the model's options).
+    pub(crate) fn distance(&self, latent: usize, shape_lag: f64) -> Distance {
+        self.series.as_ref().map_or(Distance::Euclidean, |view| view.distance(latent, shape_lag))
     }
 }
 
@@ -235,7 +240,8 @@ fn cluster_latents(
             (Some(view), Some(shapes)) => (Cow::Owned(view.joined(&points, latent, &shapes.rows)), view.width(latent)),
             _ => (Cow::Borrowed(&points[..]), latent),
         };
-        let (fit, selection) = fit_spectral_clusters(&graph, width, clusters, config)?;
+        let distance = view.as_ref().map_or(Distance::Euclidean, |view| view.distance(latent, config.shape_lag));
+        let (fit, selection) = fit_spectral_clusters(&graph, width, distance, clusters, config)?;
         let k = fit.k;
         // A cluster the vote left empty keeps the mean latent of its graph
         // points (the latent part of a joined point, unweighted).
@@ -282,15 +288,16 @@ fn cluster_latents(
 fn fit_spectral_clusters(
     points: &[f32],
     dim: usize,
+    distance: Distance,
     clusters: Clusters,
     config: &VraeConfig,
 ) -> Result<(SpectralFit, Option<Vec<KScore>>)> {
     let opts = |k| KMeansOptions { k, restarts: config.kmeans_restarts, max_iter: config.kmeans_max_iter, seed: config.seed };
     Ok(match clusters {
-        Clusters::Fixed(k) => (fit_spectral(points, dim, &opts(k), config.spectral_cut)?, None),
+        Clusters::Fixed(k) => (fit_spectral(points, dim, distance, &opts(k), config.spectral_cut)?, None),
         Clusters::Auto => {
             let top = largest_k(config.clusters_max, (points.len() / dim.max(1)).min(MAX_GRAPH_POINTS));
-            let embedding = SpectralEmbedding::new(points, dim, top, config.seed)?;
+            let embedding = SpectralEmbedding::new(points, dim, distance, top, config.seed)?;
             let (fit, scores) = best_by_silhouette(
                 points,
                 dim,
@@ -652,7 +659,8 @@ impl Model {
                 (Some(_), None) => return Err(VraeError::ClustersNeedSeries),
             };
             let width = index.width(latent);
-            return Ok(points.chunks_exact(width).map(|p| vote(&index.points, &index.labels, width, k, p)).collect());
+            let distance = index.distance(latent, self.config.shape_lag);
+            return Ok(points.chunks_exact(width).map(|p| vote(&index.points, &index.labels, width, distance, k, p)).collect());
         }
         Ok(match &self.cluster_directions {
             Some(directions) => assign_directions(directions, latents, &self.pca.mean, scale),
@@ -952,12 +960,12 @@ mod tests {
     fn auto_chooses_k_on_the_kmeans_cuts_and_cuts_that_k_by_the_configured_cut() {
         let data = uneven_groups();
         let config = VraeConfig { clusters_max: 6, ..VraeConfig::default() };
-        let (fit, scores) = fit_spectral_clusters(&data, 2, Clusters::Auto, &config).unwrap();
+        let (fit, scores) = fit_spectral_clusters(&data, 2, Distance::Euclidean, Clusters::Auto, &config).unwrap();
         let scores = scores.unwrap();
 
         // Every k is scored by the silhouette of the k-means cut of the one
         // embedding, whatever the final cut.
-        let embedding = SpectralEmbedding::new(&data, 2, 6, config.seed).unwrap();
+        let embedding = SpectralEmbedding::new(&data, 2, Distance::Euclidean, 6, config.seed).unwrap();
         let opts = |k| KMeansOptions { k, restarts: config.kmeans_restarts, max_iter: config.kmeans_max_iter, seed: config.seed };
         let mut mixture_differs = false;
         for score in &scores {
@@ -974,7 +982,7 @@ mod tests {
         assert_eq!(fit.k, best.k);
         assert_eq!(fit, embedding.clusters(&opts(best.k), SpectralCut::Mixture).unwrap());
         let kmeans_config = VraeConfig { spectral_cut: SpectralCut::Kmeans, ..config.clone() };
-        let (by_kmeans, kmeans_scores) = fit_spectral_clusters(&data, 2, Clusters::Auto, &kmeans_config).unwrap();
+        let (by_kmeans, kmeans_scores) = fit_spectral_clusters(&data, 2, Distance::Euclidean, Clusters::Auto, &kmeans_config).unwrap();
         assert_eq!(kmeans_scores.unwrap(), scores);
         assert_eq!(by_kmeans, embedding.clusters(&opts(best.k), SpectralCut::Kmeans).unwrap());
     }

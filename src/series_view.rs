@@ -3,7 +3,9 @@
 //! series' shape (the series as the network gets it, averaged and aligned,
 //! z-normalised, resampled to one length), each part scaled to unit total
 //! variance over the training rows so that neither outweighs the other by
-//! its width or units.
+//! its width or units. Two points' shapes are compared at their
+//! best-aligned shift of up to `shape_lag` of the steps
+//! ([`crate::spectral::Distance`]), their latents step by step.
 //!
 //! Why both: a graph of the latents alone loses what the encoder did not
 //! keep (small sets of long series, whose latents barely move), and a graph
@@ -26,6 +28,7 @@ use crate::batch::SeriesBatch;
 use crate::cluster::column_moments;
 use crate::config::Scaling;
 use crate::scaling::Scaler;
+use crate::spectral::Distance;
 
 /// How a model joins a latent and its series into one graph point.
 #[derive(Clone, Debug, PartialEq)]
@@ -97,6 +100,13 @@ impl SeriesView {
     /// Values in one graph point.
     pub(crate) fn width(&self, latent: usize) -> usize {
         latent + self.steps * self.channels
+    }
+
+    /// How two graph points are compared: the shapes at their best-aligned
+    /// shift of up to `shape_lag` of their steps (rounded; 0: step by step).
+    pub(crate) fn distance(&self, latent: usize, shape_lag: f64) -> Distance {
+        let max_lag = (shape_lag.clamp(0.0, 1.0) * self.steps as f64).round() as usize;
+        Distance::ShiftedShape { head: latent, steps: self.steps, channels: self.channels, max_lag }
     }
 
     /// Graph points `[rows, latent + steps * channels]`: each latent row

@@ -16,6 +16,10 @@
 //! with `spectral_cut: "mixture"` (the default) a diagonal Gaussian mixture
 //! ([`crate::mixture`]) started from that k-means cut has the last word.
 //!
+//! Points are compared by [`Distance`]: squared Euclidean distance, or for
+//! `spectral_series` points (a latent beside a shape) the latent part's
+//! plus the shape part's at its best-aligned shift in time.
+//!
 //! The graph needs every pair's distance, so it is built on at most
 //! [`MAX_GRAPH_POINTS`] evenly spaced points; every point, those included,
 //! then takes the label its [`NEIGHBOURS`] nearest graph points vote for,
@@ -24,6 +28,7 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
 
 use crate::cluster::{fit_kmeans, row, sq_dist, validate, ClusterError, KMeansOptions};
 use crate::config::SpectralCut;
@@ -53,6 +58,67 @@ const RAYLEIGH_RITZ_EVERY: usize = 10;
 /// `|T u - θ u|` is below this.
 const RESIDUAL_TOLERANCE: f64 = 1e-7;
 
+/// How two points are compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Distance {
+    /// Squared Euclidean distance.
+    Euclidean,
+    /// Squared Euclidean distance over the first `head` values, plus over
+    /// the rest (a shape of `steps` steps of `channels` values, time-major)
+    /// the smallest over shifts of up to `max_lag` steps either way of
+    /// `|a|^2 + |b|^2 - 2 <a shifted, b>`, the steps shifted past either end
+    /// counting as zeros (k-Shape's cross-correlation); at shift 0 that is
+    /// the squared Euclidean distance, so identical points stay at 0.
+    ShiftedShape { head: usize, steps: usize, channels: usize, max_lag: usize },
+}
+
+impl Distance {
+    /// The squared distance between `a` and `b` (of equal length).
+    pub fn between(&self, a: &[f32], b: &[f32]) -> f64 {
+        match *self {
+            Distance::ShiftedShape { head, steps, channels, max_lag } if max_lag > 0 && a.len() == head + steps * channels => {
+                let (a_head, a_shape) = a.split_at(head);
+                let (b_head, b_shape) = b.split_at(head.min(b.len()));
+                sq_dist(a_head, b_head) + shifted_sq_dist(a_shape, b_shape, channels, max_lag.min(steps.saturating_sub(1)))
+            }
+            _ => sq_dist(a, b),
+        }
+    }
+}
+
+/// The smallest over shifts of `-max_lag..=max_lag` steps of the squared
+/// distance between `a` shifted and `b`, steps shifted past an end taken
+/// as zeros (see [`Distance::ShiftedShape`]).
+fn shifted_sq_dist(a: &[f32], b: &[f32], channels: usize, max_lag: usize) -> f64 {
+    let norms = dot(a, a) + dot(b, b);
+    let mut best = sq_dist(a, b);
+    for lag in 1..=max_lag {
+        let cut = (lag * channels).min(a.len());
+        // a moved `lag` steps later against b, then earlier.
+        let later = dot(&a[..a.len() - cut], &b[cut..]);
+        let earlier = dot(&a[cut..], &b[..b.len() - cut]);
+        best = best.min(norms - 2.0 * later.max(earlier));
+    }
+    best.max(0.0)
+}
+
+/// Inner product, eight lanes at a time so that it vectorises (a float sum
+/// in one running total cannot be reordered), in f32 per lane and f64 over
+/// the lanes.
+fn dot(a: &[f32], b: &[f32]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut lanes = [0.0f32; 8];
+    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f64 = a_chunks.remainder().iter().zip(b_chunks.remainder()).map(|(&x, &y)| f64::from(x) * f64::from(y)).sum();
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for lane in 0..8 {
+            lanes[lane] += x[lane] * y[lane];
+        }
+    }
+    lanes.iter().map(|&v| f64::from(v)).sum::<f64>() + tail
+}
+
 /// A spectral clustering: the graph's points and their labels, which is
 /// all that assigning later points needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,8 +137,14 @@ pub struct SpectralFit {
 /// on its nearest-neighbour graph; `opts` also drives the k-means that cuts
 /// the spectral embedding (and starts the mixture, with `cut` `Mixture`).
 /// The same inputs and seed give the same fit.
-pub fn fit_spectral(data: &[f32], dim: usize, opts: &KMeansOptions, cut: SpectralCut) -> Result<SpectralFit, ClusterError> {
-    let embedding = SpectralEmbedding::new(data, dim, opts.k, opts.seed)?;
+pub fn fit_spectral(
+    data: &[f32],
+    dim: usize,
+    distance: Distance,
+    opts: &KMeansOptions,
+    cut: SpectralCut,
+) -> Result<SpectralFit, ClusterError> {
+    let embedding = SpectralEmbedding::new(data, dim, distance, opts.k, opts.seed)?;
     embedding.clusters(opts, cut)
 }
 
@@ -83,6 +155,7 @@ pub fn fit_spectral(data: &[f32], dim: usize, opts: &KMeansOptions, cut: Spectra
 pub struct SpectralEmbedding<'a> {
     data: &'a [f32],
     dim: usize,
+    distance: Distance,
     points: Vec<f32>,
     /// `D^-1/2 U`: `rows x max_k`, row-major, leading eigenvector first.
     coordinates: Vec<f64>,
@@ -91,7 +164,7 @@ pub struct SpectralEmbedding<'a> {
 
 impl<'a> SpectralEmbedding<'a> {
     /// Builds the graph on `data` and embeds it with `max_k` eigenvectors.
-    pub fn new(data: &'a [f32], dim: usize, max_k: usize, seed: u64) -> Result<Self, ClusterError> {
+    pub fn new(data: &'a [f32], dim: usize, distance: Distance, max_k: usize, seed: u64) -> Result<Self, ClusterError> {
         let n = validate(data, dim, max_k)?;
         let chosen = evenly_spaced(n, MAX_GRAPH_POINTS);
         let points: Vec<f32> = chosen.iter().flat_map(|&i| row(data, dim, i).iter().copied()).collect();
@@ -99,7 +172,7 @@ impl<'a> SpectralEmbedding<'a> {
         if rows < max_k {
             return Err(ClusterError::TooFewPoints { points: rows, k: max_k });
         }
-        let graph = Graph::nearest_neighbours(&points, dim, NEIGHBOURS.min(rows));
+        let graph = Graph::nearest_neighbours(&points, dim, distance, NEIGHBOURS.min(rows));
         let vectors = graph.leading_eigenvectors(max_k, seed);
         let mut coordinates = vec![0.0; rows * max_k];
         for i in 0..rows {
@@ -108,7 +181,7 @@ impl<'a> SpectralEmbedding<'a> {
                 coordinates[i * max_k + c] = vectors[i * max_k + c] * inverse_sqrt_degree;
             }
         }
-        Ok(Self { data, dim, points, coordinates, max_k })
+        Ok(Self { data, dim, distance, points, coordinates, max_k })
     }
 
     /// Cuts the embedding's first `opts.k` coordinates into `opts.k`
@@ -132,7 +205,8 @@ impl<'a> SpectralEmbedding<'a> {
             SpectralCut::Kmeans => labels,
             SpectralCut::Mixture => refine_by_mixture(&embedded, k, &labels, k)?,
         };
-        let assignments = self.data.chunks_exact(self.dim).map(|p| vote(&self.points, &labels, self.dim, k, p)).collect();
+        let assignments =
+            self.data.par_chunks_exact(self.dim).map(|p| vote(&self.points, &labels, self.dim, self.distance, k, p)).collect();
         Ok(SpectralFit { k, points: self.points.clone(), labels, assignments })
     }
 }
@@ -145,11 +219,11 @@ impl<'a> SpectralEmbedding<'a> {
 /// keeps its own cluster. Ties in weight go to the label whose point is
 /// nearest, ties in distance to the lower point index. Returns 0 when
 /// there are no points.
-pub fn vote(points: &[f32], labels: &[usize], dim: usize, k: usize, query: &[f32]) -> usize {
+pub fn vote(points: &[f32], labels: &[usize], dim: usize, distance: Distance, k: usize, query: &[f32]) -> usize {
     if dim == 0 || k == 0 {
         return 0;
     }
-    let nearest = nearest_points(points, dim, query, NEIGHBOURS);
+    let nearest = nearest_points(points, dim, distance, query, NEIGHBOURS);
     let exact = nearest.iter().take_while(|&&(d, _)| d == 0.0).count();
     let mut weights = vec![0.0f64; k];
     for &(d, j) in &nearest {
@@ -174,8 +248,8 @@ pub fn vote(points: &[f32], labels: &[usize], dim: usize, k: usize, query: &[f32
 
 /// The `m` nearest rows of `points` to `query` as (squared distance, index),
 /// nearest first, ties by index.
-fn nearest_points(points: &[f32], dim: usize, query: &[f32], m: usize) -> Vec<(f64, usize)> {
-    let mut all: Vec<(f64, usize)> = points.chunks_exact(dim).map(|p| sq_dist(p, query)).zip(0..).collect();
+fn nearest_points(points: &[f32], dim: usize, distance: Distance, query: &[f32], m: usize) -> Vec<(f64, usize)> {
+    let mut all: Vec<(f64, usize)> = points.chunks_exact(dim).map(|p| distance.between(p, query)).zip(0..).collect();
     let by_distance = |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
     let m = m.min(all.len());
     if m < all.len() {
@@ -198,11 +272,13 @@ struct Graph {
 }
 
 impl Graph {
-    fn nearest_neighbours(points: &[f32], dim: usize, m: usize) -> Self {
+    fn nearest_neighbours(points: &[f32], dim: usize, distance: Distance, m: usize) -> Self {
         let rows = points.len() / dim;
         let mut edges: Vec<Vec<(usize, f64)>> = vec![Vec::new(); rows];
-        for (i, p) in points.chunks_exact(dim).enumerate() {
-            for (_, j) in nearest_points(points, dim, p, m) {
+        let neighbours: Vec<Vec<(f64, usize)>> =
+            points.par_chunks_exact(dim).map(|p| nearest_points(points, dim, distance, p, m)).collect();
+        for (i, nearest) in neighbours.into_iter().enumerate() {
+            for (_, j) in nearest {
                 edges[i].push((j, 0.5));
                 edges[j].push((i, 0.5));
             }
@@ -391,7 +467,7 @@ mod tests {
     fn rings_are_separated_where_kmeans_cuts_across_them() {
         let (data, truth) = rings(120);
         for cut in [SpectralCut::Kmeans, SpectralCut::Mixture] {
-            let fit = fit_spectral(&data, 2, &opts(2), cut).expect("fit");
+            let fit = fit_spectral(&data, 2, Distance::Euclidean, &opts(2), cut).expect("fit");
             assert_eq!(agreement(&fit.assignments, &truth), 1.0, "{cut:?}");
             assert_eq!(fit.labels, fit.assignments, "every point is a graph point here, and the vote keeps its label");
         }
@@ -402,19 +478,19 @@ mod tests {
     #[test]
     fn a_later_point_joins_the_ring_it_lies_on() {
         let (data, _) = rings(120);
-        let fit = fit_spectral(&data, 2, &opts(2), SpectralCut::Kmeans).expect("fit");
+        let fit = fit_spectral(&data, 2, Distance::Euclidean, &opts(2), SpectralCut::Kmeans).expect("fit");
         let inner = fit.labels[0];
         let outer = fit.labels[120];
         assert_ne!(inner, outer);
-        assert_eq!(vote(&fit.points, &fit.labels, 2, 2, &[0.0, 1.05]), inner);
-        assert_eq!(vote(&fit.points, &fit.labels, 2, 2, &[-3.9, 0.1]), outer);
+        assert_eq!(vote(&fit.points, &fit.labels, 2, Distance::Euclidean, 2, &[0.0, 1.05]), inner);
+        assert_eq!(vote(&fit.points, &fit.labels, 2, Distance::Euclidean, 2, &[-3.9, 0.1]), outer);
     }
 
     #[test]
     fn the_eigenvectors_are_those_of_the_normalised_adjacency() {
         // 120 points a ring keep every point's neighbours on its own ring.
         let (data, _) = rings(120);
-        let graph = Graph::nearest_neighbours(&data, 2, NEIGHBOURS);
+        let graph = Graph::nearest_neighbours(&data, 2, Distance::Euclidean, NEIGHBOURS);
         let k = 4;
         let u = graph.leading_eigenvectors(k, 3);
         let rows = data.len() / 2;
@@ -436,7 +512,7 @@ mod tests {
     #[test]
     fn the_graph_is_symmetric_with_half_and_full_edges() {
         let data = [0.0f32, 1.0, 2.0, 10.0];
-        let graph = Graph::nearest_neighbours(&data, 1, 2);
+        let graph = Graph::nearest_neighbours(&data, 1, Distance::Euclidean, 2);
         for (i, list) in graph.edges.iter().enumerate() {
             for &(j, w) in list {
                 let back = graph.edges[j].iter().find(|&&(t, _)| t == i).map(|&(_, w)| w);
@@ -456,30 +532,36 @@ mod tests {
         let labels = [0, 0, 0, 1, 1, 1, 1, 1, 1, 1];
         // At 0.5: weights 2 + 2 + 2/3 for label 0 against 1/2.5 + 1/3.5 +
         // ... + 1/8.5 (about 1.5) for label 1.
-        assert_eq!(vote(&points, &labels, 1, 2, &[0.5]), 0);
+        assert_eq!(vote(&points, &labels, 1, Distance::Euclidean, 2, &[0.5]), 0);
         // Point 3 is a graph point labelled 1: it decides alone, although
         // three of its neighbours carry label 0 at distance 1 to 3.
-        assert_eq!(vote(&points, &labels, 1, 2, &[3.0]), 1);
+        assert_eq!(vote(&points, &labels, 1, Distance::Euclidean, 2, &[3.0]), 1);
         // Two points at the query with different labels: the lower index wins.
-        assert_eq!(vote(&[1.0, 1.0, 5.0], &[1, 0, 0], 1, 2, &[1.0]), 1);
+        assert_eq!(vote(&[1.0, 1.0, 5.0], &[1, 0, 0], 1, Distance::Euclidean, 2, &[1.0]), 1);
         // Equal weights: the label of the nearest point.
-        assert_eq!(vote(&[0.0, 2.0], &[1, 0], 1, 2, &[1.0]), 1);
-        assert_eq!(vote(&[], &[], 1, 2, &[0.0]), 0);
+        assert_eq!(vote(&[0.0, 2.0], &[1, 0], 1, Distance::Euclidean, 2, &[1.0]), 1);
+        assert_eq!(vote(&[], &[], 1, Distance::Euclidean, 2, &[0.0]), 0);
     }
 
     #[test]
     fn the_same_seed_gives_the_same_fit_and_bad_input_is_refused() {
         let (data, _) = rings(50);
         assert_eq!(
-            fit_spectral(&data, 2, &opts(3), SpectralCut::Kmeans).expect("a"),
-            fit_spectral(&data, 2, &opts(3), SpectralCut::Kmeans).expect("b")
+            fit_spectral(&data, 2, Distance::Euclidean, &opts(3), SpectralCut::Kmeans).expect("a"),
+            fit_spectral(&data, 2, Distance::Euclidean, &opts(3), SpectralCut::Kmeans).expect("b")
         );
-        assert_eq!(fit_spectral(&data, 2, &opts(0), SpectralCut::Kmeans), Err(ClusterError::ZeroClusters));
-        assert_eq!(fit_spectral(&data[..3], 2, &opts(2), SpectralCut::Kmeans), Err(ClusterError::LengthNotMultiple { len: 3, dim: 2 }));
-        assert_eq!(fit_spectral(&data[..2], 2, &opts(2), SpectralCut::Kmeans), Err(ClusterError::TooFewPoints { points: 1, k: 2 }));
+        assert_eq!(fit_spectral(&data, 2, Distance::Euclidean, &opts(0), SpectralCut::Kmeans), Err(ClusterError::ZeroClusters));
+        assert_eq!(
+            fit_spectral(&data[..3], 2, Distance::Euclidean, &opts(2), SpectralCut::Kmeans),
+            Err(ClusterError::LengthNotMultiple { len: 3, dim: 2 })
+        );
+        assert_eq!(
+            fit_spectral(&data[..2], 2, Distance::Euclidean, &opts(2), SpectralCut::Kmeans),
+            Err(ClusterError::TooFewPoints { points: 1, k: 2 })
+        );
         let mut bad = data.clone();
         bad[5] = f32::NAN;
-        assert_eq!(fit_spectral(&bad, 2, &opts(2), SpectralCut::Kmeans), Err(ClusterError::NonFinite { index: 2 }));
+        assert_eq!(fit_spectral(&bad, 2, Distance::Euclidean, &opts(2), SpectralCut::Kmeans), Err(ClusterError::NonFinite { index: 2 }));
     }
 
     #[test]
@@ -489,5 +571,70 @@ mod tests {
         assert_eq!(evenly_spaced(5, 10), vec![0, 1, 2, 3, 4]);
         let sample = evenly_spaced(n, MAX_GRAPH_POINTS);
         assert!(sample.windows(2).all(|w| w[0] < w[1]) && *sample.last().unwrap_or(&0) < n);
+    }
+
+    /// `|a|^2 + |b|^2 - 2 <a moved lag steps later, b>`, minimised over
+    /// lags, by index arithmetic (the definition, not the code's slices).
+    fn shifted_by_definition(a: &[f32], b: &[f32], channels: usize, max_lag: i64) -> f64 {
+        let steps = (a.len() / channels) as i64;
+        let norms: f64 = a.iter().chain(b).map(|&v| f64::from(v) * f64::from(v)).sum();
+        (-max_lag..=max_lag)
+            .map(|lag| {
+                let mut cross = 0.0f64;
+                for t in 0..steps {
+                    let from = t - lag;
+                    if (0..steps).contains(&from) {
+                        for c in 0..channels {
+                            cross += f64::from(a[from as usize * channels + c]) * f64::from(b[t as usize * channels + c]);
+                        }
+                    }
+                }
+                norms - 2.0 * cross
+            })
+            .fold(f64::INFINITY, f64::min)
+            .max(0.0)
+    }
+
+    #[test]
+    fn shapes_are_compared_at_their_best_shift_and_the_latent_part_step_by_step() {
+        let mut rng = StdRng::seed_from_u64(4);
+        let (head, steps, channels) = (3, 12, 2);
+        let width = head + steps * channels;
+        for _ in 0..20 {
+            let a: Vec<f32> = (0..width).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+            let b: Vec<f32> = (0..width).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+            for max_lag in [0usize, 1, 3, 11, 30] {
+                let distance = Distance::ShiftedShape { head, steps, channels, max_lag };
+                let expected = sq_dist(&a[..head], &b[..head])
+                    + shifted_by_definition(&a[head..], &b[head..], channels, max_lag.min(steps - 1) as i64);
+                let got = distance.between(&a, &b);
+                assert!((got - expected).abs() < 1e-5 * expected.max(1.0), "lag {max_lag}: {got} against {expected}");
+                if max_lag == 0 {
+                    assert_eq!(got, sq_dist(&a, &b));
+                }
+            }
+            // A point is at 0 from itself whatever the lag.
+            assert_eq!(Distance::ShiftedShape { head, steps, channels, max_lag: 3 }.between(&a, &a), 0.0);
+            assert_eq!(Distance::Euclidean.between(&a, &b), sq_dist(&a, &b));
+        }
+        // One bump three steps later: the same shape within a lag of 3, not
+        // within 2. The latent part still counts in full.
+        let bump = |at: usize| -> Vec<f32> {
+            let mut p = vec![0.5f32; 1];
+            p.extend((0..16usize).map(|t| match t.checked_sub(at) {
+                Some(0) | Some(2) => 1.0,
+                Some(1) => 2.0,
+                _ => 0.0,
+            }));
+            p
+        };
+        let (early, late) = (bump(4), bump(7));
+        let lagged = |max_lag| Distance::ShiftedShape { head: 1, steps: 16, channels: 1, max_lag }.between(&early, &late);
+        assert_eq!(lagged(3), 0.0);
+        assert_eq!(lagged(2), 12.0 - 2.0 * 4.0);
+        assert_eq!(lagged(0), 12.0);
+        let mut other_latent = late.clone();
+        other_latent[0] = 2.5;
+        assert_eq!(Distance::ShiftedShape { head: 1, steps: 16, channels: 1, max_lag: 3 }.between(&early, &other_latent), 4.0);
     }
 }

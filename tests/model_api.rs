@@ -563,7 +563,9 @@ fn spectral_clustering_stores_its_graph_latents_and_assigns_by_their_vote() {
     let (mean, scale) = vrae::cluster::unit_variance_scales(&latents, latent);
     let points = vrae::cluster::standardise(&latents, &mean, &scale);
     let opts = vrae::cluster::KMeansOptions { k: 2, restarts: 10, max_iter: 300, seed: 5 };
-    let by_hand = vrae::spectral::fit_spectral(&points, latent, &opts, vrae::config::SpectralCut::Mixture).unwrap();
+    let by_hand =
+        vrae::spectral::fit_spectral(&points, latent, vrae::spectral::Distance::Euclidean, &opts, vrae::config::SpectralCut::Mixture)
+            .unwrap();
     let agreement = adjusted_rand_index(&by_hand.assignments, &clusters).unwrap();
     assert!(agreement > 0.9, "model and hand-run spectral clustering disagree: ARI {agreement}");
     // Every training latent is a graph point here, and keeps its cluster.
@@ -682,7 +684,10 @@ fn spectral_series_clusters_latents_and_shapes_side_by_side() {
     let joined: Vec<f32> =
         standardised.chunks_exact(latent).zip(shapes.chunks_exact(40)).flat_map(|(z, x)| z.iter().chain(x).copied()).collect();
     let opts = vrae::cluster::KMeansOptions { k: 2, restarts: 10, max_iter: 300, seed: 5 };
-    let by_hand = vrae::spectral::fit_spectral(&joined, latent + 40, &opts, vrae::config::SpectralCut::Mixture).unwrap();
+    // Shapes are compared at their best shift of up to a quarter of their
+    // 40 steps (`shape_lag` 0.25).
+    let distance = vrae::spectral::Distance::ShiftedShape { head: latent, steps: 40, channels: 1, max_lag: 10 };
+    let by_hand = vrae::spectral::fit_spectral(&joined, latent + 40, distance, &opts, vrae::config::SpectralCut::Mixture).unwrap();
     let agreement = adjusted_rand_index(&by_hand.assignments, &clusters).unwrap();
     assert!(agreement > 0.9, "model and hand-run spectral clustering disagree: ARI {agreement}");
     // Every training series is a stored graph point (fewer than 4000), so
@@ -721,8 +726,28 @@ fn spectral_series_clusters_latents_and_shapes_side_by_side() {
 
     let loaded = Model::from_bytes(&bytes).unwrap();
     assert_eq!(loaded.config().clustering, vrae::config::Clustering::SpectralSeries);
+    assert_eq!(loaded.config().shape_lag, 0.25);
     assert_eq!(loaded.cluster(&batch).unwrap(), clusters);
     assert_eq!(loaded.cluster(&later).unwrap(), model.cluster(&later).unwrap());
+    // A file written before `shape_lag` compared shapes step by step, and
+    // keeps doing so: a later series joins what its step-by-step nearest
+    // stored points vote for.
+    let older = Model::from_bytes(&with_option(&bytes, "shape_lag", None)).unwrap();
+    assert_eq!(older.config().shape_lag, 0.0);
+    let stored_labels: Vec<usize> = floats("spectral.labels").1.iter().map(|&l| l as usize).collect();
+    let shifted: Vec<f32> = {
+        let row = batch.row(0);
+        (0..row.len()).map(|t| row[(t + 5) % row.len()]).collect()
+    };
+    let shifted_batch = SeriesBatch::from_rows(&[shifted], 1).unwrap();
+    let shifted_latent = model.embed(&shifted_batch).unwrap();
+    let shifted_standardised: Vec<f32> =
+        vrae::cluster::standardise(&shifted_latent, &mean, &scale).iter().map(|v| v * weights[0]).collect();
+    let shifted_shape: Vec<f32> = z_normalised(&shifted_batch).iter().map(|v| v * weights[1]).collect();
+    let shifted_point: Vec<f32> = shifted_standardised.iter().chain(&shifted_shape).copied().collect();
+    let vote_by = |distance| vrae::spectral::vote(&stored, &stored_labels, latent + 40, distance, 2, &shifted_point);
+    assert_eq!(older.cluster(&shifted_batch).unwrap(), vec![vote_by(vrae::spectral::Distance::Euclidean)]);
+    assert_eq!(model.cluster(&shifted_batch).unwrap(), vec![vote_by(distance)]);
 
     // Edits are refused by name: a config that says the graph is of latents
     // only (or k-means), part weights that are not two finite positive

@@ -56,6 +56,7 @@ class Options(TypedDict, total=False):
     kmeans_normalize: bool
     clustering: Literal["kmeans", "spectral", "spectral_series"]
     spectral_cut: Literal["kmeans", "mixture"]
+    shape_lag: float
     shift_average: int
     align_lags: bool
     paa_steps: int
