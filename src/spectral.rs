@@ -249,8 +249,13 @@ pub fn vote(points: &[f32], labels: &[usize], dim: usize, distance: Distance, k:
 /// The `m` nearest rows of `points` to `query` as (squared distance, index),
 /// nearest first, ties by index.
 fn nearest_points(points: &[f32], dim: usize, distance: Distance, query: &[f32], m: usize) -> Vec<(f64, usize)> {
-    let mut all: Vec<(f64, usize)> = points.chunks_exact(dim).map(|p| distance.between(p, query)).zip(0..).collect();
     let by_distance = |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+    if let Distance::ShiftedShape { head, max_lag, .. } = distance {
+        if max_lag > 0 && head <= dim && query.len() == dim {
+            return nearest_by_latent_bound(points, dim, distance, head, query, m, by_distance);
+        }
+    }
+    let mut all: Vec<(f64, usize)> = points.chunks_exact(dim).map(|p| distance.between(p, query)).zip(0..).collect();
     let m = m.min(all.len());
     if m < all.len() {
         all.select_nth_unstable_by(m, by_distance);
@@ -258,6 +263,35 @@ fn nearest_points(points: &[f32], dim: usize, distance: Distance, query: &[f32],
     }
     all.sort_by(by_distance);
     all
+}
+
+/// [`nearest_points`] for a [`Distance::ShiftedShape`], whose shape part
+/// costs a pass per shift: the latent part alone (the first `head` values)
+/// is a lower bound of the whole distance, so points are taken in order of
+/// it and the search stops once that bound exceeds the `m`-th nearest
+/// distance found. The same points and order as comparing every point.
+fn nearest_by_latent_bound(
+    points: &[f32],
+    dim: usize,
+    distance: Distance,
+    head: usize,
+    query: &[f32],
+    m: usize,
+    by_distance: impl Fn(&(f64, usize), &(f64, usize)) -> std::cmp::Ordering,
+) -> Vec<(f64, usize)> {
+    let mut bounds: Vec<(f64, usize)> = points.chunks_exact(dim).map(|p| sq_dist(&p[..head], &query[..head])).zip(0..).collect();
+    bounds.sort_by(&by_distance);
+    let mut nearest: Vec<(f64, usize)> = Vec::with_capacity(m + 1);
+    for (bound, j) in bounds {
+        if nearest.len() == m && nearest.last().is_some_and(|&(worst, _)| bound > worst) {
+            break;
+        }
+        let candidate = (distance.between(&points[j * dim..(j + 1) * dim], query), j);
+        let at = nearest.partition_point(|kept| by_distance(kept, &candidate).is_lt());
+        nearest.insert(at, candidate);
+        nearest.truncate(m);
+    }
+    nearest
 }
 
 /// The symmetric nearest-neighbour graph: weight 1 where both points count
@@ -636,5 +670,20 @@ mod tests {
         let mut other_latent = late.clone();
         other_latent[0] = 2.5;
         assert_eq!(Distance::ShiftedShape { head: 1, steps: 16, channels: 1, max_lag: 3 }.between(&early, &other_latent), 4.0);
+    }
+
+    #[test]
+    fn the_latent_bound_finds_the_same_neighbours_as_comparing_every_point() {
+        let mut rng = StdRng::seed_from_u64(9);
+        let (head, steps, channels) = (4, 10, 1);
+        let dim = head + steps * channels;
+        let points: Vec<f32> = (0..300 * dim).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        let distance = Distance::ShiftedShape { head, steps, channels, max_lag: 3 };
+        for query in points.chunks_exact(dim).step_by(37) {
+            let mut every: Vec<(f64, usize)> = points.chunks_exact(dim).map(|p| distance.between(p, query)).zip(0..).collect();
+            every.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            every.truncate(NEIGHBOURS);
+            assert_eq!(nearest_points(&points, dim, distance, query, NEIGHBOURS), every);
+        }
     }
 }
