@@ -75,22 +75,41 @@ pub enum Distance {
 impl Distance {
     /// The squared distance between `a` and `b` (of equal length).
     pub fn between(&self, a: &[f32], b: &[f32]) -> f64 {
-        match *self {
-            Distance::ShiftedShape { head, steps, channels, max_lag } if max_lag > 0 && a.len() == head + steps * channels => {
-                let (a_head, a_shape) = a.split_at(head);
-                let (b_head, b_shape) = b.split_at(head.min(b.len()));
-                sq_dist(a_head, b_head) + shifted_sq_dist(a_shape, b_shape, channels, max_lag.min(steps.saturating_sub(1)))
+        match self.shifted_parts(a.len()) {
+            Some(ShiftedParts { head, channels, max_lag }) if b.len() == a.len() => {
+                let b_shape = &b[head..];
+                sq_dist(&a[..head], &b[..head]) + shifted_sq_dist(&a[head..], b_shape, dot(b_shape, b_shape), channels, max_lag)
             }
             _ => sq_dist(a, b),
         }
     }
+
+    /// Where points of `width` values are compared over shifts: the latent
+    /// part's width, the channels and the largest shift that fits the
+    /// steps; `None` where they are compared step by step.
+    fn shifted_parts(&self, width: usize) -> Option<ShiftedParts> {
+        match *self {
+            Distance::ShiftedShape { head, steps, channels, max_lag } if max_lag > 0 && width == head + steps * channels => {
+                Some(ShiftedParts { head, channels, max_lag: max_lag.min(steps.saturating_sub(1)) })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How [`Distance::ShiftedShape`] splits and shifts points of its width.
+#[derive(Clone, Copy)]
+struct ShiftedParts {
+    head: usize,
+    channels: usize,
+    max_lag: usize,
 }
 
 /// The smallest over shifts of `-max_lag..=max_lag` steps of the squared
-/// distance between `a` shifted and `b`, steps shifted past an end taken
-/// as zeros (see [`Distance::ShiftedShape`]).
-fn shifted_sq_dist(a: &[f32], b: &[f32], channels: usize, max_lag: usize) -> f64 {
-    let norms = dot(a, a) + dot(b, b);
+/// distance between `a` shifted and `b` (`b_norm` is `|b|^2`), steps
+/// shifted past an end taken as zeros (see [`Distance::ShiftedShape`]).
+fn shifted_sq_dist(a: &[f32], b: &[f32], b_norm: f64, channels: usize, max_lag: usize) -> f64 {
+    let norms = dot(a, a) + b_norm;
     let mut best = sq_dist(a, b);
     for lag in 1..=max_lag {
         let cut = (lag * channels).min(a.len());
@@ -250,10 +269,8 @@ pub fn vote(points: &[f32], labels: &[usize], dim: usize, distance: Distance, k:
 /// nearest first, ties by index.
 fn nearest_points(points: &[f32], dim: usize, distance: Distance, query: &[f32], m: usize) -> Vec<(f64, usize)> {
     let by_distance = |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
-    if let Distance::ShiftedShape { head, max_lag, .. } = distance {
-        if max_lag > 0 && head <= dim && query.len() == dim {
-            return nearest_by_latent_bound(points, dim, distance, head, query, m, by_distance);
-        }
+    if let Some(parts) = distance.shifted_parts(dim).filter(|_| query.len() == dim) {
+        return nearest_by_latent_bound(points, dim, parts, query, m, by_distance);
     }
     let mut all: Vec<(f64, usize)> = points.chunks_exact(dim).map(|p| distance.between(p, query)).zip(0..).collect();
     let m = m.min(all.len());
@@ -269,24 +286,28 @@ fn nearest_points(points: &[f32], dim: usize, distance: Distance, query: &[f32],
 /// costs a pass per shift: the latent part alone (the first `head` values)
 /// is a lower bound of the whole distance, so points are taken in order of
 /// it and the search stops once that bound exceeds the `m`-th nearest
-/// distance found. The same points and order as comparing every point.
+/// distance found. The same points and order as comparing every point;
+/// the bound is the whole distance's latent part, and the query's shape
+/// norm is computed once.
 fn nearest_by_latent_bound(
     points: &[f32],
     dim: usize,
-    distance: Distance,
-    head: usize,
+    ShiftedParts { head, channels, max_lag }: ShiftedParts,
     query: &[f32],
     m: usize,
     by_distance: impl Fn(&(f64, usize), &(f64, usize)) -> std::cmp::Ordering,
 ) -> Vec<(f64, usize)> {
-    let mut bounds: Vec<(f64, usize)> = points.chunks_exact(dim).map(|p| sq_dist(&p[..head], &query[..head])).zip(0..).collect();
+    let (query_head, query_shape) = query.split_at(head);
+    let query_norm = dot(query_shape, query_shape);
+    let mut bounds: Vec<(f64, usize)> = points.chunks_exact(dim).map(|p| sq_dist(&p[..head], query_head)).zip(0..).collect();
     bounds.sort_by(&by_distance);
     let mut nearest: Vec<(f64, usize)> = Vec::with_capacity(m + 1);
     for (bound, j) in bounds {
         if nearest.len() == m && nearest.last().is_some_and(|&(worst, _)| bound > worst) {
             break;
         }
-        let candidate = (distance.between(&points[j * dim..(j + 1) * dim], query), j);
+        let shape = &points[j * dim + head..(j + 1) * dim];
+        let candidate = (bound + shifted_sq_dist(shape, query_shape, query_norm, channels, max_lag), j);
         let at = nearest.partition_point(|kept| by_distance(kept, &candidate).is_lt());
         nearest.insert(at, candidate);
         nearest.truncate(m);
