@@ -176,6 +176,11 @@ pub struct SpectralEmbedding<'a> {
     dim: usize,
     distance: Distance,
     points: Vec<f32>,
+    /// The input row each graph point is, ascending.
+    chosen: Vec<usize>,
+    /// Each graph point's nearest graph points, as [`nearest_points`] finds
+    /// them: a graph point's vote reads them instead of searching again.
+    neighbours: Vec<Vec<(f64, usize)>>,
     /// `D^-1/2 U`: `rows x max_k`, row-major, leading eigenvector first.
     coordinates: Vec<f64>,
     max_k: usize,
@@ -191,7 +196,9 @@ impl<'a> SpectralEmbedding<'a> {
         if rows < max_k {
             return Err(ClusterError::TooFewPoints { points: rows, k: max_k });
         }
-        let graph = Graph::nearest_neighbours(&points, dim, distance, NEIGHBOURS.min(rows));
+        let neighbours: Vec<Vec<(f64, usize)>> =
+            points.par_chunks_exact(dim).map(|p| nearest_points(&points, dim, distance, p, NEIGHBOURS)).collect();
+        let graph = Graph::from_neighbours(&neighbours);
         let vectors = graph.leading_eigenvectors(max_k, seed);
         let mut coordinates = vec![0.0; rows * max_k];
         for i in 0..rows {
@@ -200,7 +207,7 @@ impl<'a> SpectralEmbedding<'a> {
                 coordinates[i * max_k + c] = vectors[i * max_k + c] * inverse_sqrt_degree;
             }
         }
-        Ok(Self { data, dim, distance, points, coordinates, max_k })
+        Ok(Self { data, dim, distance, points, chosen, neighbours, coordinates, max_k })
     }
 
     /// Cuts the embedding's first `opts.k` coordinates into `opts.k`
@@ -224,8 +231,16 @@ impl<'a> SpectralEmbedding<'a> {
             SpectralCut::Kmeans => labels,
             SpectralCut::Mixture => refine_by_mixture(&embedded, k, &labels, k)?,
         };
-        let assignments =
-            self.data.par_chunks_exact(self.dim).map(|p| vote(&self.points, &labels, self.dim, self.distance, k, p)).collect();
+        // A graph point's nearest points are those the graph found for it.
+        let assignments = self
+            .data
+            .par_chunks_exact(self.dim)
+            .enumerate()
+            .map(|(i, p)| match self.chosen.binary_search(&i) {
+                Ok(graph_point) => vote_among(&self.neighbours[graph_point], &labels, k),
+                Err(_) => vote(&self.points, &labels, self.dim, self.distance, k, p),
+            })
+            .collect();
         Ok(SpectralFit { k, points: self.points.clone(), labels, assignments })
     }
 }
@@ -242,10 +257,15 @@ pub fn vote(points: &[f32], labels: &[usize], dim: usize, distance: Distance, k:
     if dim == 0 || k == 0 {
         return 0;
     }
-    let nearest = nearest_points(points, dim, distance, query, NEIGHBOURS);
+    vote_among(&nearest_points(points, dim, distance, query, NEIGHBOURS), labels, k)
+}
+
+/// [`vote`] given the query's nearest points (squared distance, index),
+/// nearest first.
+fn vote_among(nearest: &[(f64, usize)], labels: &[usize], k: usize) -> usize {
     let exact = nearest.iter().take_while(|&&(d, _)| d == 0.0).count();
     let mut weights = vec![0.0f64; k];
-    for &(d, j) in &nearest {
+    for &(d, j) in nearest {
         let weight = if exact > 0 {
             if d == 0.0 {
                 1.0
@@ -327,13 +347,12 @@ struct Graph {
 }
 
 impl Graph {
-    fn nearest_neighbours(points: &[f32], dim: usize, distance: Distance, m: usize) -> Self {
-        let rows = points.len() / dim;
-        let mut edges: Vec<Vec<(usize, f64)>> = vec![Vec::new(); rows];
-        let neighbours: Vec<Vec<(f64, usize)>> =
-            points.par_chunks_exact(dim).map(|p| nearest_points(points, dim, distance, p, m)).collect();
-        for (i, nearest) in neighbours.into_iter().enumerate() {
-            for (_, j) in nearest {
+    /// The symmetrised graph of each point's nearest points (`neighbours`,
+    /// one list per point, itself included).
+    fn from_neighbours(neighbours: &[Vec<(f64, usize)>]) -> Self {
+        let mut edges: Vec<Vec<(usize, f64)>> = vec![Vec::new(); neighbours.len()];
+        for (i, nearest) in neighbours.iter().enumerate() {
+            for &(_, j) in nearest {
                 edges[i].push((j, 0.5));
                 edges[j].push((i, 0.5));
             }
@@ -541,11 +560,46 @@ mod tests {
         assert_eq!(vote(&fit.points, &fit.labels, 2, Distance::Euclidean, 2, &[-3.9, 0.1]), outer);
     }
 
+    /// The graph of each point's `m` nearest points, step by step.
+    fn graph_of(data: &[f32], dim: usize, m: usize) -> Graph {
+        let lists: Vec<_> = data.chunks_exact(dim).map(|p| nearest_points(data, dim, Distance::Euclidean, p, m)).collect();
+        Graph::from_neighbours(&lists)
+    }
+
+    #[test]
+    fn every_input_point_is_placed_by_the_vote_of_its_nearest_graph_points() {
+        // More points than the graph takes, with exact duplicates (points at
+        // distance 0 decide alone), under both distances: graph points
+        // reuse the graph's neighbour lists, the others are searched, and
+        // every one must get what the vote gives it.
+        let mut rng = StdRng::seed_from_u64(11);
+        let (head, steps) = (2, 6);
+        let dim = head + steps;
+        let n = MAX_GRAPH_POINTS + 300;
+        let mut data: Vec<f32> = Vec::with_capacity(n * dim);
+        for i in 0..n {
+            if i % 7 == 3 {
+                let copy = data[(i - 1) * dim..i * dim].to_vec();
+                data.extend(copy);
+            } else {
+                let centre = (i % 3) as f32 * 2.0;
+                data.extend((0..dim).map(|_| centre + rng.random_range(-1.0f32..1.0)));
+            }
+        }
+        for distance in [Distance::Euclidean, Distance::ShiftedShape { head, steps, channels: 1, max_lag: 2 }] {
+            let fit = fit_spectral(&data, dim, distance, &opts(3), SpectralCut::Kmeans).expect("fit");
+            assert_eq!(fit.points.len(), MAX_GRAPH_POINTS * dim);
+            let by_vote: Vec<usize> = data.chunks_exact(dim).map(|p| vote(&fit.points, &fit.labels, dim, distance, 3, p)).collect();
+            assert_eq!(fit.assignments, by_vote, "{distance:?}");
+            assert!((0..3).all(|c| fit.assignments.contains(&c)), "{distance:?}");
+        }
+    }
+
     #[test]
     fn the_eigenvectors_are_those_of_the_normalised_adjacency() {
         // 120 points a ring keep every point's neighbours on its own ring.
         let (data, _) = rings(120);
-        let graph = Graph::nearest_neighbours(&data, 2, Distance::Euclidean, NEIGHBOURS);
+        let graph = graph_of(&data, 2, NEIGHBOURS);
         let k = 4;
         let u = graph.leading_eigenvectors(k, 3);
         let rows = data.len() / 2;
@@ -567,7 +621,7 @@ mod tests {
     #[test]
     fn the_graph_is_symmetric_with_half_and_full_edges() {
         let data = [0.0f32, 1.0, 2.0, 10.0];
-        let graph = Graph::nearest_neighbours(&data, 1, Distance::Euclidean, 2);
+        let graph = graph_of(&data, 1, 2);
         for (i, list) in graph.edges.iter().enumerate() {
             for &(j, w) in list {
                 let back = graph.edges[j].iter().find(|&&(t, _)| t == i).map(|&(_, w)| w);
