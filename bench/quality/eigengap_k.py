@@ -53,27 +53,48 @@ def picks(x, seed):
     return {name: (k, cuts[k]) for name, k in chosen.items()}
 
 
-def main():
-    data, entries, fits = half_fits(sys.argv, __doc__)
+def compare_criteria(argv, doc, criteria, picks_for):
+    """Runs `picks_for(entry, every)` (a function of the standardised
+    latents at unit total variance and the seed, giving each criterion's
+    (k, labels)) on the kept latents `argv` names; prints per dataset the
+    class count and each criterion's picks and NMI, then `print_summary`.
+    Exits with `doc` on bad arguments."""
+    data, entries, fits = half_fits(argv, doc)
     results = {}
-    print("| dataset | classes | " + " | ".join(f"{n} k | {n} NMI" for n in ("silhouette", "eigengap", "eigengap, relative")) + " |")
-    print("| --- | ---: |" + " ---: | ---: |" * 3)
+    print("| dataset | classes | " + " | ".join(f"{n} k | {n} NMI" for n in criteria) + " |")
+    print("| --- | ---: |" + " ---: | ---: |" * len(criteria))
     for dataset in sorted(fits):
         every, _ = shapes_of(entries[dataset], data)
-        shapes = unit_total_variance(every)
+        picks_of = picks_for(entries[dataset], every)
         rows = {}
         for seed, table in sorted(fits[dataset].items()):
             labels = table[:, 0].astype(int)
             latents = unit_total_variance(spaces(table[:, 1:])["standardized"])
-            for name, (k, pred) in picks(np.hstack([latents, shapes]), seed).items():
+            for name, (k, pred) in picks_of(latents, seed).items():
                 rows.setdefault(name, []).append((k, normalized_mutual_info_score(labels, pred)))
         classes = entries[dataset]["n_classes"]
         results[dataset] = (classes, rows)
-        cells = " | ".join(f"{', '.join(str(k) for k, _ in v)} | {np.mean([s for _, s in v]):.3f}" for v in rows.values())
+        cells = " | ".join(f"{', '.join(str(k) for k, _ in rows[n])} | {np.mean([s for _, s in rows[n]]):.3f}" for n in criteria)
         print(f"| {dataset} | {classes} | {cells} |", flush=True)
+    print_summary(results, criteria)
+
+
+def main():
+    def picks_for(entry, every):
+        shapes = unit_total_variance(every)
+        return lambda latents, seed: picks(np.hstack([latents, shapes]), seed)
+
+    compare_criteria(sys.argv, __doc__, ("silhouette", "eigengap", "eigengap, relative"), picks_for)
+
+
+def print_summary(results, criteria):
+    """Per criterion, from `results` (dataset: (classes, {criterion: [(k,
+    NMI) per seed]})): how often its k is the class count and within one of
+    it where there are at most K_MAX classes, its mean distance from the
+    class count and its mean NMI."""
     print("\n| criterion | exact (classes <= 10) | within one (classes <= 10) | mean abs(k - classes) | mean NMI |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    for name in ("silhouette", "eigengap", "eigengap, relative"):
+    for name in criteria:
         small = [(c, k) for c, rows in results.values() if c <= K_MAX for k, _ in rows[name]]
         every_k = [(c, k) for c, rows in results.values() for k, _ in rows[name]]
         nmi = np.mean([np.mean([s for _, s in rows[name]]) for _, rows in results.values()])
