@@ -298,19 +298,17 @@ fn fit_spectral_clusters(
         Clusters::Auto => {
             let top = largest_k(config.clusters_max, (points.len() / dim.max(1)).min(MAX_GRAPH_POINTS));
             let embedding = SpectralEmbedding::new(points, dim, distance, top, config.seed)?;
-            let (fit, scores) = best_by_silhouette(
+            // Each k is scored on the rows the silhouette reads, so only
+            // those are placed until k is chosen.
+            let ((k, _), scores) = best_by_silhouette(
                 points,
                 dim,
                 top,
                 config.seed,
-                |k| embedding.clusters(&opts(k), SpectralCut::Kmeans),
-                |fit| &fit.assignments,
+                |k, rows| Ok((k, embedding.assignments_at(&opts(k), SpectralCut::Kmeans, rows)?)),
+                |(_, labels), _| labels.clone(),
             )?;
-            let fit = match config.spectral_cut {
-                SpectralCut::Kmeans => fit,
-                cut => embedding.clusters(&opts(fit.k), cut)?,
-            };
-            (fit, Some(scores))
+            (embedding.clusters(&opts(k), config.spectral_cut)?, Some(scores))
         }
     })
 }

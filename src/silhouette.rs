@@ -16,6 +16,7 @@
 use rand::rngs::StdRng;
 use rand::seq::index::sample;
 use rand::SeedableRng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::{fit_kmeans, ClusterError, KMeansFit, KMeansOptions};
@@ -37,34 +38,59 @@ pub struct KScore {
 /// computed on at most [`SILHOUETTE_SAMPLE`] points drawn with `seed`.
 /// Points alone in their cluster score 0, as in scikit-learn.
 pub fn silhouette(data: &[f32], dim: usize, labels: &[usize], seed: u64) -> f64 {
-    let n = labels.len();
-    let k = labels.iter().copied().max().map_or(0, |m| m + 1);
-    if n < 2 || k < 2 || dim == 0 {
-        return 0.0;
-    }
-    let points: Vec<usize> = if n > SILHOUETTE_SAMPLE {
+    let rows = silhouette_rows(labels.len(), seed);
+    let sampled: Vec<usize> = rows.iter().map(|&i| labels[i]).collect();
+    silhouette_of_rows(&row_distances(data, dim, &rows), &sampled)
+}
+
+/// The rows of `n` that [`silhouette`] scores: all of them, or
+/// [`SILHOUETTE_SAMPLE`] drawn with `seed`, ascending.
+pub(crate) fn silhouette_rows(n: usize, seed: u64) -> Vec<usize> {
+    if n > SILHOUETTE_SAMPLE {
         let mut picked = sample(&mut StdRng::seed_from_u64(seed), n, SILHOUETTE_SAMPLE).into_vec();
         picked.sort_unstable();
         picked
     } else {
         (0..n).collect()
-    };
+    }
+}
+
+/// The Euclidean distances between the rows `rows` of `data`, a square
+/// matrix in their order: every k's silhouette reads the same ones.
+fn row_distances(data: &[f32], dim: usize, rows: &[usize]) -> Vec<f64> {
     let row = |i: usize| &data[i * dim..(i + 1) * dim];
+    let mut distances = vec![0.0f64; rows.len() * rows.len()];
+    distances.par_chunks_mut(rows.len().max(1)).zip(rows.par_iter()).for_each(|(out, &i)| {
+        for (d, &j) in out.iter_mut().zip(rows) {
+            *d = row(i).iter().zip(row(j)).map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2)).sum::<f64>().sqrt();
+        }
+    });
+    distances
+}
+
+/// Mean silhouette of points `labels[p]` labels, `distances` their
+/// [`row_distances`]: clusters are sized and distances averaged over these
+/// points only.
+fn silhouette_of_rows(distances: &[f64], labels: &[usize]) -> f64 {
+    let n = labels.len();
+    let k = labels.iter().copied().max().map_or(0, |m| m + 1);
+    if n < 2 || k < 2 || distances.len() != n * n {
+        return 0.0;
+    }
     let mut sizes = vec![0usize; k];
-    for &i in &points {
-        sizes[labels[i]] += 1;
+    for &l in labels {
+        sizes[l] += 1;
     }
     let mut total = 0.0f64;
     let mut sums = vec![0.0f64; k];
-    for &i in &points {
+    for (p, from) in distances.chunks_exact(n).enumerate() {
         sums.iter_mut().for_each(|s| *s = 0.0);
-        for &j in &points {
-            if i != j {
-                let d: f64 = row(i).iter().zip(row(j)).map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2)).sum();
-                sums[labels[j]] += d.sqrt();
+        for (q, (&d, &l)) in from.iter().zip(labels).enumerate() {
+            if p != q {
+                sums[l] += d;
             }
         }
-        let own = labels[i];
+        let own = labels[p];
         if sizes[own] < 2 {
             continue;
         }
@@ -74,7 +100,7 @@ pub fn silhouette(data: &[f32], dim: usize, labels: &[usize], seed: u64) -> f64 
             total += (b - a) / a.max(b);
         }
     }
-    total / points.len() as f64
+    total / n as f64
 }
 
 /// The largest k `clusters: "auto"` tries on `points` points: `max_k`, at
@@ -85,21 +111,26 @@ pub(crate) fn largest_k(max_k: usize, points: usize) -> usize {
 }
 
 /// `fit` for every k in `2..=top`, each scored by the [`silhouette`] of its
-/// `labels` over `data`; returns the best fit (the smallest k on ties) and
+/// labels over `data`; returns the best fit (the smallest k on ties) and
 /// every candidate's score. Shared by k-means and spectral clustering.
+/// `fit(k, rows)` is told the rows the silhouette will read (see
+/// [`silhouette_rows`]) and `labels_at(fit, rows)` gives their clusters, so
+/// that a fit whose labels cost something per row need only label those.
 pub(crate) fn best_by_silhouette<T>(
     data: &[f32],
     dim: usize,
     top: usize,
     seed: u64,
-    mut fit: impl FnMut(usize) -> Result<T, ClusterError>,
-    labels: impl Fn(&T) -> &[usize],
+    mut fit: impl FnMut(usize, &[usize]) -> Result<T, ClusterError>,
+    labels_at: impl Fn(&T, &[usize]) -> Vec<usize>,
 ) -> Result<(T, Vec<KScore>), ClusterError> {
+    let rows = silhouette_rows(data.len() / dim.max(1), seed);
+    let distances = row_distances(data, dim, &rows);
     let mut best: Option<(f64, T)> = None;
     let mut scores = Vec::with_capacity(top.saturating_sub(1));
     for k in 2..=top {
-        let candidate = fit(k)?;
-        let score = silhouette(data, dim, labels(&candidate), seed);
+        let candidate = fit(k, &rows)?;
+        let score = silhouette_of_rows(&distances, &labels_at(&candidate, &rows));
         scores.push(KScore { k, silhouette: score });
         if best.as_ref().is_none_or(|(s, _)| score > *s) {
             best = Some((score, candidate));
@@ -114,7 +145,14 @@ pub(crate) fn best_by_silhouette<T>(
 /// ties) and every candidate's score.
 pub fn choose_clusters(data: &[f32], dim: usize, max_k: usize, options: &KMeansOptions) -> Result<(KMeansFit, Vec<KScore>), ClusterError> {
     let top = largest_k(max_k, data.len() / dim.max(1));
-    best_by_silhouette(data, dim, top, options.seed, |k| fit_kmeans(data, dim, &KMeansOptions { k, ..options.clone() }), |fit| &fit.labels)
+    best_by_silhouette(
+        data,
+        dim,
+        top,
+        options.seed,
+        |k, _| fit_kmeans(data, dim, &KMeansOptions { k, ..options.clone() }),
+        |fit, rows| rows.iter().map(|&i| fit.labels[i]).collect(),
+    )
 }
 
 #[cfg(test)]
@@ -168,5 +206,33 @@ mod tests {
         let a = silhouette(&data, 3, &labels, 1);
         assert_eq!(a, silhouette(&data, 3, &labels, 1));
         assert!(a > 0.95, "{a}");
+    }
+
+    #[test]
+    fn a_fit_that_labels_only_the_sampled_rows_scores_as_the_whole_labelling() {
+        // Past the sample size, each candidate is told the rows the
+        // silhouette reads and labels only those; its score must be the
+        // silhouette of the labels of every row.
+        let data = blobs(3, 900);
+        let options = KMeansOptions { k: 0, restarts: 2, max_iter: 50, seed: 4 };
+        let whole = |k| fit_kmeans(&data, 3, &KMeansOptions { k, ..options.clone() }).unwrap().labels;
+        let mut told = Vec::new();
+        let (_, scores) = best_by_silhouette(
+            &data,
+            3,
+            5,
+            9,
+            |k, rows| {
+                told.push(rows.len());
+                Ok(rows.iter().map(|&i| whole(k)[i]).collect::<Vec<usize>>())
+            },
+            |labels, _| labels.clone(),
+        )
+        .unwrap();
+        assert_eq!(told, vec![SILHOUETTE_SAMPLE; 4]);
+        for score in &scores {
+            assert_eq!(score.silhouette, silhouette(&data, 3, &whole(score.k), 9), "k = {}", score.k);
+        }
+        assert!(scores[1].silhouette > scores[0].silhouette && scores[1].silhouette > scores[2].silhouette, "{scores:?}");
     }
 }

@@ -214,6 +214,22 @@ impl<'a> SpectralEmbedding<'a> {
     /// clusters by k-means (refined by a diagonal Gaussian mixture with
     /// `cut` `Mixture`), then assigns every input point by the vote.
     pub fn clusters(&self, opts: &KMeansOptions, cut: SpectralCut) -> Result<SpectralFit, ClusterError> {
+        let labels = self.cut(opts, cut)?;
+        let k = opts.k;
+        let assignments = (0..self.data.len() / self.dim).into_par_iter().map(|i| self.place(&labels, k, i)).collect();
+        Ok(SpectralFit { k, points: self.points.clone(), labels, assignments })
+    }
+
+    /// The clusters [`Self::clusters`] assigns to the input rows `rows`
+    /// only: what choosing k reads, at the cost of those rows' votes.
+    pub(crate) fn assignments_at(&self, opts: &KMeansOptions, cut: SpectralCut, rows: &[usize]) -> Result<Vec<usize>, ClusterError> {
+        let labels = self.cut(opts, cut)?;
+        Ok(rows.par_iter().map(|&i| self.place(&labels, opts.k, i)).collect())
+    }
+
+    /// The graph points' clusters: the embedding's first `opts.k`
+    /// coordinates cut by `cut`.
+    fn cut(&self, opts: &KMeansOptions, cut: SpectralCut) -> Result<Vec<usize>, ClusterError> {
         let k = opts.k;
         if k == 0 {
             return Err(ClusterError::ZeroClusters);
@@ -227,21 +243,19 @@ impl<'a> SpectralEmbedding<'a> {
             embedded.extend(row.iter().take(k).map(|&v| v as f32));
         }
         let labels = fit_kmeans(&embedded, k, opts)?.labels;
-        let labels = match cut {
+        Ok(match cut {
             SpectralCut::Kmeans => labels,
             SpectralCut::Mixture => refine_by_mixture(&embedded, k, &labels, k)?,
-        };
-        // A graph point's nearest points are those the graph found for it.
-        let assignments = self
-            .data
-            .par_chunks_exact(self.dim)
-            .enumerate()
-            .map(|(i, p)| match self.chosen.binary_search(&i) {
-                Ok(graph_point) => vote_among(&self.neighbours[graph_point], &labels, k),
-                Err(_) => vote(&self.points, &labels, self.dim, self.distance, k, p),
-            })
-            .collect();
-        Ok(SpectralFit { k, points: self.points.clone(), labels, assignments })
+        })
+    }
+
+    /// Input row `i`'s cluster by the vote of its nearest graph points; a
+    /// graph point's nearest points are those the graph found for it.
+    fn place(&self, labels: &[usize], k: usize, i: usize) -> usize {
+        match self.chosen.binary_search(&i) {
+            Ok(graph_point) => vote_among(&self.neighbours[graph_point], labels, k),
+            Err(_) => vote(&self.points, labels, self.dim, self.distance, k, row(self.data, self.dim, i)),
+        }
     }
 }
 
@@ -592,6 +606,11 @@ mod tests {
             let by_vote: Vec<usize> = data.chunks_exact(dim).map(|p| vote(&fit.points, &fit.labels, dim, distance, 3, p)).collect();
             assert_eq!(fit.assignments, by_vote, "{distance:?}");
             assert!((0..3).all(|c| fit.assignments.contains(&c)), "{distance:?}");
+            // Placing some rows only gives them the same clusters.
+            let embedding = SpectralEmbedding::new(&data, dim, distance, 3, opts(3).seed).expect("embedding");
+            let rows: Vec<usize> = (0..n).step_by(13).chain([n - 1]).collect();
+            let some = embedding.assignments_at(&opts(3), SpectralCut::Kmeans, &rows).expect("rows");
+            assert_eq!(some, rows.iter().map(|&i| fit.assignments[i]).collect::<Vec<_>>(), "{distance:?}");
         }
     }
 
