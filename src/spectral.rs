@@ -24,7 +24,9 @@
 //! [`MAX_GRAPH_POINTS`] evenly spaced points; every point, those included,
 //! then takes the label its [`NEIGHBOURS`] nearest graph points vote for,
 //! each weighted by closeness (a graph point keeps its own label): the same
-//! rule that assigns a latent embedded later.
+//! rule that assigns a latent embedded later. A graph point's nearest graph
+//! points are those the graph was built from, so only the other points are
+//! searched.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
