@@ -13,7 +13,7 @@ use crate::budget;
 use crate::cluster::{
     assign_directions, assign_scaled, clustering_space, fit_kmeans, member_means, sq_dist, unit_variance_scales, KMeansFit, KMeansOptions,
 };
-use crate::config::{Clustering, Clusters, DeviceKind, SpectralCut, VraeConfig};
+use crate::config::{Clustering, Clusters, DeviceKind, VraeConfig};
 use crate::error::{ArtifactError, Result, VraeError};
 use crate::network::{decode, encode, NetShape, Padded, Weights};
 use crate::paa;
@@ -299,16 +299,21 @@ fn fit_spectral_clusters(
             let top = largest_k(config.clusters_max, (points.len() / dim.max(1)).min(MAX_GRAPH_POINTS));
             let embedding = SpectralEmbedding::new(points, dim, distance, top, config.seed)?;
             // Each k is scored on the rows the silhouette reads, so only
-            // those are placed until k is chosen.
-            let ((k, _), scores) = best_by_silhouette(
+            // those are placed until k is chosen; the chosen k's k-means cut
+            // is kept, refined by `spectral_cut` and then places every row.
+            let ((k, labels, _), scores) = best_by_silhouette(
                 points,
                 dim,
                 top,
                 config.seed,
-                |k, rows| Ok((k, embedding.assignments_at(&opts(k), SpectralCut::Kmeans, rows)?)),
-                |(_, labels), _| labels.clone(),
+                |k, rows| {
+                    let labels = embedding.kmeans_cut(&opts(k))?;
+                    let scored = embedding.assignments_at(&labels, k, rows);
+                    Ok((k, labels, scored))
+                },
+                |(_, _, scored), _| scored.clone(),
             )?;
-            (embedding.clusters(&opts(k), config.spectral_cut)?, Some(scores))
+            (embedding.placed(k, embedding.refined(k, labels, config.spectral_cut)?), Some(scores))
         }
     })
 }
@@ -936,6 +941,7 @@ fn row_starts(batch: &SeriesBatch) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::SpectralCut;
     use crate::silhouette::silhouette;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};

@@ -198,8 +198,7 @@ impl<'a> SpectralEmbedding<'a> {
         if rows < max_k {
             return Err(ClusterError::TooFewPoints { points: rows, k: max_k });
         }
-        let neighbours: Vec<Vec<(f64, usize)>> =
-            points.par_chunks_exact(dim).map(|p| nearest_points(&points, dim, distance, p, NEIGHBOURS)).collect();
+        let neighbours = neighbour_lists(&points, dim, distance, NEIGHBOURS);
         let graph = Graph::from_neighbours(&neighbours);
         let vectors = graph.leading_eigenvectors(max_k, seed);
         let mut coordinates = vec![0.0; rows * max_k];
@@ -216,22 +215,13 @@ impl<'a> SpectralEmbedding<'a> {
     /// clusters by k-means (refined by a diagonal Gaussian mixture with
     /// `cut` `Mixture`), then assigns every input point by the vote.
     pub fn clusters(&self, opts: &KMeansOptions, cut: SpectralCut) -> Result<SpectralFit, ClusterError> {
-        let labels = self.cut(opts, cut)?;
-        let k = opts.k;
-        let assignments = (0..self.data.len() / self.dim).into_par_iter().map(|i| self.place(&labels, k, i)).collect();
-        Ok(SpectralFit { k, points: self.points.clone(), labels, assignments })
+        let labels = self.kmeans_cut(opts)?;
+        Ok(self.placed(opts.k, self.refined(opts.k, labels, cut)?))
     }
 
-    /// The clusters [`Self::clusters`] assigns to the input rows `rows`
-    /// only: what choosing k reads, at the cost of those rows' votes.
-    pub(crate) fn assignments_at(&self, opts: &KMeansOptions, cut: SpectralCut, rows: &[usize]) -> Result<Vec<usize>, ClusterError> {
-        let labels = self.cut(opts, cut)?;
-        Ok(rows.par_iter().map(|&i| self.place(&labels, opts.k, i)).collect())
-    }
-
-    /// The graph points' clusters: the embedding's first `opts.k`
-    /// coordinates cut by `cut`.
-    fn cut(&self, opts: &KMeansOptions, cut: SpectralCut) -> Result<Vec<usize>, ClusterError> {
+    /// The graph points' clusters by k-means on the embedding's first
+    /// `opts.k` coordinates.
+    pub(crate) fn kmeans_cut(&self, opts: &KMeansOptions) -> Result<Vec<usize>, ClusterError> {
         let k = opts.k;
         if k == 0 {
             return Err(ClusterError::ZeroClusters);
@@ -239,16 +229,36 @@ impl<'a> SpectralEmbedding<'a> {
         if k > self.max_k {
             return Err(ClusterError::TooFewPoints { points: self.max_k, k });
         }
-        let rows = self.coordinates.len() / self.max_k;
-        let mut embedded = Vec::with_capacity(rows * k);
-        for row in self.coordinates.chunks_exact(self.max_k) {
-            embedded.extend(row.iter().take(k).map(|&v| v as f32));
+        Ok(fit_kmeans(&self.leading(k), k, opts)?.labels)
+    }
+
+    /// The `k` graph clusters `labels` (a [`Self::kmeans_cut`]) as `cut`
+    /// leaves them: as they are, or refined by a diagonal Gaussian mixture.
+    pub(crate) fn refined(&self, k: usize, labels: Vec<usize>, cut: SpectralCut) -> Result<Vec<usize>, ClusterError> {
+        match cut {
+            SpectralCut::Kmeans => Ok(labels),
+            SpectralCut::Mixture => refine_by_mixture(&self.leading(k), k, &labels, k),
         }
-        let labels = fit_kmeans(&embedded, k, opts)?.labels;
-        Ok(match cut {
-            SpectralCut::Kmeans => labels,
-            SpectralCut::Mixture => refine_by_mixture(&embedded, k, &labels, k)?,
-        })
+    }
+
+    /// The fit whose graph points have the `k` clusters `labels`, every
+    /// input row placed by the vote.
+    pub(crate) fn placed(&self, k: usize, labels: Vec<usize>) -> SpectralFit {
+        let assignments = (0..self.data.len() / self.dim).into_par_iter().map(|i| self.place(&labels, k, i)).collect();
+        SpectralFit { k, points: self.points.clone(), labels, assignments }
+    }
+
+    /// The clusters the input rows `rows` get from graph points with the
+    /// `k` clusters `labels`: what choosing k reads, at the cost of those
+    /// rows' votes only.
+    pub(crate) fn assignments_at(&self, labels: &[usize], k: usize, rows: &[usize]) -> Vec<usize> {
+        rows.par_iter().map(|&i| self.place(labels, k, i)).collect()
+    }
+
+    /// The embedding's first `k` coordinates, row-major, as k-means and the
+    /// mixture take them.
+    fn leading(&self, k: usize) -> Vec<f32> {
+        self.coordinates.chunks_exact(self.max_k).flat_map(|row| row.iter().take(k).map(|&v| v as f32)).collect()
     }
 
     /// Input row `i`'s cluster by the vote of its nearest graph points; a
@@ -349,6 +359,12 @@ fn nearest_by_latent_bound(
         nearest.truncate(m);
     }
     nearest
+}
+
+/// Each point's `m` nearest among `points` (itself included), as
+/// [`nearest_points`] finds them.
+fn neighbour_lists(points: &[f32], dim: usize, distance: Distance, m: usize) -> Vec<Vec<(f64, usize)>> {
+    points.par_chunks_exact(dim).map(|p| nearest_points(points, dim, distance, p, m)).collect()
 }
 
 /// The symmetric nearest-neighbour graph: weight 1 where both points count
@@ -578,8 +594,7 @@ mod tests {
 
     /// The graph of each point's `m` nearest points, step by step.
     fn graph_of(data: &[f32], dim: usize, m: usize) -> Graph {
-        let lists: Vec<_> = data.chunks_exact(dim).map(|p| nearest_points(data, dim, Distance::Euclidean, p, m)).collect();
-        Graph::from_neighbours(&lists)
+        Graph::from_neighbours(&neighbour_lists(data, dim, Distance::Euclidean, m))
     }
 
     #[test]
@@ -611,7 +626,7 @@ mod tests {
             // Placing some rows only gives them the same clusters.
             let embedding = SpectralEmbedding::new(&data, dim, distance, 3, opts(3).seed).expect("embedding");
             let rows: Vec<usize> = (0..n).step_by(13).chain([n - 1]).collect();
-            let some = embedding.assignments_at(&opts(3), SpectralCut::Kmeans, &rows).expect("rows");
+            let some = embedding.assignments_at(&embedding.kmeans_cut(&opts(3)).expect("cut"), 3, &rows);
             assert_eq!(some, rows.iter().map(|&i| fit.assignments[i]).collect::<Vec<_>>(), "{distance:?}");
         }
     }

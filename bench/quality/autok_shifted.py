@@ -25,13 +25,11 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
-from eigengap_k import compare_criteria
-from shape_graph import NEIGHBOURS, neighbour_embedding, unit_total_variance
-from shifted_shapes import shape_d2
+from eigengap_k import K_MAX, SILHOUETTE_SAMPLE, compare_criteria
+from shape_graph import unit_total_variance
+from shifted_shapes import embed_from_dist, shape_d2
 from tuned_graph import mixture_from
 
-K_MAX = 10
-SILHOUETTE_SAMPLE = 2000
 SHAPE_LAG = 0.25
 CRITERIA = ("euclidean", "shifted")
 
@@ -41,10 +39,9 @@ def picks(latents, shapes, shifted_shapes, seed):
     x = np.hstack([latents, shapes])
     sq = (latents**2).sum(1)
     d2 = np.maximum(sq[:, None] + sq[None] - 2 * latents @ latents.T, 0) + shifted_shapes
-    idx = np.argsort(d2, axis=1)[:, : min(NEIGHBOURS, len(x) - 1)]
     top = min(K_MAX, len(x) - 1)
-    embedded = neighbour_embedding(idx, np.ones(idx.size), top)[1]
-    ks = [k for k in range(2, top + 1)]
+    embedded = embed_from_dist(d2, top)
+    ks = list(range(2, top + 1))
     cuts = {k: KMeans(k, n_init=10, random_state=seed).fit_predict(embedded[:, :k]) for k in ks}
     sample = np.random.default_rng(seed).choice(len(x), min(len(x), SILHOUETTE_SAMPLE), replace=False)
     shifted = np.sqrt(d2[np.ix_(sample, sample)])
