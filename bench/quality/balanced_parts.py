@@ -21,12 +21,9 @@ and the suite's halves.
 import sys
 
 import numpy as np
-from sklearn.cluster import KMeans
 
-from recluster import spaces
-from shape_graph import NEIGHBOURS, compare_on_halves, unit_total_variance
-from shifted_shapes import embed_from_dist, shape_d2
-from tuned_graph import mixture_from
+from shape_graph import NEIGHBOURS, compare_on_halves
+from shifted_shapes import cut_each, latent_d2, shape_d2
 
 SHAPE_LAG = 0.25
 
@@ -49,19 +46,13 @@ def main():
         shape = shape_d2(every, steps, channels, round(SHAPE_LAG * steps))
 
         def candidates(z, k, seed):
-            latents = unit_total_variance(spaces(z)["standardized"])
-            latent = ((latents[:, None] - latents[None]) ** 2).sum(-1)
+            latent = latent_d2(z)
             weighed = {
                 "default": shape,
                 "mean": shape * (mean_off_diagonal(latent) / max(mean_off_diagonal(shape), 1e-12)),
                 "near": shape * (mean_nearest(latent) / max(mean_nearest(shape), 1e-12)),
             }
-            out = {}
-            for name, shape_part in weighed.items():
-                e = embed_from_dist(latent + shape_part, k)
-                cut = KMeans(k, n_init=10, random_state=seed).fit_predict(e)
-                out[name] = mixture_from(e, cut, k, seed)
-            return out
+            return cut_each(latent, weighed, k, seed)
 
         return candidates
 

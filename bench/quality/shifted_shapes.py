@@ -51,6 +51,24 @@ def shape_d2(x, steps, channels, max_lag):
     return np.maximum(out, 0)
 
 
+def latent_d2(z):
+    """Every pair's latent distance: squared, on the standardised latents
+    scaled to unit total variance (as vrae's graph)."""
+    latents = unit_total_variance(spaces(z)["standardized"])
+    return ((latents[:, None] - latents[None]) ** 2).sum(-1)
+
+
+def cut_each(latent_distances, shape_distances, k, seed):
+    """The mixture cut of the graph on the latent part plus each of
+    `shape_distances` (name -> shape part), by name."""
+    out = {}
+    for name, shape_distance in shape_distances.items():
+        e = embed_from_dist(latent_distances + shape_distance, k)
+        cut = KMeans(k, n_init=10, random_state=seed).fit_predict(e)
+        out[name] = mixture_from(e, cut, k, seed)
+    return out
+
+
 def main():
     def candidates_for(entry, every):
         channels = entry["n_channels"]
@@ -58,18 +76,7 @@ def main():
         shape_distances = {
             f"{round(f * 100)}%": shape_d2(every, steps, channels, round(f * steps)) for f in (0.0, 0.05, 0.1, 0.25)
         }
-
-        def candidates(z, k, seed):
-            latents = unit_total_variance(spaces(z)["standardized"])
-            latent_distances = ((latents[:, None] - latents[None]) ** 2).sum(-1)
-            out = {}
-            for name, shape_distance in shape_distances.items():
-                e = embed_from_dist(latent_distances + shape_distance, k)
-                cut = KMeans(k, n_init=10, random_state=seed).fit_predict(e)
-                out[name] = mixture_from(e, cut, k, seed)
-            return out
-
-        return candidates
+        return lambda z, k, seed: cut_each(latent_d2(z), shape_distances, k, seed)
 
     compare_on_halves(sys.argv, __doc__, candidates_for)
 
