@@ -27,10 +27,9 @@ from sklearn.metrics import silhouette_score
 
 from eigengap_k import K_MAX, SILHOUETTE_SAMPLE, compare_criteria
 from shape_graph import unit_total_variance
-from shifted_shapes import embed_from_dist, shape_d2
+from shifted_shapes import default_shape_d2, embed_from_dist
 from tuned_graph import mixture_from
 
-SHAPE_LAG = 0.25
 CRITERIA = ("euclidean", "shifted")
 
 
@@ -60,9 +59,7 @@ def picks(latents, shapes, shifted_shapes, seed):
 
 def main():
     def picks_for(entry, every):
-        channels = entry["n_channels"]
-        steps = every.shape[1] // channels
-        shifted_shapes = shape_d2(every, steps, channels, round(SHAPE_LAG * steps))
+        shifted_shapes = default_shape_d2(entry, every)
         shapes = unit_total_variance(every)
         return lambda latents, seed: picks(latents, shapes, shifted_shapes, seed)
 

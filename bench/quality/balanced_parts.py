@@ -23,9 +23,7 @@ import sys
 import numpy as np
 
 from shape_graph import NEIGHBOURS, compare_on_halves
-from shifted_shapes import cut_each, latent_d2, shape_d2
-
-SHAPE_LAG = 0.25
+from shifted_shapes import cut_each, default_shape_d2, latent_d2
 
 
 def mean_off_diagonal(d2):
@@ -41,9 +39,7 @@ def mean_nearest(d2):
 
 def main():
     def candidates_for(entry, every):
-        channels = entry["n_channels"]
-        steps = every.shape[1] // channels
-        shape = shape_d2(every, steps, channels, round(SHAPE_LAG * steps))
+        shape = default_shape_d2(entry, every)
 
         def candidates(z, k, seed):
             latent = latent_d2(z)

@@ -11,13 +11,10 @@ as before. Candidates, fixed before any run: the default (shifts of up to
 """
 import sys
 
-import numpy as np
 from tslearn.metrics import cdist_dtw
 
 from shape_graph import compare_on_halves
-from shifted_shapes import cut_each, latent_d2, shape_d2
-
-SHAPE_LAG = 0.25
+from shifted_shapes import cut_each, default_shape_d2, latent_d2
 
 
 def dtw_d2(x, steps, channels, band):
@@ -33,7 +30,7 @@ def main():
     def candidates_for(entry, every):
         channels = entry["n_channels"]
         steps = every.shape[1] // channels
-        shapes = {"shift 25%": shape_d2(every, steps, channels, round(SHAPE_LAG * steps))}
+        shapes = {"shift 25%": default_shape_d2(entry, every)}
         for f in (0.1, 0.25):
             shapes[f"dtw {round(f * 100)}%"] = dtw_d2(every, steps, channels, max(1, round(f * steps)))
         return lambda z, k, seed: cut_each(latent_d2(z), shapes, k, seed)

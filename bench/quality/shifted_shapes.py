@@ -24,11 +24,17 @@ from shape_graph import NEIGHBOURS, compare_on_halves, neighbour_embedding, unit
 from tuned_graph import mixture_from
 
 
-def embed_from_dist(d2, m):
-    """D^-1/2 U of the m leading eigenvectors of the symmetrised binary
-    10-neighbour graph of the squared distances `d2` (as `graph_embedding`)."""
+def graph_spectrum(d2, m):
+    """The m leading eigenvalues and D^-1/2 U of their eigenvectors, of the
+    symmetrised binary 10-neighbour graph of the squared distances `d2`
+    (as `graph_embedding`)."""
     idx = np.argsort(d2, axis=1)[:, : min(NEIGHBOURS, len(d2) - 1)]
-    return neighbour_embedding(idx, np.ones(idx.size), m)[1]
+    return neighbour_embedding(idx, np.ones(idx.size), m)
+
+
+def embed_from_dist(d2, m):
+    """The embedding of `graph_spectrum`."""
+    return graph_spectrum(d2, m)[1]
 
 
 def shape_d2(x, steps, channels, max_lag):
@@ -49,6 +55,17 @@ def shape_d2(x, steps, channels, max_lag):
         best = cc.max(2)
         out[s:s+64] = (sq[s:s+64, None] + sq[None] - 2 * best) / S2
     return np.maximum(out, 0)
+
+
+SHAPE_LAG = 0.25
+"""vrae's default `shape_lag`."""
+
+
+def default_shape_d2(entry, every):
+    """`shape_d2` of a dataset's shapes `every` at the default `shape_lag`."""
+    channels = entry["n_channels"]
+    steps = every.shape[1] // channels
+    return shape_d2(every, steps, channels, round(SHAPE_LAG * steps))
 
 
 def latent_d2(z):
