@@ -13,17 +13,15 @@ import sys
 
 from tslearn.metrics import cdist_dtw
 
-from shape_graph import compare_on_halves
+from shape_graph import compare_on_halves, total_variance
 from shifted_shapes import cut_each, default_shape_d2, latent_d2
 
 
 def dtw_d2(x, steps, channels, band):
     """Every pair's squared DTW distance within `band` steps, over the
     shapes' total variance."""
-    xc = x - x.mean(0)
-    S2 = (xc**2).sum(1).mean()
     d = cdist_dtw(x.reshape(len(x), steps, channels), global_constraint="sakoe_chiba", sakoe_chiba_radius=band)
-    return d**2 / S2
+    return d**2 / total_variance(x)
 
 
 def main():

@@ -10,11 +10,9 @@ up to 25%, as the default.
 """
 import sys
 
-from sklearn.cluster import KMeans
-
 from shape_graph import compare_on_halves
 from shifted_shapes import default_shape_d2, graph_spectrum, latent_d2
-from tuned_graph import mixture_from
+from tuned_graph import mixture_cut
 
 WEIGHTS = (0.5, 1.0, 2.0)
 
@@ -34,8 +32,7 @@ def main():
             out, gaps = {}, {}
             for w in WEIGHTS:
                 e, gaps[w] = embedding_and_gap(latent + w * shape, k)
-                cut = KMeans(k, n_init=10, random_state=seed).fit_predict(e)
-                out[f"w {w}"] = mixture_from(e, cut, k, seed)
+                out[f"w {w}"] = mixture_cut(e, k, seed)
             out["by eigengap"] = out[f"w {max(gaps, key=gaps.get)}"]
             return out
 

@@ -77,9 +77,13 @@ def shapes_of(entry, data):
     return np.array(out), np.array([labels[i] for i in keep])
 
 
+def total_variance(x):
+    """The rows' mean squared distance from their mean."""
+    return ((x - x.mean(0)) ** 2).sum(1).mean()
+
+
 def unit_total_variance(x):
-    x = x - x.mean(0)
-    return x / np.sqrt(max((x**2).sum(1).mean(), 1e-24))
+    return (x - x.mean(0)) / np.sqrt(max(total_variance(x), 1e-24))
 
 
 def graph_embedding(x, m, scale_neighbour=None):

@@ -18,10 +18,9 @@ datasets found, the 24 every classic method takes and the suite's halves.
 import sys
 
 import numpy as np
-from sklearn.cluster import KMeans
 from recluster import spaces
-from shape_graph import NEIGHBOURS, compare_on_halves, neighbour_embedding, unit_total_variance
-from tuned_graph import mixture_from
+from shape_graph import NEIGHBOURS, compare_on_halves, neighbour_embedding, total_variance, unit_total_variance
+from tuned_graph import mixture_cut
 
 
 def graph_spectrum(d2, m):
@@ -42,8 +41,7 @@ def shape_d2(x, steps, channels, max_lag):
     |x_i|^2 + |x_j|^2 - 2 cc_ij(l), over the shapes' total variance (so
     that at lag 0 it is the squared distance of `unit_total_variance`)."""
     n = len(x)
-    xc = x - x.mean(0)
-    S2 = (xc**2).sum(1).mean()
+    S2 = total_variance(x)
     X = x.reshape(n, steps, channels)
     L = 2 * steps
     F = np.fft.rfft(X, L, axis=1)
@@ -80,9 +78,7 @@ def cut_each(latent_distances, shape_distances, k, seed):
     `shape_distances` (name -> shape part), by name."""
     out = {}
     for name, shape_distance in shape_distances.items():
-        e = embed_from_dist(latent_distances + shape_distance, k)
-        cut = KMeans(k, n_init=10, random_state=seed).fit_predict(e)
-        out[name] = mixture_from(e, cut, k, seed)
+        out[name] = mixture_cut(embed_from_dist(latent_distances + shape_distance, k), k, seed)
     return out
 
 

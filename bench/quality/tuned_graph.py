@@ -40,6 +40,12 @@ def mixture_from(e, labels, k, seed):
     return GaussianMixture(k, covariance_type="diag", means_init=means, random_state=seed).fit(e).predict(e)
 
 
+def mixture_cut(e, k, seed):
+    """vrae's `spectral_cut: "mixture"` of the embedding `e`: k-means, then
+    the mixture started from its partition."""
+    return mixture_from(e, KMeans(k, n_init=10, random_state=seed).fit_predict(e), k, seed)
+
+
 def main():
     def candidates_for(entry, every):
         shapes = unit_total_variance(every)
