@@ -57,15 +57,15 @@ def paa(x, steps=PAA_STEPS):
     return padded.reshape(n, m, w).mean(2)
 
 
-def shapes_of(entry, data):
+def shapes_of(entry, data, paa_steps=PAA_STEPS):
     """The suite's rows of a dataset as `spectral_series` compares them:
-    averaged over windows of ceil(longest / 64) steps (a last short window
+    averaged over windows of ceil(longest / `paa_steps`) steps (a last short window
     averages the steps it has), each channel z-normalised, resampled to the
     longest averaged series' steps by linear interpolation, flattened."""
     series, labels = read_dataset(data, entry)
     keep = evenly_spaced_rows(len(series), entry["length"]["max"], entry["n_classes"], DEFAULT_MAX_ROWS, DEFAULT_MAX_STEPS)
     rows = [np.asarray(series[i], dtype=np.float64) for i in keep]
-    window = max(1, -(-max(len(r) for r in rows) // PAA_STEPS))
+    window = max(1, -(-max(len(r) for r in rows) // paa_steps))
     rows = [np.array([r[s : s + window].mean(0) for s in range(0, len(r), window)]) for r in rows]
     steps = max(len(r) for r in rows)
     out = []
@@ -103,10 +103,22 @@ def graph_embedding(x, m, scale_neighbour=None):
 def neighbour_embedding(idx, weights, m):
     """`graph_embedding` from each point's neighbours `idx` (rows of
     indices, itself included) and their edge `weights` (flattened)."""
+    return adjacency_embedding(neighbour_adjacency(idx, weights), m)
+
+
+def neighbour_adjacency(idx, weights):
+    """The symmetrised sparse adjacency of each point's neighbours `idx`
+    with edge `weights` (flattened)."""
     n = len(idx)
     rows = np.repeat(np.arange(n), idx.shape[1])
     c = csr_matrix((weights, (rows, idx.ravel())), shape=(n, n))
-    a = (c + c.T) * 0.5
+    return (c + c.T) * 0.5
+
+
+def adjacency_embedding(a, m):
+    """The m leading eigenvalues (descending) of D^-1/2 A D^-1/2 for the
+    sparse adjacency `a`, and D^-1/2 U of their eigenvectors."""
+    n = a.shape[0]
     d = diags(1 / np.sqrt(np.asarray(a.sum(1)).ravel()))
     values, u = eigsh(d @ a @ d, k=m, which="LA", tol=1e-8, v0=np.ones(n))
     order = np.argsort(values)[::-1]
