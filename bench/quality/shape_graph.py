@@ -185,7 +185,7 @@ def main():
     means = {}
     names = []
     for number, dataset in enumerate(sorted(fits)):
-        series, (every, every_labels) = raw[dataset], shapes[dataset]
+        series, (every, _) = raw[dataset], shapes[dataset]
 
         def candidates(z, k, seed, series=series, every=every):
             latents = unit_total_variance(spaces(z)["standardized"])
