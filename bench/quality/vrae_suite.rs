@@ -4,7 +4,9 @@
 //! and print one JSON line per dataset and seed with NMI, ARI, wall time and
 //! how well the prototypes stand for their members (`prototype_error`: each
 //! series' RMSE to its cluster's prototype over that to its cluster's mean
-//! series, averaged; about 1 at best).
+//! series, averaged; about 1 at best) and how much of the series the latent
+//! keeps (`reconstruction_share`: the share of their spread around the mean
+//! series that the reconstructions explain; 1 at best).
 //!
 //! cargo bench --bench quality -- --data DIR [--datasets A,B]
 //!     [--seeds 0,1,2] [--max-rows N] [--max-steps N] [--options JSON] [--method NAME]
@@ -113,7 +115,8 @@ fn main() -> Result<(), Box<dyn Error>> {
             let outcome = Model::fit(&batch, &config, |_| {}).and_then(|model| {
                 let (latents, clusters) = model.embed_and_cluster(&batch)?;
                 let fit = prototype_fit::prototype_error(&model, &batch, &clusters)?;
-                Ok((clusters, latents, model.latent(), model.clusters(), fit))
+                let share = reconstruction_share(&model, &batch)?;
+                Ok((clusters, latents, model.latent(), model.clusters(), fit, share))
             });
             let seconds = started.elapsed().as_secs_f64();
             let cpu_seconds = suite::cpu_seconds().zip(cpu_started).map(|(end, start)| end - start);
@@ -122,9 +125,10 @@ fn main() -> Result<(), Box<dyn Error>> {
                 "classes": entry.classes, "seconds": seconds, "cpu_seconds": cpu_seconds,
             });
             match outcome {
-                Ok((clusters, latents, width, k, fit)) => {
+                Ok((clusters, latents, width, k, fit, share)) => {
                     line["k"] = json!(k);
                     line["prototype_error"] = json!(fit);
+                    line["reconstruction_share"] = json!(share);
                     line["nmi"] = json!(normalized_mutual_info(&labels, &clusters)?);
                     line["ari"] = json!(adjusted_rand_index(&labels, &clusters)?);
                     if let Some(dir) = &args.latents {
@@ -154,4 +158,25 @@ fn write_latents(path: &std::path::Path, labels: &[usize], latents: &[f32], widt
         writeln!(out)?;
     }
     out.flush()
+}
+
+/// The share of the series' spread around their mean series that the
+/// model's reconstructions explain: 1 - sum (x - reconstruction)^2 / sum
+/// (x - mean series)^2, over every value (1 at best; 0 is what the mean
+/// series alone gives).
+fn reconstruction_share(model: &Model, batch: &SeriesBatch) -> vrae::Result<f64> {
+    let longest = batch.lengths().max().unwrap_or(0);
+    let one = vec![0usize; batch.len()];
+    let mean = prototype_fit::cluster_means(batch, &one, 1, longest);
+    let reconstructed = model.reconstruct(batch)?;
+    let (mut missed, mut spread, mut at) = (0.0f64, 0.0f64, 0usize);
+    for row in 0..batch.len() {
+        let series = batch.row(row);
+        for (i, &v) in series.iter().enumerate() {
+            missed += (f64::from(v) - f64::from(reconstructed[at + i])).powi(2);
+            spread += (f64::from(v) - f64::from(mean[i])).powi(2);
+        }
+        at += series.len();
+    }
+    Ok(if spread > 0.0 { 1.0 - missed / spread } else { 0.0 })
 }
