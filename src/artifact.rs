@@ -370,6 +370,11 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     if !config_map.contains_key("shape_lag") {
         config.shape_lag = 0.0;
     }
+    // Written before `latent_by_reconstruction` existed: the latent part
+    // weighed as much as the shapes (the stored weights say so already).
+    if !config_map.contains_key("latent_by_reconstruction") {
+        config.latent_by_reconstruction = false;
+    }
     // Written before `shift_tolerance` existed: trained without it.
     if !config_map.contains_key("shift_tolerance") {
         config.shift_tolerance = 0;

@@ -282,6 +282,15 @@ pub struct VraeConfig {
     /// neighbour, as k-Shape's shape-based distance has it. 0 compares
     /// them step by step. Ignored by the other clusterings.
     pub shape_lag: f64,
+    /// Weigh the latent part of the `spectral_series` graph by how much of
+    /// the training series the model reconstructs (default true): its
+    /// squared distances are multiplied by the reconstruction R² (1 minus
+    /// the reconstructions' squared error over the series' squared distance
+    /// from the mean series, in the input's units), clamped to [0, 1] with
+    /// a floor of 1e-6. A model that has not learnt the series then leaves
+    /// the clusters to their shapes; one that has keeps its latent. The
+    /// weight is stored in the model. Ignored by the other clusterings.
+    pub latent_by_reconstruction: bool,
     /// Circular shifts each series' latent is averaged over (default 1: the
     /// series as given). With n > 1 the latent of a series is the mean of its
     /// encodings rolled by `s * length / n` steps, s = 0..n, which makes the
@@ -348,6 +357,7 @@ impl Default for VraeConfig {
             clustering: CLUSTERING_DEFAULT,
             spectral_cut: SPECTRAL_CUT_DEFAULT,
             shape_lag: SHAPE_LAG_DEFAULT,
+            latent_by_reconstruction: true,
             shift_average: 1,
             align_lags: false,
             paa_steps: PAA_STEPS_DEFAULT,
@@ -465,6 +475,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "clustering",
     "spectral_cut",
     "shape_lag",
+    "latent_by_reconstruction",
     "shift_average",
     "align_lags",
     "paa_steps",

@@ -218,11 +218,13 @@ struct LatentClusters {
 /// size to map back; `clustering: "spectral"`) the stored centroids are each
 /// cluster's mean latent.
 /// With `clustering: "spectral_series"`, `shapes` holds every training
-/// series' shape.
+/// series' shape, and `latent_share` (`latent_by_reconstruction`) the
+/// reconstruction R² the latent part is weighed by.
 fn cluster_latents(
     latents: &[f32],
     latent: usize,
     shapes: Option<&Shapes>,
+    latent_share: Option<f64>,
     clusters: Clusters,
     config: &VraeConfig,
 ) -> Result<LatentClusters> {
@@ -235,7 +237,7 @@ fn cluster_latents(
         row.iter().zip(&mean).zip(scale).map(|((c, m), s)| c / s + m).collect()
     };
     if config.clustering != Clustering::Kmeans {
-        let view = shapes.map(|shapes| SeriesView::fit(&points, latent, shapes));
+        let view = shapes.map(|shapes| SeriesView::fit(&points, latent, shapes).with_latent_share(latent_share));
         let (graph, width) = match (&view, shapes) {
             (Some(view), Some(shapes)) => (Cow::Owned(view.joined(&points, latent, &shapes.rows)), view.width(latent)),
             _ => (Cow::Borrowed(&points[..]), latent),
@@ -366,8 +368,9 @@ impl Model {
         if let Some(reference) = &lag_reference {
             canonical = reference.align(&canonical)?.0;
         }
-        let averaged = if window > 1 { paa::average(&canonical, window)? } else { canonical };
-        let batch = &averaged;
+        let averaged = if window > 1 { Some(paa::average(&canonical, window)?) } else { None };
+        let batch = averaged.as_ref().unwrap_or(&canonical);
+        let canonical = &canonical;
         let started = Instant::now();
         with_threads(config.threads, move || {
             let trained = train(batch, config, &device, &mut progress)?;
@@ -380,6 +383,11 @@ impl Model {
                 )));
             }
             let latent = config.latent;
+            // How far the latent may weigh in a graph beside the shapes.
+            let latent_share =
+                (config.clustering == Clustering::SpectralSeries && config.clusters.is_some() && config.latent_by_reconstruction)
+                    .then(|| reconstruction_share(&trained.weights, &trained.scaler, batch, canonical, window, &device))
+                    .transpose()?;
             let pca = if batch.len() >= 2 {
                 Pca::fit(&latents, latent, 2.min(latent))?
             } else {
@@ -392,8 +400,10 @@ impl Model {
             // `spectral_series` compares the series' shapes, as the network
             // gets them, all at the longest training series' steps.
             let shapes = (config.clustering == Clustering::SpectralSeries && config.clusters.is_some()).then(|| Shapes::of_training(batch));
-            let clustered =
-                config.clusters.map(|clusters| cluster_latents(&latents, latent, shapes.as_ref(), clusters, config)).transpose()?;
+            let clustered = config
+                .clusters
+                .map(|clusters| cluster_latents(&latents, latent, shapes.as_ref(), latent_share, clusters, config))
+                .transpose()?;
             let (centroids, cluster_scale, cluster_directions, spectral, kmeans_inertia, cluster_selection) = match clustered {
                 Some(c) => (Some(c.centroids), c.scale, c.directions, c.spectral, Some(c.inertia), c.selection),
                 None => (None, None, None, None, None, None),
@@ -715,29 +725,8 @@ impl Model {
     pub fn reconstruct(&self, original: &SeriesBatch) -> Result<Vec<f32>> {
         let (batch, lags) = self.prepared(original)?;
         let c = self.channels();
-        let starts = row_starts(&batch);
-        let mut out = vec![0.0f32; batch.total_steps() * c];
         let (device, weights) = self.on_device()?;
-        for_each_batch(&batch, &weights.shape, &self.scaler, &device, |p| {
-            let y = decode_mean(&weights, p)?;
-            let b = p.batch();
-            for (pos, &row) in p.rows.iter().enumerate() {
-                let (shift, scale) = (&p.shift[pos * c..(pos + 1) * c], &p.scale[pos * c..(pos + 1) * c]);
-                for s in 0..p.lengths[pos] {
-                    let step_mean = self.scaler.step_mean(s);
-                    for ch in 0..c {
-                        let v = y[(s * b + pos) * c + ch];
-                        let centre = step_mean.map_or(0.0, |m| m[ch]);
-                        let value = v * scale[ch] + shift[ch] + centre;
-                        if !value.is_finite() {
-                            return Err(not_finite(row, "its reconstruction"));
-                        }
-                        out[(starts[row] + s) * c + ch] = value;
-                    }
-                }
-            }
-            Ok(())
-        })?;
+        let out = decoded_in_input_units(&weights, &self.scaler, &batch, &device)?;
         // Each averaged step stands for `window` steps of the input, and an
         // aligned series is moved back to the input's timing.
         let out = if self.window > 1 { paa::stretch(&out, original.lengths(), c, self.window) } else { out };
@@ -925,6 +914,77 @@ fn embed_rows(weights: &Weights, scaler: &Scaler, batch: &SeriesBatch, device: &
         Ok(())
     })?;
     Ok(out)
+}
+
+/// Every series of `batch` (as the network sees it) decoded from its latent
+/// mean, in the input's units, laid out like the batch (row after row,
+/// time-major, starting at 0).
+fn decoded_in_input_units(weights: &Weights, scaler: &Scaler, batch: &SeriesBatch, device: &Device) -> Result<Vec<f32>> {
+    let c = batch.channels();
+    let starts = row_starts(batch);
+    let mut out = vec![0.0f32; batch.total_steps() * c];
+    for_each_batch(batch, &weights.shape, scaler, device, |p| {
+        let y = decode_mean(weights, p)?;
+        let b = p.batch();
+        for (pos, &row) in p.rows.iter().enumerate() {
+            let (shift, scale) = (&p.shift[pos * c..(pos + 1) * c], &p.scale[pos * c..(pos + 1) * c]);
+            for s in 0..p.lengths[pos] {
+                let step_mean = scaler.step_mean(s);
+                for ch in 0..c {
+                    let v = y[(s * b + pos) * c + ch];
+                    let centre = step_mean.map_or(0.0, |m| m[ch]);
+                    let value = v * scale[ch] + shift[ch] + centre;
+                    if !value.is_finite() {
+                        return Err(not_finite(row, "its reconstruction"));
+                    }
+                    out[(starts[row] + s) * c + ch] = value;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The share of the training series' spread around their mean series that
+/// the reconstructions explain (R²), in the input's units at the input's
+/// length (`original`: the rows before averaging; `seen`: as the network
+/// sees them): 1 at best, 0 for the mean series, below 0 for worse.
+fn reconstruction_share(
+    weights: &Weights,
+    scaler: &Scaler,
+    seen: &SeriesBatch,
+    original: &SeriesBatch,
+    window: usize,
+    device: &Device,
+) -> Result<f64> {
+    let c = original.channels();
+    let decoded = decoded_in_input_units(weights, scaler, seen, device)?;
+    let decoded = if window > 1 { paa::stretch(&decoded, original.lengths(), c, window) } else { decoded };
+    let longest = original.max_steps();
+    let mut mean = vec![0.0f64; longest * c];
+    let mut reach = vec![0usize; longest];
+    for row in 0..original.len() {
+        for (s, step) in original.row(row).chunks_exact(c).enumerate() {
+            reach[s] += 1;
+            for (ch, v) in step.iter().enumerate() {
+                mean[s * c + ch] += f64::from(*v);
+            }
+        }
+    }
+    for (i, v) in mean.iter_mut().enumerate() {
+        *v /= reach[i / c].max(1) as f64;
+    }
+    let (mut missed, mut spread, mut at) = (0.0f64, 0.0f64, 0usize);
+    for row in 0..original.len() {
+        let series = original.row(row);
+        for (i, &v) in series.iter().enumerate() {
+            missed += (f64::from(v) - f64::from(decoded[at + i])).powi(2);
+            spread += (f64::from(v) - mean[i]).powi(2);
+        }
+        at += series.len();
+    }
+    Ok(if spread > 0.0 { 1.0 - missed / spread } else { 0.0 })
 }
 
 /// Where each row's values start in a compacted (zero-based) copy.

@@ -68,7 +68,23 @@ impl Shapes {
     }
 }
 
+/// The least the latent part's squared distances are multiplied by
+/// (`latent_by_reconstruction`): keeps the weight positive, which stored
+/// models must have and which the graph's latents are divided by.
+const MIN_LATENT_SHARE: f64 = 1e-6;
+
 impl SeriesView {
+    /// The view with its latent part's squared distances multiplied by
+    /// `share` (a reconstruction R²), clamped to [`MIN_LATENT_SHARE`, 1];
+    /// `None` leaves it as it is.
+    pub(crate) fn with_latent_share(mut self, share: Option<f64>) -> Self {
+        if let Some(share) = share {
+            let share = if share.is_nan() { MIN_LATENT_SHARE } else { share.clamp(MIN_LATENT_SHARE, 1.0) };
+            self.latent_weight *= share.sqrt() as f32;
+        }
+        self
+    }
+
     /// Weights that give each part unit total variance over the training
     /// rows (`latents`: `[rows, latent]` in the clustering space; `shapes`:
     /// the same rows' shapes). A part without spread keeps weight 1: it

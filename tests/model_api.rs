@@ -651,6 +651,23 @@ fn z_normalised(batch: &SeriesBatch) -> Vec<f32> {
         .collect()
 }
 
+/// The share of the series' spread around their mean series that the
+/// model's reconstructions explain (R²), by hand from `Model::reconstruct`.
+fn reconstruction_r2(model: &Model, batch: &SeriesBatch) -> f64 {
+    let reconstructed = model.reconstruct(batch).unwrap();
+    let steps = batch.row(0).len();
+    let mean: Vec<f64> =
+        (0..steps).map(|t| (0..batch.len()).map(|r| f64::from(batch.row(r)[t])).sum::<f64>() / batch.len() as f64).collect();
+    let (mut missed, mut spread) = (0.0, 0.0);
+    for r in 0..batch.len() {
+        for (t, &v) in batch.row(r).iter().enumerate() {
+            missed += (f64::from(v) - f64::from(reconstructed[r * steps + t])).powi(2);
+            spread += (f64::from(v) - mean[t]).powi(2);
+        }
+    }
+    1.0 - missed / spread
+}
+
 /// `values` (`[rows, width]`) times one over the square root of their total
 /// variance.
 fn unit_total_variance(values: &[f32], width: usize) -> Vec<f32> {
@@ -666,6 +683,31 @@ fn unit_total_variance(values: &[f32], width: usize) -> Vec<f32> {
 }
 
 #[test]
+fn latent_by_reconstruction_weighs_the_latent_part_by_the_models_r2() {
+    // The option changes only how the graph weighs the latent, not the
+    // network: the two models share their training and R², and the stored
+    // latent weights differ by the square root of that R² (clamped).
+    let (batch, _) = two_shapes(48, 1, 40, 40);
+    let fit = |on: bool| {
+        let config = format!(
+            r#"{{"hidden_size": 24, "latent": 6, "epochs": 60, "batch_size": 8, "learning_rate": 0.003, "clusters": 2, "clustering": "spectral_series", "latent_by_reconstruction": {on}}}"#
+        );
+        let model = Model::fit(&batch, &small(&config), |_| {}).unwrap();
+        let bytes = model.to_bytes().unwrap();
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let weights: Vec<f32> =
+            file.tensor("spectral.weights").unwrap().data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        (reconstruction_r2(&model, &batch), weights)
+    };
+    let ((r2_on, on), (r2_off, off)) = (fit(true), fit(false));
+    assert_eq!(r2_on, r2_off);
+    assert!(r2_on < 0.999, "R² {r2_on}: too close to 1 for the weights to tell the option apart");
+    let factor = r2_on.clamp(1e-6, 1.0).sqrt() as f32;
+    assert!((on[0] - off[0] * factor).abs() < 1e-4 * off[0], "latent weights {} and {}, R² {r2_on}", on[0], off[0]);
+    assert_eq!(on[1], off[1]);
+}
+
+#[test]
 fn spectral_series_clusters_latents_and_shapes_side_by_side() {
     let (batch, labels, model) = two_shapes_model("spectral_series");
     let latent = model.latent();
@@ -677,9 +719,13 @@ fn spectral_series_clusters_latents_and_shapes_side_by_side() {
 
     // The partition is the spectral clustering of each series' standardised
     // latent beside its z-normalised shape, each part at unit total
-    // variance.
+    // variance, the latent's squared distances then multiplied by the
+    // model's reconstruction R² (`latent_by_reconstruction`).
     let (mean, scale) = vrae::cluster::unit_variance_scales(&latents, latent);
-    let standardised = unit_total_variance(&vrae::cluster::standardise(&latents, &mean, &scale), latent);
+    let r2 = reconstruction_r2(&model, &batch);
+    let latent_factor = r2.clamp(1e-6, 1.0).sqrt() as f32;
+    let standardised: Vec<f32> =
+        unit_total_variance(&vrae::cluster::standardise(&latents, &mean, &scale), latent).iter().map(|v| v * latent_factor).collect();
     let shapes = unit_total_variance(&z_normalised(&batch), 40);
     let joined: Vec<f32> =
         standardised.chunks_exact(latent).zip(shapes.chunks_exact(40)).flat_map(|(z, x)| z.iter().chain(x).copied()).collect();
@@ -734,6 +780,11 @@ fn spectral_series_clusters_latents_and_shapes_side_by_side() {
     // stored points vote for.
     let older = Model::from_bytes(&with_option(&bytes, "shape_lag", None)).unwrap();
     assert_eq!(older.config().shape_lag, 0.0);
+    // A file written before `latent_by_reconstruction` weighed both parts
+    // alike, and says so.
+    assert!(model.config().latent_by_reconstruction);
+    let unweighed = Model::from_bytes(&with_option(&bytes, "latent_by_reconstruction", None)).unwrap();
+    assert!(!unweighed.config().latent_by_reconstruction);
     let stored_labels: Vec<usize> = floats("spectral.labels").1.iter().map(|&l| l as usize).collect();
     let shifted: Vec<f32> = {
         let row = batch.row(0);

@@ -57,6 +57,7 @@ class Options(TypedDict, total=False):
     clustering: Literal["kmeans", "spectral", "spectral_series"]
     spectral_cut: Literal["kmeans", "mixture"]
     shape_lag: float
+    latent_by_reconstruction: bool
     shift_average: int
     align_lags: bool
     paa_steps: int
