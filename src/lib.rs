@@ -64,4 +64,5 @@ pub use config::VraeConfig;
 pub use error::{ArtifactError, Result, VraeError};
 pub use model::{Model, TrainingSummary, PROJECTION_DIMS};
 pub use on_invalid::{InvalidRows, OnInvalid};
+pub use scaling::reconstruction_r2;
 pub use train::{EpochStats, Progress};

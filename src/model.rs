@@ -383,7 +383,8 @@ impl Model {
                 )));
             }
             let latent = config.latent;
-            // How far the latent may weigh in a graph beside the shapes.
+            // A latent the model cannot reconstruct the series from holds
+            // little of them: it weighs in the graph only as far as it does.
             let latent_share =
                 (config.clustering == Clustering::SpectralSeries && config.clusters.is_some() && config.latent_by_reconstruction)
                     .then(|| reconstruction_share(&trained.weights, &trained.scaler, batch, canonical, window, &device))
@@ -947,9 +948,11 @@ fn decoded_in_input_units(weights: &Weights, scaler: &Scaler, batch: &SeriesBatc
 }
 
 /// The share of the training series' spread around their mean series that
-/// the reconstructions explain (R²), in the input's units at the input's
-/// length (`original`: the rows before averaging; `seen`: as the network
-/// sees them): 1 at best, 0 for the mean series, below 0 for worse.
+/// the reconstructions explain (R², [`crate::scaling::reconstruction_r2`]),
+/// in the input's units at the input's length (`original`: the rows before
+/// averaging, aligned with `align_lags`; `seen`: as the network sees them).
+/// A reconstruction that is not finite means the decoder diverged: that is
+/// the error, not the row it showed in (rows here are in content order).
 fn reconstruction_share(
     weights: &Weights,
     scaler: &Scaler,
@@ -958,33 +961,12 @@ fn reconstruction_share(
     window: usize,
     device: &Device,
 ) -> Result<f64> {
-    let c = original.channels();
-    let decoded = decoded_in_input_units(weights, scaler, seen, device)?;
-    let decoded = if window > 1 { paa::stretch(&decoded, original.lengths(), c, window) } else { decoded };
-    let longest = original.max_steps();
-    let mut mean = vec![0.0f64; longest * c];
-    let mut reach = vec![0usize; longest];
-    for row in 0..original.len() {
-        for (s, step) in original.row(row).chunks_exact(c).enumerate() {
-            reach[s] += 1;
-            for (ch, v) in step.iter().enumerate() {
-                mean[s * c + ch] += f64::from(*v);
-            }
-        }
-    }
-    for (i, v) in mean.iter_mut().enumerate() {
-        *v /= reach[i / c].max(1) as f64;
-    }
-    let (mut missed, mut spread, mut at) = (0.0f64, 0.0f64, 0usize);
-    for row in 0..original.len() {
-        let series = original.row(row);
-        for (i, &v) in series.iter().enumerate() {
-            missed += (f64::from(v) - f64::from(decoded[at + i])).powi(2);
-            spread += (f64::from(v) - mean[i]).powi(2);
-        }
-        at += series.len();
-    }
-    Ok(if spread > 0.0 { 1.0 - missed / spread } else { 0.0 })
+    let decoded = decoded_in_input_units(weights, scaler, seen, device).map_err(|e| match e {
+        VraeError::NotFiniteOutput { .. } => VraeError::DivergedWeights("a reconstruction of the training series is not finite".into()),
+        other => other,
+    })?;
+    let decoded = if window > 1 { paa::stretch(&decoded, original.lengths(), original.channels(), window) } else { decoded };
+    Ok(crate::scaling::reconstruction_r2(original, &decoded))
 }
 
 /// Where each row's values start in a compacted (zero-based) copy.

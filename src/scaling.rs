@@ -54,15 +54,7 @@ fn mean_std(values: impl Iterator<Item = f32> + Clone) -> (f32, f32) {
 /// around it.
 pub(crate) fn mean_series(batch: &SeriesBatch) -> (Vec<f32>, Vec<f32>) {
     let c = batch.channels();
-    let longest = (0..batch.len()).map(|r| batch.steps(r)).max().unwrap_or(0);
-    let (mut sum, mut count) = (vec![0.0f64; longest * c], vec![0usize; longest]);
-    for r in 0..batch.len() {
-        for (i, v) in batch.row(r).iter().enumerate() {
-            sum[i] += *v as f64;
-        }
-        count.iter_mut().take(batch.steps(r)).for_each(|n| *n += 1);
-    }
-    let mean: Vec<f64> = sum.iter().enumerate().map(|(i, s)| s / count[i / c].max(1) as f64).collect();
+    let mean = step_means(batch);
     let (mut squares, mut n) = (vec![0.0f64; c], 0usize);
     for r in 0..batch.len() {
         for (i, v) in batch.row(r).iter().enumerate() {
@@ -72,6 +64,45 @@ pub(crate) fn mean_series(batch: &SeriesBatch) -> (Vec<f32>, Vec<f32>) {
     }
     let std = squares.iter().map(|sq| usable_std((sq / n.max(1) as f64).sqrt())).collect();
     (mean.into_iter().map(|m| m as f32).collect(), std)
+}
+
+/// The batch's mean series, `[longest steps, channels]` row-major: each
+/// step's mean over the rows that reach it.
+pub(crate) fn step_means(batch: &SeriesBatch) -> Vec<f64> {
+    let c = batch.channels();
+    let longest = (0..batch.len()).map(|r| batch.steps(r)).max().unwrap_or(0);
+    let (mut sum, mut count) = (vec![0.0f64; longest * c], vec![0usize; longest]);
+    for r in 0..batch.len() {
+        for (i, v) in batch.row(r).iter().enumerate() {
+            sum[i] += *v as f64;
+        }
+        count.iter_mut().take(batch.steps(r)).for_each(|n| *n += 1);
+    }
+    sum.iter().enumerate().map(|(i, s)| s / count[i / c].max(1) as f64).collect()
+}
+
+/// The share of the series' spread around their mean series that
+/// `reconstructed` (laid out like the batch: row after row, time-major)
+/// explains: 1 - sum (x - reconstruction)^2 / sum (x - mean series)^2 over
+/// every value. 1 at best, 0 for the mean series itself, below 0 for worse;
+/// 0 when the series do not spread at all.
+pub fn reconstruction_r2(batch: &SeriesBatch, reconstructed: &[f32]) -> f64 {
+    let mean = step_means(batch);
+    let (mut missed, mut spread, mut at) = (0.0f64, 0.0f64, 0usize);
+    for row in 0..batch.len() {
+        let series = batch.row(row);
+        for (i, &v) in series.iter().enumerate() {
+            let reconstruction = reconstructed.get(at + i).copied().unwrap_or(f32::NAN);
+            missed += (f64::from(v) - f64::from(reconstruction)).powi(2);
+            spread += (f64::from(v) - mean[i]).powi(2);
+        }
+        at += series.len();
+    }
+    if spread > 0.0 {
+        1.0 - missed / spread
+    } else {
+        0.0
+    }
 }
 
 impl Scaler {

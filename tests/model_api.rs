@@ -701,10 +701,42 @@ fn latent_by_reconstruction_weighs_the_latent_part_by_the_models_r2() {
     };
     let ((r2_on, on), (r2_off, off)) = (fit(true), fit(false));
     assert_eq!(r2_on, r2_off);
-    assert!(r2_on < 0.999, "R² {r2_on}: too close to 1 for the weights to tell the option apart");
+    assert!(r2_on > 0.01 && r2_on < 0.999, "R² {r2_on}: at the floor or too close to 1 for the weights to tell the option apart");
     let factor = r2_on.clamp(1e-6, 1.0).sqrt() as f32;
     assert!((on[0] - off[0] * factor).abs() < 1e-4 * off[0], "latent weights {} and {}, R² {r2_on}", on[0], off[0]);
     assert_eq!(on[1], off[1]);
+}
+
+#[test]
+fn latent_by_reconstruction_measures_averaged_series_of_several_lengths_and_channels() {
+    // Two channels, lengths 30 to 40, averaged over windows of 5 steps: the
+    // R² the fit weighs by is that of `Model::reconstruct` (stretched back
+    // to each series' length), so the weights still differ by its root.
+    let (one, _) = two_shapes(40, 3, 30, 40);
+    let rows: Vec<Vec<f32>> = (0..one.len()).map(|r| one.row(r).iter().flat_map(|&v| [v, 0.5 * v + 1.0]).collect()).collect();
+    let batch = SeriesBatch::from_rows(&rows, 2).unwrap();
+    let fit = |on: bool| {
+        let config = format!(
+            r#"{{"hidden_size": 16, "latent": 4, "epochs": 20, "batch_size": 8, "paa_steps": 8, "clusters": 2, "clustering": "spectral_series", "latent_by_reconstruction": {on}}}"#
+        );
+        let model = Model::fit(&batch, &small(&config), |_| {}).unwrap();
+        let r2 = vrae::reconstruction_r2(&batch, &model.reconstruct(&batch).unwrap());
+        let bytes = model.to_bytes().unwrap();
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let weights: Vec<f32> =
+            file.tensor("spectral.weights").unwrap().data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        (r2, weights)
+    };
+    let ((r2, on), (_, off)) = (fit(true), fit(false));
+    assert!(r2.is_finite() && r2 < 0.999, "R² {r2}");
+    let factor = r2.clamp(1e-6, 1.0).sqrt() as f32;
+    assert!((on[0] - off[0] * factor).abs() < 1e-3 * off[0], "latent weights {} and {}, R² {r2}", on[0], off[0]);
+    // By hand on a tiny case: the mean series explains nothing, the series
+    // themselves everything.
+    let pair = SeriesBatch::from_rows(&[vec![0.0f32, 2.0], vec![2.0, 4.0]], 1).unwrap();
+    assert_eq!(vrae::reconstruction_r2(&pair, &[0.0, 2.0, 2.0, 4.0]), 1.0);
+    assert_eq!(vrae::reconstruction_r2(&pair, &[1.0, 3.0, 1.0, 3.0]), 0.0);
+    assert_eq!(vrae::reconstruction_r2(&pair, &[2.0, 4.0, 0.0, 2.0]), -3.0);
 }
 
 #[test]

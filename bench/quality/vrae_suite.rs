@@ -115,7 +115,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             let outcome = Model::fit(&batch, &config, |_| {}).and_then(|model| {
                 let (latents, clusters) = model.embed_and_cluster(&batch)?;
                 let fit = prototype_fit::prototype_error(&model, &batch, &clusters)?;
-                let share = reconstruction_share(&model, &batch)?;
+                let share = vrae::reconstruction_r2(&batch, &model.reconstruct(&batch)?);
                 Ok((clusters, latents, model.latent(), model.clusters(), fit, share))
             });
             let seconds = started.elapsed().as_secs_f64();
@@ -158,25 +158,4 @@ fn write_latents(path: &std::path::Path, labels: &[usize], latents: &[f32], widt
         writeln!(out)?;
     }
     out.flush()
-}
-
-/// The share of the series' spread around their mean series that the
-/// model's reconstructions explain: 1 - sum (x - reconstruction)^2 / sum
-/// (x - mean series)^2, over every value (1 at best; 0 is what the mean
-/// series alone gives).
-fn reconstruction_share(model: &Model, batch: &SeriesBatch) -> vrae::Result<f64> {
-    let longest = batch.lengths().max().unwrap_or(0);
-    let one = vec![0usize; batch.len()];
-    let mean = prototype_fit::cluster_means(batch, &one, 1, longest);
-    let reconstructed = model.reconstruct(batch)?;
-    let (mut missed, mut spread, mut at) = (0.0f64, 0.0f64, 0usize);
-    for row in 0..batch.len() {
-        let series = batch.row(row);
-        for (i, &v) in series.iter().enumerate() {
-            missed += (f64::from(v) - f64::from(reconstructed[at + i])).powi(2);
-            spread += (f64::from(v) - f64::from(mean[i])).powi(2);
-        }
-        at += series.len();
-    }
-    Ok(if spread > 0.0 { 1.0 - missed / spread } else { 0.0 })
 }

@@ -19,7 +19,7 @@ pub fn prototype_error(model: &Model, batch: &SeriesBatch, clusters: &[usize]) -
 
 /// Each cluster's mean series (`[k, steps, channels]`), step by step over
 /// the members that reach that step.
-pub fn cluster_means(batch: &SeriesBatch, clusters: &[usize], k: usize, steps: usize) -> Vec<f32> {
+fn cluster_means(batch: &SeriesBatch, clusters: &[usize], k: usize, steps: usize) -> Vec<f32> {
     let c = batch.channels();
     let mut curve = vec![0.0f64; k * steps * c];
     let mut reach = vec![0usize; k * steps];
