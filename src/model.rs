@@ -383,12 +383,6 @@ impl Model {
                 )));
             }
             let latent = config.latent;
-            // A latent the model cannot reconstruct the series from holds
-            // little of them: it weighs in the graph only as far as it does.
-            let latent_share =
-                (config.clustering == Clustering::SpectralSeries && config.clusters.is_some() && config.latent_by_reconstruction)
-                    .then(|| reconstruction_share(&trained.weights, &trained.scaler, batch, canonical, window, &device))
-                    .transpose()?;
             let pca = if batch.len() >= 2 {
                 Pca::fit(&latents, latent, 2.min(latent))?
             } else {
@@ -401,6 +395,11 @@ impl Model {
             // `spectral_series` compares the series' shapes, as the network
             // gets them, all at the longest training series' steps.
             let shapes = (config.clustering == Clustering::SpectralSeries && config.clusters.is_some()).then(|| Shapes::of_training(batch));
+            // A latent the model cannot reconstruct the series from holds
+            // little of them: beside the shapes it weighs only as far as it does.
+            let latent_share = (shapes.is_some() && config.latent_by_reconstruction)
+                .then(|| reconstruction_share(&trained.weights, &trained.scaler, batch, canonical, window, &device))
+                .transpose()?;
             let clustered = config
                 .clusters
                 .map(|clusters| cluster_latents(&latents, latent, shapes.as_ref(), latent_share, clusters, config))

@@ -14,17 +14,9 @@ mixture as vrae does; shapes compared over shifts of up to 25%.
 """
 import sys
 
-import numpy as np
-from shape_graph import NEIGHBOURS, adjacency_embedding, compare_on_halves, neighbour_adjacency
-from shifted_shapes import default_shape_d2, latent_d2
+from shape_graph import adjacency_embedding, compare_on_halves
+from shifted_shapes import adjacency_of, default_shape_d2, latent_d2
 from tuned_graph import mixture_cut
-
-
-def adjacency_of(d2):
-    """The symmetrised binary 10-neighbour adjacency of the squared
-    distances `d2` (as `shifted_shapes.graph_spectrum`)."""
-    idx = np.argsort(d2, axis=1)[:, : min(NEIGHBOURS, len(d2) - 1)]
-    return neighbour_adjacency(idx, np.ones(idx.size))
 
 
 def main():

@@ -19,16 +19,21 @@ import sys
 
 import numpy as np
 from recluster import spaces
-from shape_graph import NEIGHBOURS, compare_on_halves, neighbour_embedding, total_variance, unit_total_variance
+from shape_graph import NEIGHBOURS, adjacency_embedding, compare_on_halves, neighbour_adjacency, total_variance, unit_total_variance
 from tuned_graph import mixture_cut
+
+
+def adjacency_of(d2):
+    """The symmetrised binary 10-neighbour adjacency of the squared
+    distances `d2` (as `graph_embedding`)."""
+    idx = np.argsort(d2, axis=1)[:, : min(NEIGHBOURS, len(d2) - 1)]
+    return neighbour_adjacency(idx, np.ones(idx.size))
 
 
 def graph_spectrum(d2, m):
     """The m leading eigenvalues and D^-1/2 U of their eigenvectors, of the
-    symmetrised binary 10-neighbour graph of the squared distances `d2`
-    (as `graph_embedding`)."""
-    idx = np.argsort(d2, axis=1)[:, : min(NEIGHBOURS, len(d2) - 1)]
-    return neighbour_embedding(idx, np.ones(idx.size), m)
+    graph `adjacency_of` the squared distances `d2`."""
+    return adjacency_embedding(adjacency_of(d2), m)
 
 
 def embed_from_dist(d2, m):

@@ -11,30 +11,26 @@ use vrae::{Model, SeriesBatch};
 /// for each cluster's mean series (about 1 at best). `clusters` as
 /// `Model::cluster` gives them for `batch`.
 pub fn prototype_error(model: &Model, batch: &SeriesBatch, clusters: &[usize]) -> vrae::Result<f64> {
+    let (k, c) = (model.clusters().unwrap_or(0), batch.channels());
     let longest = batch.lengths().max().unwrap_or(0);
-    let curve = cluster_means(batch, clusters, model.clusters().unwrap_or(0), longest);
-    let floor = mean_rmse(batch, clusters, &curve, longest);
-    Ok(mean_rmse(batch, clusters, &model.prototypes(Some(longest))?, longest) / floor)
-}
-
-/// Each cluster's mean series (`[k, steps, channels]`), step by step over
-/// the members that reach that step.
-fn cluster_means(batch: &SeriesBatch, clusters: &[usize], k: usize, steps: usize) -> Vec<f32> {
-    let c = batch.channels();
-    let mut curve = vec![0.0f64; k * steps * c];
-    let mut reach = vec![0usize; k * steps];
+    // Each cluster's mean series, step by step over the members that reach
+    // that step.
+    let mut curve = vec![0.0f64; k * longest * c];
+    let mut reach = vec![0usize; k * longest];
     for (row, &cluster) in clusters.iter().enumerate() {
         for (s, step) in batch.row(row).chunks_exact(c).enumerate() {
-            reach[cluster * steps + s] += 1;
+            reach[cluster * longest + s] += 1;
             for (ch, v) in step.iter().enumerate() {
-                curve[(cluster * steps + s) * c + ch] += f64::from(*v);
+                curve[(cluster * longest + s) * c + ch] += f64::from(*v);
             }
         }
     }
     for (i, v) in curve.iter_mut().enumerate() {
         *v /= reach[i / c].max(1) as f64;
     }
-    curve.iter().map(|v| *v as f32).collect()
+    let curve: Vec<f32> = curve.iter().map(|v| *v as f32).collect();
+    let floor = mean_rmse(batch, clusters, &curve, longest);
+    Ok(mean_rmse(batch, clusters, &model.prototypes(Some(longest))?, longest) / floor)
 }
 
 /// Mean over the series of the RMSE between each series and its cluster's
