@@ -286,9 +286,12 @@ pub struct VraeConfig {
     /// the training series the model reconstructs (default true): its
     /// squared distances are multiplied by the reconstruction R² (1 minus
     /// the reconstructions' squared error over the series' squared distance
-    /// from the mean series, in the input's units), clamped to [0, 1] with
-    /// a floor of 1e-6. A model that has not learnt the series then leaves
-    /// the clusters to their shapes; one that has keeps its latent. The
+    /// from the mean series, in the input's units at the input's length,
+    /// step by step), clamped to [0, 1] with a floor of 1e-6. Where the
+    /// reconstructions miss the series, sit a few steps off them
+    /// (`shift_tolerance`) or lack the detail averaging dropped
+    /// (`paa_steps`), R² reads low and the clusters are left to the shapes;
+    /// where they match step by step the latent keeps its weight. The
     /// weight is stored in the model. Ignored by the other clusterings.
     pub latent_by_reconstruction: bool,
     /// Circular shifts each series' latent is averaged over (default 1: the
@@ -388,8 +391,11 @@ const SCALING_DEFAULT: Scaling = Scaling::PerStep;
 /// confirmation half (0.523 / 0.340 -> 0.532 / 0.349, no dataset worse by
 /// more than 0.02) and took ECG5000's 5000 rows from 0.598 to 0.623
 /// (BENCHMARKS.md, "The latent part weighed by how much of the series the
-/// model reconstructs"). Models saved before the option existed load as
-/// `false`.
+/// model reconstructs"). Its R² counts a shifted or averaged-away
+/// reconstruction as missed; the R² the network is trained on (its own
+/// resolution, each series' best shift) lost the selection half (0.534 ->
+/// 0.511; "R² measured as the network is trained"). Models saved before
+/// the option existed load as `false`.
 const LATENT_BY_RECONSTRUCTION_DEFAULT: bool = true;
 
 /// Default of `kmeans_standardize`: on, because with `forget_bias` 2's

@@ -395,8 +395,10 @@ impl Model {
             // `spectral_series` compares the series' shapes, as the network
             // gets them, all at the longest training series' steps.
             let shapes = (config.clustering == Clustering::SpectralSeries && config.clusters.is_some()).then(|| Shapes::of_training(batch));
-            // A latent the model cannot reconstruct the series from holds
-            // little of them: beside the shapes it weighs only as far as it does.
+            // Beside the shapes the latent weighs only as far as its
+            // reconstructions match the series step by step at their own
+            // length; an R² that forgives shifts and averaging, as training
+            // does, gave univariate latents more weight than they earn.
             let latent_share = (shapes.is_some() && config.latent_by_reconstruction)
                 .then(|| reconstruction_share(&trained.weights, &trained.scaler, batch, canonical, window, &device))
                 .transpose()?;
