@@ -398,7 +398,7 @@ impl Model {
             // Beside the shapes the latent weighs only as far as its
             // reconstructions match the series step by step at their own
             // length; an R² that forgives shifts and averaging, as training
-            // does, gave univariate latents more weight than they earn.
+            // does, lost the quality suite's selection half (BENCHMARKS.md).
             let latent_share = (shapes.is_some() && config.latent_by_reconstruction)
                 .then(|| reconstruction_share(&trained.weights, &trained.scaler, batch, canonical, window, &device))
                 .transpose()?;

@@ -1,7 +1,7 @@
 """The graph's neighbour count grown with the rows, offline. vrae's
 `spectral_series` graph joins every point to its 10 nearest whatever the
 number of rows, so on a set of 30 series each point reaches a third of
-them and the graph barely tells classes apart. Spectral clustering's
+them. Spectral clustering's
 theory asks for a neighbour count of the order of log n for a connected
 graph (von Luxburg 2007, section 8.1). The candidate, fixed before any
 run: each point joined to its max(3, round(ln n)) nearest besides itself

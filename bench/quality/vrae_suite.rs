@@ -129,7 +129,7 @@ fn main() -> Result<(), Box<dyn Error>> {
                     line["k"] = json!(k);
                     line["prototype_error"] = json!(fit);
                     line["reconstruction_share"] = json!(share);
-                    line["cluster_sizes"] = json!(cluster_sizes(&clusters));
+                    line["cluster_sizes"] = json!(cluster_sizes(&clusters, k.unwrap_or(0)));
                     line["nmi"] = json!(normalized_mutual_info(&labels, &clusters)?);
                     line["ari"] = json!(adjusted_rand_index(&labels, &clusters)?);
                     if let Some(dir) = &args.latents {
@@ -161,10 +161,10 @@ fn write_latents(path: &std::path::Path, labels: &[usize], latents: &[f32], widt
     out.flush()
 }
 
-/// How many series each cluster got, so that a cut that leaves a cluster
-/// nearly empty shows in the output.
-fn cluster_sizes(clusters: &[usize]) -> Vec<usize> {
-    let mut sizes = vec![0; clusters.iter().max().map_or(0, |&c| c + 1)];
+/// How many series each of the `k` clusters got (an empty one as 0), so
+/// that a cut that leaves a cluster nearly empty shows in the output.
+fn cluster_sizes(clusters: &[usize], k: usize) -> Vec<usize> {
+    let mut sizes = vec![0; clusters.iter().map(|&c| c + 1).max().unwrap_or(0).max(k)];
     for &c in clusters {
         sizes[c] += 1;
     }
