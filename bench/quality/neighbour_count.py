@@ -13,12 +13,10 @@ cut by the mixture as vrae does.
     bench/.venv-classic/bin/python bench/quality/neighbour_count.py ../shared/data {selection|confirmation|all} RESULTS.jsonl[,MORE.jsonl] LATENT_DIRS
 """
 import math
-import sys
 
 import numpy as np
-from shape_graph import NEIGHBOURS, adjacency_embedding, compare_on_halves, neighbour_adjacency
-from share_weighted import shares_of
-from shifted_shapes import default_shape_d2, latent_d2
+from shape_graph import NEIGHBOURS, adjacency_embedding, neighbour_adjacency
+from share_weighted import compare_with_shares
 from tuned_graph import mixture_cut
 
 
@@ -35,23 +33,12 @@ def embedding_with(d2, m, neighbours):
 
 
 def main():
-    if len(sys.argv) < 5:
-        sys.exit(__doc__)
-    shares = shares_of(sys.argv[3])
-    argv = sys.argv[:3] + sys.argv[4:]
+    def candidates(latent, shape, share, k, seed):
+        d2 = min(1.0, max(1e-6, share)) * latent + shape
+        counts = {f"{NEIGHBOURS} (default)": NEIGHBOURS, "max(3, ln n)": log_neighbours(len(d2))}
+        return {name: mixture_cut(embedding_with(d2, k, count), k, seed) for name, count in counts.items()}
 
-    def candidates_for(entry, every):
-        shape = default_shape_d2(entry, every)
-
-        def candidates(z, k, seed):
-            weight = min(1.0, max(1e-6, shares[entry["name"], seed]))
-            d2 = weight * latent_d2(z) + shape
-            counts = {f"{NEIGHBOURS} (default)": NEIGHBOURS, "max(3, ln n)": log_neighbours(len(d2))}
-            return {name: mixture_cut(embedding_with(d2, k, count), k, seed) for name, count in counts.items()}
-
-        return candidates
-
-    compare_on_halves(argv, __doc__, candidates_for)
+    compare_with_shares(__doc__, candidates)
 
 
 if __name__ == "__main__":

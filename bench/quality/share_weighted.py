@@ -33,28 +33,35 @@ def shares_of(paths):
     return shares
 
 
-def main():
+def compare_with_shares(doc, cut_candidates):
+    """Runs `cut_candidates(latent_d2, shape_d2, share, k, seed)` (name ->
+    labels) for every kept fit of the half the command line names, with
+    each fit's reconstruction share from the runner's JSON lines (argv[3])
+    and the shape part at the default `shape_lag`; exits with `doc` on bad
+    arguments."""
     if len(sys.argv) < 5:
-        sys.exit(__doc__)
+        sys.exit(doc)
     shares = shares_of(sys.argv[3])
     argv = sys.argv[:3] + sys.argv[4:]
 
     def candidates_for(entry, every):
         shape = default_shape_d2(entry, every)
+        return lambda z, k, seed: cut_candidates(latent_d2(z), shape, shares[entry["name"], seed], k, seed)
 
-        def candidates(z, k, seed):
-            weight = min(1.0, max(0.0, shares[entry["name"], seed]))
-            latent = latent_d2(z)
-            graphs = {
-                "weight 1 (default)": latent + shape,
-                "latent weighed by R²": weight * latent + shape,
-                "shapes alone (control)": shape,
-            }
-            return {name: mixture_cut(embed_from_dist(d2, k), k, seed) for name, d2 in graphs.items()}
+    compare_on_halves(argv, doc, candidates_for)
 
-        return candidates
 
-    compare_on_halves(argv, __doc__, candidates_for)
+def main():
+    def candidates(latent, shape, share, k, seed):
+        weight = min(1.0, max(0.0, share))
+        graphs = {
+            "weight 1 (default)": latent + shape,
+            "latent weighed by R²": weight * latent + shape,
+            "shapes alone (control)": shape,
+        }
+        return {name: mixture_cut(embed_from_dist(d2, k), k, seed) for name, d2 in graphs.items()}
+
+    compare_with_shares(__doc__, candidates)
 
 
 if __name__ == "__main__":
