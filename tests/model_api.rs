@@ -668,6 +668,13 @@ fn reconstruction_r2(model: &Model, batch: &SeriesBatch) -> f64 {
     1.0 - missed / spread
 }
 
+/// The shape and values of the f32 tensor `name` in a saved model's bytes.
+fn stored_floats(bytes: &[u8], name: &str) -> (Vec<usize>, Vec<f32>) {
+    let file = safetensors::SafeTensors::deserialize(bytes).unwrap();
+    let t = file.tensor(name).unwrap();
+    (t.shape().to_vec(), t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+}
+
 /// `values` (`[rows, width]`) times one over the square root of their total
 /// variance.
 fn unit_total_variance(values: &[f32], width: usize) -> Vec<f32> {
@@ -693,11 +700,7 @@ fn latent_by_reconstruction_weighs_the_latent_part_by_the_models_r2() {
             r#"{{"hidden_size": 24, "latent": 6, "epochs": 60, "batch_size": 8, "learning_rate": 0.003, "clusters": 2, "clustering": "spectral_series", "latent_by_reconstruction": {on}}}"#
         );
         let model = Model::fit(&batch, &small(&config), |_| {}).unwrap();
-        let bytes = model.to_bytes().unwrap();
-        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-        let weights: Vec<f32> =
-            file.tensor("spectral.weights").unwrap().data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-        (reconstruction_r2(&model, &batch), weights)
+        (reconstruction_r2(&model, &batch), stored_floats(&model.to_bytes().unwrap(), "spectral.weights").1)
     };
     let ((r2_on, on), (r2_off, off)) = (fit(true), fit(false));
     assert_eq!(r2_on, r2_off);
@@ -721,11 +724,7 @@ fn latent_by_reconstruction_measures_averaged_series_of_several_lengths_and_chan
         );
         let model = Model::fit(&batch, &small(&config), |_| {}).unwrap();
         let r2 = vrae::reconstruction_r2(&batch, &model.reconstruct(&batch).unwrap());
-        let bytes = model.to_bytes().unwrap();
-        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-        let weights: Vec<f32> =
-            file.tensor("spectral.weights").unwrap().data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-        (r2, weights)
+        (r2, stored_floats(&model.to_bytes().unwrap(), "spectral.weights").1)
     };
     let ((r2, on), (_, off)) = (fit(true), fit(false));
     assert!(r2.is_finite() && r2 < 0.999, "R² {r2}");
@@ -772,11 +771,7 @@ fn spectral_series_clusters_latents_and_shapes_side_by_side() {
     // each hand-built point is one of them (the model keeps its rows in
     // content order, hence the search), with the weights that made it.
     let bytes = model.to_bytes().unwrap();
-    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let floats = |name: &str| -> (Vec<usize>, Vec<f32>) {
-        let t = file.tensor(name).unwrap();
-        (t.shape().to_vec(), t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
-    };
+    let floats = |name: &str| stored_floats(&bytes, name);
     let (shape, stored) = floats("spectral.points");
     assert_eq!(shape, vec![batch.len(), latent + 40]);
     for (row, point) in joined.chunks_exact(latent + 40).enumerate() {
@@ -870,10 +865,8 @@ fn spectral_series_keeps_the_channels_training_spreads_and_older_files_load_with
 
     // The file keeps each channel's population spread over every step.
     let bytes = model.to_bytes().unwrap();
-    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let stored = file.tensor("spectral.channel_spread").unwrap();
-    assert_eq!(stored.shape(), [2]);
-    let stored: Vec<f32> = stored.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let (shape, stored) = stored_floats(&bytes, "spectral.channel_spread");
+    assert_eq!(shape, [2]);
     for (ch, spread) in stored.iter().enumerate() {
         let values: Vec<f64> = rows.iter().flat_map(|r| r.iter().skip(ch).step_by(2).map(|&v| f64::from(v))).collect();
         let mean = values.iter().sum::<f64>() / values.len() as f64;
