@@ -21,13 +21,15 @@ use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::align::LagReference;
-use crate::config::{Clustering, Clusters, Scaling, SpectralCut, VraeConfig};
+use crate::config::{Clustering, Clusters, Scaling, SeriesFeatures, SpectralCut, VraeConfig};
 use crate::error::{ArtifactError, Result, VraeError};
 use crate::model::{
-    Model, SpectralIndex, TrainingSummary, KMEANS_DIRECTIONS, SPECTRAL_CHANNEL_SPREAD, SPECTRAL_LABELS, SPECTRAL_POINTS, SPECTRAL_WEIGHTS,
+    Model, SpectralIndex, TrainingSummary, KERNEL_AXES, KERNEL_BIASES, KERNEL_CHANNELS, KERNEL_MEAN, KERNEL_STEPS, KMEANS_DIRECTIONS,
+    SPECTRAL_CHANNEL_SPREAD, SPECTRAL_LABELS, SPECTRAL_POINTS, SPECTRAL_WEIGHTS,
 };
 use crate::network::{NetShape, Weights};
 use crate::pca::Pca;
+use crate::random_kernels::{self, KernelFeatures};
 use crate::scaling::Scaler;
 use crate::series_view::SeriesView;
 
@@ -221,6 +223,9 @@ impl Model {
                 if let Some(spread) = &view.channel_spread {
                     entries.push(Entry { name: SPECTRAL_CHANNEL_SPREAD.into(), dims: vec![spread.len()], bytes: to_bytes_le(spread) });
                 }
+                if let Some(kernels) = &view.kernels {
+                    push_kernels(&mut entries, kernels);
+                }
             }
             // Cluster numbers are small integers, exact in f32.
             let labels: Vec<f32> = index.labels.iter().map(|&l| l as f32).collect();
@@ -370,6 +375,10 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     if !config_map.contains_key("shape_lag") {
         config.shape_lag = 0.0;
     }
+    // Written before `series_features` existed: shapes compared over shifts.
+    if !config_map.contains_key("series_features") {
+        config.series_features = SeriesFeatures::ShiftedShapes;
+    }
     // Written before `latent_by_reconstruction` existed: the latent part
     // weighed as much as the shapes (the stored weights say so already).
     if !config_map.contains_key("latent_by_reconstruction") {
@@ -449,8 +458,11 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     if let Some(bad) = means.iter().find(|v| !v.is_finite()) {
         return Err(bad_meta("scaling", format!("means must be finite, found {bad}")));
     }
-    if let Some(bad) = stds.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
-        return Err(bad_meta("scaling.std", format!("standard deviations must be finite and positive, found {bad}")));
+    // Training stores 1 for a spread below the scaler's floor, so a smaller
+    // one is an edit that would blow every later input up.
+    let floor = crate::scaling::MIN_STD as f32;
+    if let Some(bad) = stds.iter().find(|v| !(v.is_finite() && **v >= floor)) {
+        return Err(bad_meta("scaling.std", format!("standard deviations must be finite and at least {floor:e}, found {bad}")));
     }
     let centroids = match config.clusters {
         Some(Clusters::Fixed(k)) => Some(vector("kmeans.centroids", k * latent)?),
@@ -469,8 +481,8 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
         (Some(_), true) => Some(vector("kmeans.scale", latent)?),
         _ => None,
     };
-    if let Some(bad) = cluster_scale.as_ref().and_then(|s| s.iter().find(|v| !(v.is_finite() && **v > 0.0))) {
-        return Err(bad_meta("kmeans.scale", format!("scales must be finite and positive, found {bad}")));
+    if let Some(bad) = cluster_scale.as_ref().and_then(|s| s.iter().find(|v| !SCALES.contains(*v))) {
+        return Err(bad_meta("kmeans.scale", format!("scales must be in [{:e}, {:e}], found {bad}", SCALES.start(), SCALES.end())));
     }
     // `kmeans_normalize` keeps the centroids it assigns with beside the
     // centroids in latent units; anywhere else they are an edit.
@@ -488,10 +500,15 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     let spectral = match (&centroids, kmeans_clusters) {
         (Some(c), false) => {
             let series = config.clustering == Clustering::SpectralSeries;
-            let shape = GraphShape { latent, channels, max_steps: config.max_length, series };
+            let kernels = series && config.series_features == SeriesFeatures::RandomKernels;
+            let shape = GraphShape { latent, channels, max_steps: config.max_length, series, kernels };
             Some(spectral_index(&lookup, &shape, c.len() / latent.max(1))?)
         }
-        _ if [SPECTRAL_POINTS, SPECTRAL_LABELS, SPECTRAL_WEIGHTS, SPECTRAL_CHANNEL_SPREAD].iter().any(|name| lookup(name).is_some()) => {
+        _ if [SPECTRAL_POINTS, SPECTRAL_LABELS, SPECTRAL_WEIGHTS, SPECTRAL_CHANNEL_SPREAD]
+            .iter()
+            .chain(&KERNEL_TENSORS)
+            .any(|name| lookup(name).is_some()) =>
+        {
             return Err(bad_meta(SPECTRAL_POINTS, "present in a model that is not clustered spectrally (clustering kmeans or no clusters)"))
         }
         _ => None,
@@ -531,6 +548,17 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     Ok(model)
 }
 
+/// The range of stored factors (`kmeans.scale`, `spectral.weights`): real
+/// ones are the inverse of a spread with a floor, far inside it. Beyond it
+/// an edited file would scale every later point to zero or to infinity, and
+/// every series would fall in one cluster without a word.
+const SCALES: std::ops::RangeInclusive<f32> = 1e-12..=1e12;
+
+/// The largest size of a stored graph point's value: points are parts of
+/// unit total variance (or standardised latents), so a real one is far
+/// smaller, and squared distances of larger ones overflow.
+const MAX_POINT_VALUE: f32 = 1e12;
+
 /// A stored tensor's shape and values by name (`None`: not in the file).
 type TensorLookup<'a> = dyn Fn(&str) -> Option<(Vec<usize>, Vec<f32>)> + 'a;
 
@@ -542,6 +570,9 @@ struct GraphShape {
     max_steps: usize,
     /// `clustering: "spectral_series"`: a point is a latent and a series.
     series: bool,
+    /// `series_features: "random_kernels"`: the series part is its kernels'
+    /// description.
+    kernels: bool,
 }
 
 /// Spectral clustering's graph points and their clusters from a model file:
@@ -550,25 +581,45 @@ struct GraphShape {
 /// `max_length` steps and the two finite, positive part weights; and one
 /// whole-number cluster in `0..k` each. Anything else is refused by name.
 fn spectral_index(lookup: &TensorLookup, shape: &GraphShape, k: usize) -> std::result::Result<SpectralIndex, ArtifactError> {
-    let GraphShape { latent, channels, max_steps, series } = *shape;
+    let GraphShape { latent, channels, max_steps, series, kernels } = *shape;
     let (dims, points) = lookup(SPECTRAL_POINTS).ok_or_else(|| ArtifactError::MissingTensor(SPECTRAL_POINTS.into()))?;
     let most = crate::spectral::MAX_GRAPH_POINTS;
+    let kernels = match kernels {
+        true => Some(kernel_features(lookup, channels, max_steps)?),
+        false if KERNEL_TENSORS.iter().any(|name| lookup(name).is_some()) => {
+            return Err(bad_meta(KERNEL_STEPS, "present in a model whose series are not described by kernels (series_features)"))
+        }
+        false => None,
+    };
     let width = dims.get(1).copied().unwrap_or(0);
-    let steps = width.saturating_sub(latent) / channels.max(1);
-    let width_ok = if series { (1..=max_steps).contains(&steps) && width == latent + steps * channels } else { width == latent };
+    let (steps, width_ok, expected) = match &kernels {
+        Some(k) => (k.steps, width == latent + k.dim(), format!("{latent} + {} kernel axes", k.dim())),
+        None => {
+            let steps = width.saturating_sub(latent) / channels.max(1);
+            let ok = if series { (1..=max_steps).contains(&steps) && width == latent + steps * channels } else { width == latent };
+            let expected = if series { format!("{latent} + steps x {channels} with 1..={max_steps} steps") } else { latent.to_string() };
+            (steps, ok, expected)
+        }
+    };
     if dims.len() != 2 || !width_ok || !(1..=most).contains(&dims[0]) {
-        let expected = if series { format!("{latent} + steps x {channels} with 1..={max_steps} steps") } else { latent.to_string() };
         return Err(bad_meta(SPECTRAL_POINTS, format!("shape {dims:?}, expected [points, {expected}] with 1..={most} points")));
     }
     let view = match (series, lookup(SPECTRAL_WEIGHTS)) {
         (true, Some((weight_dims, weights))) => match (weight_dims.as_slice(), weights.as_slice()) {
-            ([2], &[latent_weight, series_weight]) if [latent_weight, series_weight].iter().all(|w| w.is_finite() && *w > 0.0) => {
-                Some(SeriesView { steps, channels, latent_weight, series_weight, channel_spread: channel_spread(lookup, channels)? })
+            ([2], &[latent_weight, series_weight]) if [latent_weight, series_weight].iter().all(|w| SCALES.contains(w)) => {
+                Some(SeriesView {
+                    steps,
+                    channels,
+                    latent_weight,
+                    series_weight,
+                    channel_spread: channel_spread(lookup, channels)?,
+                    kernels,
+                })
             }
             _ => {
                 return Err(bad_meta(
                     SPECTRAL_WEIGHTS,
-                    format!("{weights:?} (shape {weight_dims:?}), expected two finite, positive weights"),
+                    format!("{weights:?} (shape {weight_dims:?}), expected two weights in [{:e}, {:e}]", SCALES.start(), SCALES.end()),
                 ))
             }
         },
@@ -581,6 +632,9 @@ fn spectral_index(lookup: &TensorLookup, shape: &GraphShape, k: usize) -> std::r
         }
         (false, None) => None,
     };
+    if let Some(bad) = points.iter().find(|v| !(v.is_finite() && v.abs() <= MAX_POINT_VALUE)) {
+        return Err(bad_meta(SPECTRAL_POINTS, format!("values must be finite and at most {MAX_POINT_VALUE:e} in size, found {bad}")));
+    }
     let (label_dims, labels) = lookup(SPECTRAL_LABELS).ok_or_else(|| ArtifactError::MissingTensor(SPECTRAL_LABELS.into()))?;
     if label_dims != [dims[0]] {
         return Err(bad_meta(SPECTRAL_LABELS, format!("shape {label_dims:?}, expected [{}], one per point", dims[0])));
@@ -615,6 +669,67 @@ fn channel_spread(lookup: &TensorLookup, channels: usize) -> std::result::Result
             ))
         }
     }
+}
+
+/// Every tensor of [`KernelFeatures`].
+const KERNEL_TENSORS: [&str; 5] = [KERNEL_STEPS, KERNEL_CHANNELS, KERNEL_BIASES, KERNEL_MEAN, KERNEL_AXES];
+
+/// Appends what describes a series by kernels to the file's entries.
+fn push_kernels(entries: &mut Vec<Entry>, kernels: &KernelFeatures) {
+    let pairs = kernels.channel_picks.len() / kernels.channels.max(1);
+    let features = kernels.mean.len();
+    let tensors = [
+        (KERNEL_STEPS, vec![1], vec![kernels.steps as f32]),
+        (KERNEL_CHANNELS, vec![pairs, kernels.channels], kernels.channel_picks.clone()),
+        (KERNEL_BIASES, vec![pairs, kernels.biases.len() / pairs.max(1)], kernels.biases.clone()),
+        (KERNEL_MEAN, vec![features], kernels.mean.clone()),
+        (KERNEL_AXES, vec![kernels.dim(), features], kernels.axes.clone()),
+    ];
+    for (name, dims, values) in tensors {
+        entries.push(Entry { name: name.into(), dims, bytes: to_bytes_le(&values) });
+    }
+}
+
+/// A `random_kernels` model's kernels from its file: the shapes' steps (a
+/// whole number in 1..=`max_steps`); for every kernel and dilation those
+/// steps give, its channels (0 or 1 each, at least one 1) and biases; the
+/// features' mean; 1 to [`random_kernels::MAX_FIT_ROWS`] axes over the
+/// features; every value finite. Anything else is refused by name.
+fn kernel_features(lookup: &TensorLookup, channels: usize, max_steps: usize) -> std::result::Result<KernelFeatures, ArtifactError> {
+    let get = |name: &str| lookup(name).ok_or_else(|| ArtifactError::MissingTensor(name.into()));
+    let steps = match get(KERNEL_STEPS)? {
+        (dims, values) if dims == [1] && values[0].fract() == 0.0 && (1.0..=max_steps as f32).contains(&values[0]) => values[0] as usize,
+        (dims, values) => {
+            return Err(bad_meta(
+                KERNEL_STEPS,
+                format!("{values:?} (shape {dims:?}), expected one whole number of steps in 1..={max_steps}"),
+            ))
+        }
+    };
+    let pairs = random_kernels::pairs(steps).len();
+    let per = random_kernels::biases_per_pair(steps);
+    let features = random_kernels::feature_count(steps);
+    let checked = |name: &str, expected: &[usize], ok: &dyn Fn(&[f32]) -> bool, what: &str| {
+        let (dims, values) = get(name)?;
+        let shape_ok = dims.len() == expected.len() && dims.iter().zip(expected).all(|(d, e)| *e == 0 || d == e);
+        if shape_ok && values.iter().all(|v| v.is_finite()) && ok(&values) {
+            Ok((dims, values))
+        } else {
+            let expected: Vec<String> = expected.iter().map(|e| if *e == 0 { "axes".into() } else { e.to_string() }).collect();
+            Err(bad_meta(name, format!("shape {dims:?}, expected [{}] finite {what}", expected.join(", "))))
+        }
+    };
+    let one_per_row = |values: &[f32]| {
+        values.iter().all(|v| *v == 0.0 || *v == 1.0) && values.chunks_exact(channels.max(1)).all(|row| row.contains(&1.0))
+    };
+    let (_, channel_picks) = checked(KERNEL_CHANNELS, &[pairs, channels], &one_per_row, "0 or 1 values, at least one 1 per kernel")?;
+    let (_, biases) = checked(KERNEL_BIASES, &[pairs, per], &|_| true, "biases")?;
+    let (_, mean) = checked(KERNEL_MEAN, &[features], &|_| true, "means")?;
+    let (axes_dims, axes) = checked(KERNEL_AXES, &[0, features], &|_| true, "axes")?;
+    if !(1..=random_kernels::MAX_FIT_ROWS).contains(&axes_dims[0]) {
+        return Err(bad_meta(KERNEL_AXES, format!("{} axes, expected 1..={}", axes_dims[0], random_kernels::MAX_FIT_ROWS)));
+    }
+    Ok(KernelFeatures { steps, channels, channel_picks, biases, mean, axes })
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ pub mod on_invalid;
 mod paa;
 pub mod pca;
 pub mod projection;
+mod random_kernels;
 /// The recurrent layers: the fused CPU kernels, the Candle-op reference and
 /// the composed path for other devices. Public only with the `internals`
 /// feature, for the tests and benchmarks that compare them; not part of the

@@ -13,7 +13,7 @@ use crate::budget;
 use crate::cluster::{
     assign_directions, assign_scaled, clustering_space, fit_kmeans, member_means, sq_dist, unit_variance_scales, KMeansFit, KMeansOptions,
 };
-use crate::config::{Clustering, Clusters, DeviceKind, VraeConfig};
+use crate::config::{Clustering, Clusters, DeviceKind, SeriesFeatures, VraeConfig};
 use crate::error::{ArtifactError, Result, VraeError};
 use crate::network::{decode, encode, NetShape, Padded, Weights};
 use crate::paa;
@@ -79,6 +79,15 @@ pub(crate) const SPECTRAL_WEIGHTS: &str = "spectral.weights";
 /// `spectral_series` model of several channels divides them before
 /// z-normalising a series as a whole.
 pub(crate) const SPECTRAL_CHANNEL_SPREAD: &str = "spectral.channel_spread";
+/// Model-file names of what `series_features: "random_kernels"` describes
+/// a series with (see [`crate::random_kernels::KernelFeatures`]): the
+/// shapes' steps, each kernel's channels and biases, the features' mean
+/// and the principal axes.
+pub(crate) const KERNEL_STEPS: &str = "spectral.kernel_steps";
+pub(crate) const KERNEL_CHANNELS: &str = "spectral.kernel_channels";
+pub(crate) const KERNEL_BIASES: &str = "spectral.kernel_biases";
+pub(crate) const KERNEL_MEAN: &str = "spectral.kernel_mean";
+pub(crate) const KERNEL_AXES: &str = "spectral.kernel_axes";
 
 /// What `clustering: "spectral"` keeps to assign later latents: the latents
 /// its graph was built on, mapped into the space it clustered in, and the
@@ -347,13 +356,21 @@ impl Model {
             return Err(VraeError::EmptyBatch("training"));
         }
         batch.validate(config.max_length)?;
-        if let Some(Clusters::Fixed(k)) = config.clusters {
-            if k > batch.len() {
+        // Checked before training, so that too few series cost nothing.
+        match config.clusters {
+            Some(Clusters::Fixed(k)) if k > batch.len() => {
                 return Err(VraeError::InvalidOption {
                     key: "clusters".into(),
                     message: format!("{k} clusters need at least {k} series, got {}", batch.len()),
                 });
             }
+            Some(Clusters::Auto) if batch.len() < 2 => {
+                return Err(VraeError::InvalidOption {
+                    key: "clusters".into(),
+                    message: format!("\"auto\" tries 2 clusters or more and needs at least 2 series, got {}", batch.len()),
+                });
+            }
+            _ => {}
         }
         let longest = batch.max_steps();
         let window = paa::window_for(longest, config.paa_steps);
@@ -394,7 +411,13 @@ impl Model {
             };
             // `spectral_series` compares the series' shapes, as the network
             // gets them, all at the longest training series' steps.
-            let shapes = (config.clustering == Clustering::SpectralSeries && config.clusters.is_some()).then(|| Shapes::of_training(batch));
+            let shapes = (config.clustering == Clustering::SpectralSeries && config.clusters.is_some()).then(|| {
+                let shapes = Shapes::of_training(batch);
+                match config.series_features {
+                    SeriesFeatures::RandomKernels => shapes.described_by_kernels(config.seed),
+                    SeriesFeatures::ShiftedShapes => shapes,
+                }
+            });
             // Beside the shapes the latent weighs only as far as its
             // reconstructions match the series step by step at their own
             // length; an R² that forgives shifts and averaging, as training

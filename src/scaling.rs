@@ -7,7 +7,7 @@ use crate::config::Scaling;
 
 /// Standard deviations below this are treated as 1 so that constant series
 /// map to zeros instead of dividing by zero.
-const MIN_STD: f64 = 1e-6;
+pub(crate) const MIN_STD: f64 = 1e-6;
 
 /// A standard deviation as the scaler divides by it: 1 below [`MIN_STD`].
 fn usable_std(std: f64) -> f32 {

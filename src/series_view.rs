@@ -23,10 +23,15 @@
 //! in large units from outweighing the others. Z-normalising each channel
 //! on its own dropped that (BENCHMARKS.md, "Several channels"); models
 //! saved before keep doing so.
+//!
+//! With `series_features: "random_kernels"` (the default) the series part
+//! of a point is not the shape itself but its description by MiniRocket's
+//! kernels ([`crate::random_kernels`]), compared step by step.
 
 use crate::batch::SeriesBatch;
 use crate::cluster::column_moments;
 use crate::config::Scaling;
+use crate::random_kernels::KernelFeatures;
 use crate::scaling::Scaler;
 use crate::spectral::Distance;
 
@@ -46,15 +51,20 @@ pub(crate) struct SeriesView {
     /// whole; `None`: one channel, or a model saved before, whose channels
     /// are each z-normalised on their own.
     pub(crate) channel_spread: Option<Vec<f32>>,
+    /// `series_features: "random_kernels"`: the kernels that describe a
+    /// shape; `None`: the shape is its own description.
+    pub(crate) kernels: Option<KernelFeatures>,
 }
 
-/// The training series' shapes, `[rows, steps * channels]`, with what made
+/// The training series' shapes, `[rows, steps * channels]`, or with
+/// `kernels` their descriptions `[rows, kernels.dim()]`, with what made
 /// them.
 pub(crate) struct Shapes {
     pub(crate) rows: Vec<f32>,
     pub(crate) steps: usize,
     pub(crate) channels: usize,
     pub(crate) channel_spread: Option<Vec<f32>>,
+    pub(crate) kernels: Option<KernelFeatures>,
 }
 
 impl Shapes {
@@ -64,7 +74,18 @@ impl Shapes {
         let (steps, channels) = (batch.max_steps(), batch.channels());
         let channel_spread = (channels > 1).then(|| channel_spread(batch));
         let rows = series_rows(batch, steps, channel_spread.as_deref());
-        Shapes { rows, steps, channels, channel_spread }
+        Shapes { rows, steps, channels, channel_spread, kernels: None }
+    }
+
+    /// The same series described by kernels drawn from them with `seed`.
+    pub(crate) fn described_by_kernels(self, seed: u64) -> Self {
+        let kernels = KernelFeatures::fit(&self.rows, self.steps, self.channels, seed);
+        Shapes { rows: kernels.describe(&self.rows), kernels: Some(kernels), ..self }
+    }
+
+    /// Values in one row.
+    fn width(&self) -> usize {
+        self.kernels.as_ref().map_or(self.steps * self.channels, KernelFeatures::dim)
     }
 }
 
@@ -98,37 +119,51 @@ impl SeriesView {
                 1.0
             }
         };
-        let Shapes { rows, steps, channels, channel_spread } = shapes;
         Self {
-            steps: *steps,
-            channels: *channels,
+            steps: shapes.steps,
+            channels: shapes.channels,
             latent_weight: weight(latents, latent),
-            series_weight: weight(rows, steps * channels),
-            channel_spread: channel_spread.clone(),
+            series_weight: weight(&shapes.rows, shapes.width()),
+            channel_spread: shapes.channel_spread.clone(),
+            kernels: shapes.kernels.clone(),
         }
     }
 
-    /// The shapes of later series, made as the training ones were.
+    /// The series part of later series (shapes, or their descriptions),
+    /// made as the training ones were.
     pub(crate) fn shapes(&self, batch: &SeriesBatch) -> Vec<f32> {
-        series_rows(batch, self.steps, self.channel_spread.as_deref())
+        let shapes = series_rows(batch, self.steps, self.channel_spread.as_deref());
+        match &self.kernels {
+            Some(kernels) => kernels.describe(&shapes),
+            None => shapes,
+        }
+    }
+
+    /// Values in one point's series part.
+    fn series_width(&self) -> usize {
+        self.kernels.as_ref().map_or(self.steps * self.channels, KernelFeatures::dim)
     }
 
     /// Values in one graph point.
     pub(crate) fn width(&self, latent: usize) -> usize {
-        latent + self.steps * self.channels
+        latent + self.series_width()
     }
 
-    /// How two graph points are compared: the shapes at their best-aligned
-    /// shift of up to `shape_lag` of their steps (rounded; 0: step by step).
+    /// How two graph points are compared: kernel descriptions step by
+    /// step; shapes at their best-aligned shift of up to `shape_lag` of
+    /// their steps (rounded; 0: step by step).
     pub(crate) fn distance(&self, latent: usize, shape_lag: f64) -> Distance {
+        if self.kernels.is_some() {
+            return Distance::Euclidean;
+        }
         let max_lag = (shape_lag.clamp(0.0, 1.0) * self.steps as f64).round() as usize;
         Distance::ShiftedShape { head: latent, steps: self.steps, channels: self.channels, max_lag }
     }
 
-    /// Graph points `[rows, latent + steps * channels]`: each latent row
-    /// (clustering space) and its series row, weighted.
+    /// Graph points `[rows, width(latent)]`: each latent row (clustering
+    /// space) and its series part, weighted.
     pub(crate) fn joined(&self, latents: &[f32], latent: usize, series: &[f32]) -> Vec<f32> {
-        let width = self.steps * self.channels;
+        let width = self.series_width();
         let rows = latents.len() / latent.max(1);
         let mut out = Vec::with_capacity(rows * self.width(latent));
         for (z, x) in latents.chunks_exact(latent.max(1)).zip(series.chunks_exact(width.max(1))) {
@@ -300,7 +335,7 @@ mod tests {
         // variance 1, so the joined distance weighs them alike.
         let latents = [0.0f32, 0.0, 10.0, 0.0];
         let series = [0.0f32, 0.1, 0.0, 0.0];
-        let shapes = |rows: &[f32]| Shapes { rows: rows.to_vec(), steps: 2, channels: 1, channel_spread: None };
+        let shapes = |rows: &[f32]| Shapes { rows: rows.to_vec(), steps: 2, channels: 1, channel_spread: None, kernels: None };
         let view = SeriesView::fit(&latents, 2, &shapes(&series));
         let joined = view.joined(&latents, 2, &series);
         assert_eq!(joined.len(), 8);

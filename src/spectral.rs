@@ -532,7 +532,7 @@ fn orthonormalise(x: &mut [f64], rows: usize, b: usize, rng: &mut StdRng) {
 }
 
 /// `count` indices spread evenly over `0..n` (all of them when `n <= count`).
-fn evenly_spaced(n: usize, count: usize) -> Vec<usize> {
+pub(crate) fn evenly_spaced(n: usize, count: usize) -> Vec<usize> {
     if n <= count {
         return (0..n).collect();
     }

@@ -315,6 +315,12 @@ fn a_single_series_trains_and_projects_to_the_origin() {
     assert_eq!(xy.len(), 2);
     assert!(xy.iter().all(|v| v.abs() < 1e-6), "{xy:?}");
     assert_eq!(model.embed(&batch).unwrap().len(), model.latent());
+    // One series cannot be cut into clusters: refused before training,
+    // naming the option, for a fixed k and for "auto" alike.
+    for clusters in [r#"{"clusters": 2}"#, r#"{"clusters": "auto"}"#] {
+        let err = Model::fit(&batch, &small(clusters), |_| panic!("trained before refusing {clusters}")).unwrap_err();
+        assert!(matches!(&err, VraeError::InvalidOption { key, .. } if key == "clusters"), "{clusters}: {err}");
+    }
 }
 
 #[test]
@@ -363,6 +369,9 @@ fn per_step_models_its_series_as_departures_from_the_mean_series() {
     assert!(Model::from_bytes(&with_tensor(&own, "scaling.std", &[1.5])).is_ok());
     for (name, values) in [
         ("scaling.std", vec![0.0f32]),
+        // Below the floor training stores 1 for: every later input would
+        // read as too large for the model.
+        ("scaling.std", vec![1e-45f32]),
         ("scaling.step_mean", {
             let mut m = vec![1.0f32; 30];
             m[4] = f32::NAN;
@@ -445,6 +454,13 @@ fn standardized_kmeans_assigns_like_kmeans_on_standardized_latents_and_persists(
     assert_eq!(loaded.cluster_scale(), Some(&scale[..]));
     assert!(loaded.config().kmeans_standardize);
     assert_eq!(loaded.cluster(&batch).unwrap(), clusters);
+    // Scales so large or small that every latent lands in one cluster are
+    // an edit, refused by name.
+    for value in [3e38f32, 1e-45] {
+        let err =
+            Model::from_bytes(&with_tensor(&model.to_bytes().unwrap(), "kmeans.scale", &vec![value; latent])).unwrap_err().to_string();
+        assert!(err.contains("kmeans.scale"), "{value}: {err}");
+    }
 
     let plain = Model::fit(&batch, &small(r#"{"clusters": 3, "clustering": "kmeans", "kmeans_standardize": false}"#), |_| {}).unwrap();
     assert_eq!(plain.cluster_scale(), None);
@@ -538,18 +554,19 @@ fn normalized_kmeans_clusters_unit_length_standardised_latents_and_persists() {
 
 /// The training of `training_reduces_loss_and_separates_two_shapes`, whose
 /// k-means separates the shapes, clustered by `clustering`.
-fn two_shapes_model(clustering: &str) -> (SeriesBatch<'static>, Vec<usize>, Model) {
+/// A model of 48 sines and square waves of 40 steps, two clusters, with
+/// `options` (JSON members) beside the defaults.
+fn two_shapes_model(options: &str) -> (SeriesBatch<'static>, Vec<usize>, Model) {
     let (batch, labels) = two_shapes(48, 1, 40, 40);
-    let config = format!(
-        r#"{{"hidden_size": 24, "latent": 6, "epochs": 60, "batch_size": 8, "learning_rate": 0.003, "clusters": 2, "clustering": "{clustering}"}}"#
-    );
+    let config =
+        format!(r#"{{"hidden_size": 24, "latent": 6, "epochs": 60, "batch_size": 8, "learning_rate": 0.003, "clusters": 2, {options}}}"#);
     let model = Model::fit(&batch, &small(&config), |_| {}).unwrap();
     (batch, labels, model)
 }
 
 #[test]
 fn spectral_clustering_stores_its_graph_latents_and_assigns_by_their_vote() {
-    let (batch, labels, model) = two_shapes_model("spectral");
+    let (batch, labels, model) = two_shapes_model(r#""clustering": "spectral""#);
     let latent = model.latent();
     let latents = model.embed(&batch).unwrap();
     let clusters = model.cluster(&batch).unwrap();
@@ -740,7 +757,7 @@ fn latent_by_reconstruction_measures_averaged_series_of_several_lengths_and_chan
 
 #[test]
 fn spectral_series_clusters_latents_and_shapes_side_by_side() {
-    let (batch, labels, model) = two_shapes_model("spectral_series");
+    let (batch, labels, model) = two_shapes_model(r#""clustering": "spectral_series", "series_features": "shifted_shapes""#);
     let latent = model.latent();
     let (latents, clusters) = model.embed_and_cluster(&batch).unwrap();
     assert_eq!(latents, model.embed(&batch).unwrap());
@@ -807,6 +824,10 @@ fn spectral_series_clusters_latents_and_shapes_side_by_side() {
     // stored points vote for.
     let older = Model::from_bytes(&with_option(&bytes, "shape_lag", None)).unwrap();
     assert_eq!(older.config().shape_lag, 0.0);
+    // A file written before `series_features` compared shapes, as this one.
+    let unnamed = Model::from_bytes(&with_option(&bytes, "series_features", None)).unwrap();
+    assert_eq!(unnamed.config().series_features, vrae::config::SeriesFeatures::ShiftedShapes);
+    assert_eq!(unnamed.cluster(&batch).unwrap(), clusters);
     // A file written before `latent_by_reconstruction` weighed both parts
     // alike, and says so.
     assert!(model.config().latent_by_reconstruction);
@@ -834,19 +855,92 @@ fn spectral_series_clusters_latents_and_shapes_side_by_side() {
         let err = Model::from_bytes(&with_option(&bytes, "clustering", Some(clustering.into()))).unwrap_err().to_string();
         assert!(err.contains(names), "{clustering}: {err}");
     }
-    for weights in [[0.0f32, 1.0], [1.0, -2.0], [f32::NAN, 1.0], [1.0, f32::INFINITY]] {
+    // Finite but extreme weights or points would put every later series in
+    // one cluster (the vote's distances overflow or vanish).
+    for weights in [[0.0f32, 1.0], [1.0, -2.0], [f32::NAN, 1.0], [1.0, f32::INFINITY], [3e38, 3e38], [1e-45, 1e-45]] {
         let err = Model::from_bytes(&with_tensor(&bytes, "spectral.weights", &weights)).unwrap_err().to_string();
         assert!(err.contains("spectral.weights"), "{weights:?}: {err}");
     }
     let rows = batch.len();
-    let err = Model::from_bytes(&with_tensor(&bytes, "spectral.points", &vec![f32::NAN; rows * (latent + 40)])).unwrap_err().to_string();
-    assert!(err.contains("spectral.points"), "{err}");
+    for value in [f32::NAN, 1e37] {
+        let err = Model::from_bytes(&with_tensor(&bytes, "spectral.points", &vec![value; rows * (latent + 40)])).unwrap_err().to_string();
+        assert!(err.contains("spectral.points"), "{value}: {err}");
+    }
     // A latent-only spectral model claiming to compare shapes lacks the
-    // weights and has points of the wrong width.
+    // weights and has points of the wrong width; claiming to describe
+    // series by kernels, it lacks the kernels.
     let spectral = Model::fit(&batch, &small(r#"{"clusters": 2, "clustering": "spectral"}"#), |_| {}).unwrap().to_bytes().unwrap();
     let claimed = with_option(&spectral, "clustering", Some("spectral_series".into()));
     let err = Model::from_bytes(&claimed).unwrap_err().to_string();
     assert!(err.contains("spectral.points"), "{err}");
+    let err = Model::from_bytes(&with_option(&claimed, "series_features", Some("random_kernels".into()))).unwrap_err().to_string();
+    assert!(err.contains("spectral.kernel_steps"), "{err}");
+}
+
+#[test]
+fn spectral_series_describes_series_by_minirockets_kernels() {
+    let (batch, labels, model) = two_shapes_model(r#""clustering": "spectral_series", "series_features": "random_kernels""#);
+    assert_eq!(model.config().series_features, vrae::config::SeriesFeatures::RandomKernels);
+    let clusters = model.cluster(&batch).unwrap();
+    let ari = adjusted_rand_index(&labels, &clusters).unwrap();
+    assert!(ari > 0.8, "sines and square waves not separated: ARI {ari}");
+
+    // The file keeps the kernels of 40-step shapes (dilations 1 to 4: 336
+    // kernels, 30 biases each), the features' mean and the axes, and the
+    // graph points are latents beside their descriptions on those axes.
+    let latent = model.latent();
+    let bytes = model.to_bytes().unwrap();
+    let floats = |name: &str| stored_floats(&bytes, name);
+    assert_eq!(floats("spectral.kernel_steps"), (vec![1], vec![40.0]));
+    let (pick_shape, picks) = floats("spectral.kernel_channels");
+    assert_eq!(pick_shape, [336, 1]);
+    assert!(picks.iter().all(|&p| p == 1.0));
+    assert_eq!(floats("spectral.kernel_biases").0, [336, 30]);
+    assert_eq!(floats("spectral.kernel_mean").0, [10_080]);
+    let (axes_shape, _) = floats("spectral.kernel_axes");
+    assert_eq!(axes_shape[1], 10_080);
+    assert!((1..batch.len()).contains(&axes_shape[0]), "{axes_shape:?}");
+    assert_eq!(floats("spectral.points").0, [batch.len(), latent + axes_shape[0]]);
+    // Each feature is the share of a kernel's outputs above a bias, so the
+    // features' mean lies in [0, 1].
+    assert!(floats("spectral.kernel_mean").1.iter().all(|m| (0.0..=1.0).contains(m)));
+
+    // The loaded model describes and clusters series as the trained one,
+    // later series of another length too; a series moved by 3 steps stays
+    // in its class's cluster.
+    let loaded = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(loaded.config().series_features, vrae::config::SeriesFeatures::RandomKernels);
+    assert_eq!(loaded.cluster(&batch).unwrap(), clusters);
+    let halved: Vec<f32> = batch.row(0).iter().step_by(2).copied().collect();
+    let later = SeriesBatch::from_rows(&[halved], 1).unwrap();
+    assert_eq!(loaded.cluster(&later).unwrap(), model.cluster(&later).unwrap());
+    let moved: Vec<Vec<f32>> = (0..batch.len()).map(|r| batch.row(r).iter().cycle().skip(3).take(40).copied().collect()).collect();
+    let moved_clusters = model.cluster(&SeriesBatch::from_rows(&moved, 1).unwrap()).unwrap();
+    let agreement = adjusted_rand_index(&clusters, &moved_clusters).unwrap();
+    assert!(agreement > 0.8, "series moved by 3 steps change cluster: ARI {agreement}");
+
+    // Edits are refused by name: steps that are not a whole number the
+    // model takes (another number also changes the shapes the other
+    // tensors must have), channel picks other than 0 or 1, values that are
+    // not finite, a missing mean; and a file whose config no longer says
+    // kernels (as if written before the option).
+    let edits: [(&str, Vec<f32>); 7] = [
+        ("spectral.kernel_steps", vec![0.0]),
+        ("spectral.kernel_steps", vec![40.5]),
+        ("spectral.kernel_steps", vec![1e9]),
+        ("spectral.kernel_channels", vec![2.0; 336]),
+        ("spectral.kernel_biases", vec![f32::NAN; 336 * 30]),
+        ("spectral.kernel_axes", vec![f32::NAN; axes_shape[0] * 10_080]),
+        ("spectral.kernel_mean", vec![f32::INFINITY; 10_080]),
+    ];
+    for (name, values) in edits {
+        let err = Model::from_bytes(&with_tensor(&bytes, name, &values)).unwrap_err().to_string();
+        assert!(err.contains(name), "{name} {:?}: {err}", &values[..1]);
+    }
+    let err = Model::from_bytes(&without_tensor(&bytes, "spectral.kernel_mean")).unwrap_err().to_string();
+    assert!(err.contains("spectral.kernel_mean"), "{err}");
+    let err = Model::from_bytes(&with_option(&bytes, "series_features", None)).unwrap_err().to_string();
+    assert!(err.contains("spectral.kernel_steps"), "{err}");
 }
 
 #[test]

@@ -109,6 +109,13 @@ class Model:
         model. Raises ``polars.exceptions.ComputeError`` for a model trained
         without ``clusters``.
         """
+        if steps is not None:
+            # Checked here so that a bool is not read as 1 step and a huge or
+            # negative number is named rather than failing the conversion.
+            most = self._info["config"]["max_length"]
+            if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= most:
+                msg = f"Model.prototypes: option `steps`: prototypes need 1 to max_length = {most} steps, got {steps!r}"
+                raise ValueError(msg)
         series = _internal.prototypes(self._bytes, steps)
         return pl.DataFrame({"cluster": pl.Series("cluster", range(len(series)), dtype=pl.Int32), "prototype": series})
 

@@ -34,6 +34,11 @@ def test_models_without_clusters_or_with_bad_lengths_are_refused(plain_model: vr
         plain_model.prototypes()
     with pytest.raises(ValueError, match="option `steps`: prototypes need 1 to max_length"):
         model.prototypes(steps=0)
+    # Whatever is not a whole number of steps the model takes is named,
+    # not converted: a bool, a float, a negative or huge number.
+    for steps in (True, 2.5, -1, 10**30):
+        with pytest.raises(ValueError, match=r"Model.prototypes: option `steps`: .* got"):
+            model.prototypes(steps=steps)  # type: ignore[arg-type]
 
 
 def test_clusters_auto_reports_its_choice(frame: pl.DataFrame) -> None:

@@ -87,10 +87,14 @@ impl VraePrototypes {
             .filter(|v| is_model_type(&v.data_type()))
             .ok_or_else(|| error("the model must be a constant: a model file path (Utf8) or the model's bytes (Binary)"))?;
         let model = scalar_model(value).load(&self.models).map_err(error)?.ok_or_else(|| error("the model is null"))?;
-        let steps = match steps.map(|v| v.cast_to(&DataType::UInt64).ok()) {
+        // Only integers: a cast would round 2.5 or the text '5' into steps
+        // the caller did not write.
+        let steps = match steps.map(|v| (v, v.data_type().is_integer().then(|| v.cast_to(&DataType::UInt64).ok()).flatten())) {
             None => None,
-            Some(Some(ScalarValue::UInt64(Some(n)))) => Some(usize::try_from(n).map_err(|_| error(format!("steps {n} is too large")))?),
-            Some(_) => return Err(error("steps must be a constant positive integer")),
+            Some((_, Some(ScalarValue::UInt64(Some(n))))) => {
+                Some(usize::try_from(n).map_err(|_| error(format!("steps {n} is too large")))?)
+            }
+            Some((v, _)) => return Err(error(format!("steps must be a constant positive integer, got {v} ({})", v.data_type()))),
         };
         let values = model.prototypes(steps).map_err(error)?;
         let (clusters, channels) = (model.clusters().unwrap_or(0), model.channels());
