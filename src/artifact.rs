@@ -218,8 +218,8 @@ impl Model {
             let width = index.width(latent);
             entries.push(Entry { name: SPECTRAL_POINTS.into(), dims: vec![points, width], bytes: to_bytes_le(&index.points) });
             if let Some(view) = &index.series {
-                let weights = [view.latent_weight, view.series_weight];
-                entries.push(Entry { name: SPECTRAL_WEIGHTS.into(), dims: vec![2], bytes: to_bytes_le(&weights) });
+                let weights: Vec<f32> = [view.latent_weight, view.series_weight].into_iter().chain(view.shape_weight).collect();
+                entries.push(Entry { name: SPECTRAL_WEIGHTS.into(), dims: vec![weights.len()], bytes: to_bytes_le(&weights) });
                 if let Some(spread) = &view.channel_spread {
                     entries.push(Entry { name: SPECTRAL_CHANNEL_SPREAD.into(), dims: vec![spread.len()], bytes: to_bytes_le(spread) });
                 }
@@ -398,6 +398,14 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     if channels == 0 || channels > crate::budget::MAX_CHANNELS {
         return Err(bad_meta("channels", format!("must be in 1..={}, got {channels}", crate::budget::MAX_CHANNELS)));
     }
+    // Prototypes default to this length: 0 or more than the model takes
+    // would make `prototypes()` blame a `steps` its caller never gave.
+    if !(1..=config.max_length).contains(&summary.longest_series) {
+        return Err(bad_meta(
+            "summary",
+            format!("longest_series {} is not in 1..=max_length = {}", summary.longest_series, config.max_length),
+        ));
+    }
     if summary.channels != channels {
         return Err(bad_meta("summary", format!("trained on {} channels, the model has {channels}", summary.channels)));
     }
@@ -500,8 +508,9 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     let spectral = match (&centroids, kmeans_clusters) {
         (Some(c), false) => {
             let series = config.clustering == Clustering::SpectralSeries;
-            let kernels = series && config.series_features == SeriesFeatures::RandomKernels;
-            let shape = GraphShape { latent, channels, max_steps: config.max_length, series, kernels };
+            let kernels = series && config.series_features != SeriesFeatures::ShiftedShapes;
+            let both = kernels && config.series_features == SeriesFeatures::KernelsAndShapes;
+            let shape = GraphShape { latent, channels, max_steps: config.max_length, series, kernels, both };
             Some(spectral_index(&lookup, &shape, c.len() / latent.max(1))?)
         }
         _ if [SPECTRAL_POINTS, SPECTRAL_LABELS, SPECTRAL_WEIGHTS, SPECTRAL_CHANNEL_SPREAD]
@@ -570,9 +579,11 @@ struct GraphShape {
     max_steps: usize,
     /// `clustering: "spectral_series"`: a point is a latent and a series.
     series: bool,
-    /// `series_features: "random_kernels"`: the series part is its kernels'
-    /// description.
+    /// `series_features: "random_kernels"` or `"kernels_and_shapes"`: the
+    /// series part is (or starts with) its kernels' description.
     kernels: bool,
+    /// `"kernels_and_shapes"`: the shape follows the description.
+    both: bool,
 }
 
 /// Spectral clustering's graph points and their clusters from a model file:
@@ -581,7 +592,7 @@ struct GraphShape {
 /// `max_length` steps and the two finite, positive part weights; and one
 /// whole-number cluster in `0..k` each. Anything else is refused by name.
 fn spectral_index(lookup: &TensorLookup, shape: &GraphShape, k: usize) -> std::result::Result<SpectralIndex, ArtifactError> {
-    let GraphShape { latent, channels, max_steps, series, kernels } = *shape;
+    let GraphShape { latent, channels, max_steps, series, kernels, both } = *shape;
     let (dims, points) = lookup(SPECTRAL_POINTS).ok_or_else(|| ArtifactError::MissingTensor(SPECTRAL_POINTS.into()))?;
     let most = crate::spectral::MAX_GRAPH_POINTS;
     let kernels = match kernels {
@@ -593,6 +604,10 @@ fn spectral_index(lookup: &TensorLookup, shape: &GraphShape, k: usize) -> std::r
     };
     let width = dims.get(1).copied().unwrap_or(0);
     let (steps, width_ok, expected) = match &kernels {
+        Some(k) if both => {
+            let shape = k.steps * channels;
+            (k.steps, width == latent + k.dim() + shape, format!("{latent} + {} kernel axes + {} steps x {channels}", k.dim(), k.steps))
+        }
         Some(k) => (k.steps, width == latent + k.dim(), format!("{latent} + {} kernel axes", k.dim())),
         None => {
             let steps = width.saturating_sub(latent) / channels.max(1);
@@ -606,8 +621,9 @@ fn spectral_index(lookup: &TensorLookup, shape: &GraphShape, k: usize) -> std::r
     }
     let view = match (series, lookup(SPECTRAL_WEIGHTS)) {
         (true, Some((weight_dims, weights))) => match (weight_dims.as_slice(), weights.as_slice()) {
-            ([2], &[latent_weight, series_weight]) if [latent_weight, series_weight].iter().all(|w| SCALES.contains(w)) => {
+            (&[n], &[latent_weight, series_weight, ..]) if n == 2 + usize::from(both) && weights.iter().all(|w| SCALES.contains(w)) => {
                 Some(SeriesView {
+                    shape_weight: weights.get(2).copied(),
                     steps,
                     channels,
                     latent_weight,
@@ -619,7 +635,12 @@ fn spectral_index(lookup: &TensorLookup, shape: &GraphShape, k: usize) -> std::r
             _ => {
                 return Err(bad_meta(
                     SPECTRAL_WEIGHTS,
-                    format!("{weights:?} (shape {weight_dims:?}), expected two weights in [{:e}, {:e}]", SCALES.start(), SCALES.end()),
+                    format!(
+                        "{weights:?} (shape {weight_dims:?}), expected {} weights in [{:e}, {:e}]",
+                        2 + usize::from(both),
+                        SCALES.start(),
+                        SCALES.end()
+                    ),
                 ))
             }
         },

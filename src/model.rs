@@ -414,7 +414,8 @@ impl Model {
             let shapes = (config.clustering == Clustering::SpectralSeries && config.clusters.is_some()).then(|| {
                 let shapes = Shapes::of_training(batch);
                 match config.series_features {
-                    SeriesFeatures::RandomKernels => shapes.described_by_kernels(config.seed),
+                    SeriesFeatures::RandomKernels => shapes.described_by_kernels(config.seed, false),
+                    SeriesFeatures::KernelsAndShapes => shapes.described_by_kernels(config.seed, true),
                     SeriesFeatures::ShiftedShapes => shapes,
                 }
             });
@@ -484,7 +485,11 @@ impl Model {
         finite("kmeans.scale", self.cluster_scale.as_deref().unwrap_or(&[]))?;
         finite(KMEANS_DIRECTIONS, self.cluster_directions.as_deref().unwrap_or(&[]))?;
         finite(SPECTRAL_POINTS, self.spectral.as_ref().map_or(&[][..], |s| &s.points))?;
-        let weights = self.spectral.as_ref().and_then(|s| s.series.as_ref()).map(|v| vec![v.latent_weight, v.series_weight]);
+        let weights = self
+            .spectral
+            .as_ref()
+            .and_then(|s| s.series.as_ref())
+            .map(|v| [v.latent_weight, v.series_weight].into_iter().chain(v.shape_weight).collect::<Vec<_>>());
         finite(SPECTRAL_WEIGHTS, weights.as_deref().unwrap_or(&[]))?;
         finite("pca.mean", &self.pca.mean)?;
         finite("pca.components", &self.pca.components)?;

@@ -24,9 +24,11 @@
 //! on its own dropped that (BENCHMARKS.md, "Several channels"); models
 //! saved before keep doing so.
 //!
-//! With `series_features: "random_kernels"` (the default) the series part
-//! of a point is not the shape itself but its description by MiniRocket's
-//! kernels ([`crate::random_kernels`]), compared step by step.
+//! With `series_features: "random_kernels"` the series part of a point is
+//! not the shape itself but its description by MiniRocket's kernels
+//! ([`crate::random_kernels`]), compared step by step; with
+//! `"kernels_and_shapes"` (the default) the description and the shape
+//! side by side, each at half the part's variance.
 
 use crate::batch::SeriesBatch;
 use crate::cluster::column_moments;
@@ -43,28 +45,34 @@ pub(crate) struct SeriesView {
     pub(crate) steps: usize,
     /// Values per step.
     pub(crate) channels: usize,
-    /// What the latent part and the series part are multiplied by.
+    /// What the latent part and the series part are multiplied by (with
+    /// kernels, the series part is the kernels' description).
     pub(crate) latent_weight: f32,
     pub(crate) series_weight: f32,
+    /// `series_features: "kernels_and_shapes"`: what the shape, which
+    /// follows the description in each point, is multiplied by.
+    pub(crate) shape_weight: Option<f32>,
     /// Each channel's spread over the training rows, which several
     /// channels are divided by before the series is z-normalised as a
     /// whole; `None`: one channel, or a model saved before, whose channels
     /// are each z-normalised on their own.
     pub(crate) channel_spread: Option<Vec<f32>>,
-    /// `series_features: "random_kernels"`: the kernels that describe a
-    /// shape; `None`: the shape is its own description.
+    /// `series_features: "random_kernels"` or `"kernels_and_shapes"`: the
+    /// kernels that describe a shape; `None`: the shape is its own
+    /// description.
     pub(crate) kernels: Option<KernelFeatures>,
 }
 
 /// The training series' shapes, `[rows, steps * channels]`, or with
-/// `kernels` their descriptions `[rows, kernels.dim()]`, with what made
-/// them.
+/// `kernels` their descriptions `[rows, kernels.dim()]` (each followed by
+/// its shape with `keep_shapes`), with what made them.
 pub(crate) struct Shapes {
     pub(crate) rows: Vec<f32>,
     pub(crate) steps: usize,
     pub(crate) channels: usize,
     pub(crate) channel_spread: Option<Vec<f32>>,
     pub(crate) kernels: Option<KernelFeatures>,
+    pub(crate) keep_shapes: bool,
 }
 
 impl Shapes {
@@ -74,19 +82,27 @@ impl Shapes {
         let (steps, channels) = (batch.max_steps(), batch.channels());
         let channel_spread = (channels > 1).then(|| channel_spread(batch));
         let rows = series_rows(batch, steps, channel_spread.as_deref());
-        Shapes { rows, steps, channels, channel_spread, kernels: None }
+        Shapes { rows, steps, channels, channel_spread, kernels: None, keep_shapes: true }
     }
 
-    /// The same series described by kernels drawn from them with `seed`.
-    pub(crate) fn described_by_kernels(self, seed: u64) -> Self {
+    /// The same series described by kernels drawn from them with `seed`,
+    /// each description followed by its shape with `keep_shapes`.
+    pub(crate) fn described_by_kernels(self, seed: u64, keep_shapes: bool) -> Self {
         let kernels = KernelFeatures::fit(&self.rows, self.steps, self.channels, seed);
-        Shapes { rows: kernels.describe(&self.rows), kernels: Some(kernels), ..self }
+        let described = kernels.describe(&self.rows);
+        let rows = if keep_shapes { side_by_side(&described, kernels.dim(), &self.rows, self.steps * self.channels) } else { described };
+        Shapes { rows, kernels: Some(kernels), keep_shapes, ..self }
     }
+}
 
-    /// Values in one row.
-    fn width(&self) -> usize {
-        self.kernels.as_ref().map_or(self.steps * self.channels, KernelFeatures::dim)
+/// Each row of `a` (`[rows, a_width]`) followed by the same row of `b`.
+fn side_by_side(a: &[f32], a_width: usize, b: &[f32], b_width: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    for (x, y) in a.chunks_exact(a_width.max(1)).zip(b.chunks_exact(b_width.max(1))) {
+        out.extend_from_slice(x);
+        out.extend_from_slice(y);
     }
+    out
 }
 
 /// The least the latent part's squared distances are multiplied by
@@ -108,40 +124,49 @@ impl SeriesView {
 
     /// Weights that give each part unit total variance over the training
     /// rows (`latents`: `[rows, latent]` in the clustering space; `shapes`:
-    /// the same rows' shapes). A part without spread keeps weight 1: it
-    /// adds the same to every distance.
+    /// the same rows' series parts); a description and a shape side by
+    /// side share the series part's weight, half the variance each. A part
+    /// without spread keeps weight 1: it adds the same to every distance.
     pub(crate) fn fit(latents: &[f32], latent: usize, shapes: &Shapes) -> Self {
-        let weight = |values: &[f32], width: usize| {
-            let variance = total_variance(values, width);
-            if variance > 1e-24 {
-                (1.0 / variance.sqrt()) as f32
-            } else {
-                1.0
-            }
-        };
+        let weight = |variance: f64| if variance > 1e-24 { (1.0 / variance.sqrt()) as f32 } else { 1.0 };
+        let shape_width = shapes.steps * shapes.channels;
+        let first = shapes.kernels.as_ref().map_or(shape_width, KernelFeatures::dim);
+        let both = shapes.kernels.is_some() && shapes.keep_shapes;
+        let variances = column_moments(&shapes.rows, first + if both { shape_width } else { 0 }).1;
+        let (head, tail) = variances.split_at(first.min(variances.len()));
+        let half = std::f32::consts::FRAC_1_SQRT_2;
         Self {
             steps: shapes.steps,
             channels: shapes.channels,
-            latent_weight: weight(latents, latent),
-            series_weight: weight(&shapes.rows, shapes.width()),
+            latent_weight: weight(total_variance(latents, latent)),
+            series_weight: weight(head.iter().sum()) * if both { half } else { 1.0 },
+            shape_weight: both.then(|| weight(tail.iter().sum()) * half),
             channel_spread: shapes.channel_spread.clone(),
             kernels: shapes.kernels.clone(),
         }
     }
 
-    /// The series part of later series (shapes, or their descriptions),
-    /// made as the training ones were.
+    /// The series part of later series (shapes, or their descriptions,
+    /// each followed by its shape where the graph keeps both), made as the
+    /// training ones were.
     pub(crate) fn shapes(&self, batch: &SeriesBatch) -> Vec<f32> {
         let shapes = series_rows(batch, self.steps, self.channel_spread.as_deref());
-        match &self.kernels {
-            Some(kernels) => kernels.describe(&shapes),
-            None => shapes,
+        match (&self.kernels, self.shape_weight) {
+            (Some(kernels), Some(_)) => side_by_side(&kernels.describe(&shapes), kernels.dim(), &shapes, self.steps * self.channels),
+            (Some(kernels), None) => kernels.describe(&shapes),
+            (None, _) => shapes,
         }
+    }
+
+    /// Values of a point's series part before the shape where both are
+    /// kept (the description), or in all.
+    fn first_width(&self) -> usize {
+        self.kernels.as_ref().map_or(self.steps * self.channels, KernelFeatures::dim)
     }
 
     /// Values in one point's series part.
     fn series_width(&self) -> usize {
-        self.kernels.as_ref().map_or(self.steps * self.channels, KernelFeatures::dim)
+        self.first_width() + if self.shape_weight.is_some() { self.steps * self.channels } else { 0 }
     }
 
     /// Values in one graph point.
@@ -149,26 +174,30 @@ impl SeriesView {
         latent + self.series_width()
     }
 
-    /// How two graph points are compared: kernel descriptions step by
-    /// step; shapes at their best-aligned shift of up to `shape_lag` of
-    /// their steps (rounded; 0: step by step).
+    /// How two graph points are compared: latents and kernel descriptions
+    /// step by step; shapes at their best-aligned shift of up to
+    /// `shape_lag` of their steps (rounded; 0: step by step).
     pub(crate) fn distance(&self, latent: usize, shape_lag: f64) -> Distance {
-        if self.kernels.is_some() {
-            return Distance::Euclidean;
-        }
+        let head = match (&self.kernels, self.shape_weight) {
+            (Some(_), None) => return Distance::Euclidean,
+            (Some(kernels), Some(_)) => latent + kernels.dim(),
+            (None, _) => latent,
+        };
         let max_lag = (shape_lag.clamp(0.0, 1.0) * self.steps as f64).round() as usize;
-        Distance::ShiftedShape { head: latent, steps: self.steps, channels: self.channels, max_lag }
+        Distance::ShiftedShape { head, steps: self.steps, channels: self.channels, max_lag }
     }
 
     /// Graph points `[rows, width(latent)]`: each latent row (clustering
     /// space) and its series part, weighted.
     pub(crate) fn joined(&self, latents: &[f32], latent: usize, series: &[f32]) -> Vec<f32> {
-        let width = self.series_width();
+        let (width, first) = (self.series_width(), self.first_width());
         let rows = latents.len() / latent.max(1);
         let mut out = Vec::with_capacity(rows * self.width(latent));
         for (z, x) in latents.chunks_exact(latent.max(1)).zip(series.chunks_exact(width.max(1))) {
             out.extend(z.iter().map(|v| v * self.latent_weight));
-            out.extend(x.iter().map(|v| v * self.series_weight));
+            out.extend(x[..first].iter().map(|v| v * self.series_weight));
+            let shape_weight = self.shape_weight.unwrap_or(1.0);
+            out.extend(x[first..].iter().map(|v| v * shape_weight));
         }
         out
     }
@@ -335,7 +364,8 @@ mod tests {
         // variance 1, so the joined distance weighs them alike.
         let latents = [0.0f32, 0.0, 10.0, 0.0];
         let series = [0.0f32, 0.1, 0.0, 0.0];
-        let shapes = |rows: &[f32]| Shapes { rows: rows.to_vec(), steps: 2, channels: 1, channel_spread: None, kernels: None };
+        let shapes =
+            |rows: &[f32]| Shapes { rows: rows.to_vec(), steps: 2, channels: 1, channel_spread: None, kernels: None, keep_shapes: true };
         let view = SeriesView::fit(&latents, 2, &shapes(&series));
         let joined = view.joined(&latents, 2, &series);
         assert_eq!(joined.len(), 8);

@@ -287,6 +287,17 @@ fn truncated_corrupt_foreign_and_newer_models_are_refused() {
     let err = Model::from_bytes(&flipped).unwrap_err().to_string();
     assert!(err.contains("checksum"), "{err}");
     assert!(Model::from_bytes(b"not a model at all").is_err());
+    // A longest training series of no steps or more than the model takes
+    // (prototypes default to its length) is an edit, refused by name.
+    for longest in [0u64, 1_000_000_000_000] {
+        let edited = with_metadata(&bytes, |meta| {
+            let mut summary: serde_json::Value = serde_json::from_str(&meta["summary"]).unwrap();
+            summary["longest_series"] = longest.into();
+            meta.insert("summary".into(), summary.to_string());
+        });
+        let err = Model::from_bytes(&edited).unwrap_err().to_string();
+        assert!(err.contains("longest_series"), "{longest}: {err}");
+    }
 
     let data = vec![0u8; 16];
     let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![4], &data).unwrap();
@@ -871,10 +882,12 @@ fn spectral_series_clusters_latents_and_shapes_side_by_side() {
     // series by kernels, it lacks the kernels.
     let spectral = Model::fit(&batch, &small(r#"{"clusters": 2, "clustering": "spectral"}"#), |_| {}).unwrap().to_bytes().unwrap();
     let claimed = with_option(&spectral, "clustering", Some("spectral_series".into()));
-    let err = Model::from_bytes(&claimed).unwrap_err().to_string();
+    let err = Model::from_bytes(&with_option(&claimed, "series_features", Some("shifted_shapes".into()))).unwrap_err().to_string();
     assert!(err.contains("spectral.points"), "{err}");
-    let err = Model::from_bytes(&with_option(&claimed, "series_features", Some("random_kernels".into()))).unwrap_err().to_string();
-    assert!(err.contains("spectral.kernel_steps"), "{err}");
+    for kernels in ["random_kernels", "kernels_and_shapes"] {
+        let err = Model::from_bytes(&with_option(&claimed, "series_features", Some(kernels.into()))).unwrap_err().to_string();
+        assert!(err.contains("spectral.kernel_steps"), "{kernels}: {err}");
+    }
 }
 
 #[test]
@@ -941,6 +954,48 @@ fn spectral_series_describes_series_by_minirockets_kernels() {
     assert!(err.contains("spectral.kernel_mean"), "{err}");
     let err = Model::from_bytes(&with_option(&bytes, "series_features", None)).unwrap_err().to_string();
     assert!(err.contains("spectral.kernel_steps"), "{err}");
+}
+
+#[test]
+fn kernels_and_shapes_keep_each_description_beside_its_shape_at_half_weight_each() {
+    let (batch, labels, model) = two_shapes_model(r#""clustering": "spectral_series", "series_features": "kernels_and_shapes""#);
+    let clusters = model.cluster(&batch).unwrap();
+    let ari = adjusted_rand_index(&labels, &clusters).unwrap();
+    assert!(ari > 0.8, "sines and square waves not separated: ARI {ari}");
+
+    // Three weights (latent, description, shape) and points of the latent,
+    // the description on its axes and the 40-step shape.
+    let latent = model.latent();
+    let bytes = model.to_bytes().unwrap();
+    let (_, weights) = stored_floats(&bytes, "spectral.weights");
+    assert_eq!(weights.len(), 3);
+    let axes = stored_floats(&bytes, "spectral.kernel_axes").0[0];
+    let width = latent + axes + 40;
+    let (shape, stored) = stored_floats(&bytes, "spectral.points");
+    assert_eq!(shape, [batch.len(), width]);
+    // The shape part is the z-normalised shape at unit total variance over
+    // the training rows, then at half the series part's variance.
+    let shapes = unit_total_variance(&z_normalised(&batch), 40);
+    let ratio = |raw: &[f32], unit: &[f32]| unit[1] / raw[1];
+    let half = std::f32::consts::FRAC_1_SQRT_2;
+    let want = ratio(&z_normalised(&batch), &shapes) * half;
+    assert!((weights[2] - want).abs() < 1e-4 * want, "{} against {want}", weights[2]);
+    for (row, shape) in z_normalised(&batch).chunks_exact(40).enumerate() {
+        let scaled: Vec<f32> = shape.iter().map(|v| v * weights[2]).collect();
+        let found = stored.chunks_exact(width).any(|p| p[latent + axes..].iter().zip(&scaled).all(|(a, b)| (a - b).abs() < 1e-4));
+        assert!(found, "training series {row}: its weighted shape is no stored point's tail");
+    }
+    // Over the graph points, the description part has total variance 1/2.
+    let description: Vec<f32> = stored.chunks_exact(width).flat_map(|p| p[latent..latent + axes].to_vec()).collect();
+    let total: f32 = unit_total_variance(&description, axes).iter().zip(&description).map(|(u, d)| d / u).next().unwrap().powi(2);
+    assert!((total - 0.5).abs() < 1e-3, "description's total variance {total}");
+
+    let loaded = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(loaded.config().series_features, vrae::config::SeriesFeatures::KernelsAndShapes);
+    assert_eq!(loaded.cluster(&batch).unwrap(), clusters);
+    // Read as kernels alone, the points are too wide: refused by name.
+    let err = Model::from_bytes(&with_option(&bytes, "series_features", Some("random_kernels".into()))).unwrap_err().to_string();
+    assert!(err.contains("spectral.points"), "{err}");
 }
 
 #[test]
