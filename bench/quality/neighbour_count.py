@@ -33,7 +33,7 @@ def embedding_with(d2, m, neighbours):
 
 
 def main():
-    def candidates(latent, shape, share, k, seed):
+    def candidates(latent, shape, share, k, seed, _series):
         d2 = min(1.0, max(1e-6, share)) * latent + shape
         counts = {f"{NEIGHBOURS} (default)": NEIGHBOURS, "max(3, ln n)": log_neighbours(len(d2))}
         return {name: mixture_cut(embedding_with(d2, k, count), k, seed) for name, count in counts.items()}

@@ -27,13 +27,12 @@ fit's R² (`share_weighted.py`):
 
     bench/.venv-classic/bin/python bench/quality/random_kernels.py ../shared/data {selection|confirmation|all} RESULTS.jsonl[,MORE.jsonl] LATENT_DIRS
 """
-import sys
 from itertools import combinations
 
 import numpy as np
-from shape_graph import compare_on_halves, unit_total_variance
-from share_weighted import shares_of
-from shifted_shapes import default_shape_d2, embed_from_dist, latent_d2
+from shape_graph import unit_total_variance
+from share_weighted import compare_with_shares
+from shifted_shapes import embed_from_dist
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from tuned_graph import mixture_cut
@@ -105,29 +104,17 @@ def squared_distances(x):
 
 
 def main():
-    if len(sys.argv) < 5:
-        sys.exit(__doc__)
-    shares = shares_of(sys.argv[3])
-    argv = sys.argv[:3] + sys.argv[4:]
+    def candidates(latent, shape, share, k, seed, series):
+        latent = min(1.0, max(1e-6, share)) * latent
+        space = kernel_space(*series, seed)
+        kernels = squared_distances(space)
+        graphs = {"default": latent + shape, "kernels": latent + kernels, "both": latent + (shape + kernels) / 2}
+        out = {name: mixture_cut(embed_from_dist(d2, k), k, seed) for name, d2 in graphs.items()}
+        out["kernels alone, k-means"] = KMeans(k, n_init=10, random_state=seed).fit_predict(space)
+        out["kernels alone, graph"] = mixture_cut(embed_from_dist(kernels, k), k, seed)
+        return out
 
-    def candidates_for(entry, every):
-        shape = default_shape_d2(entry, every)
-        channels = entry["n_channels"]
-
-        def candidates(z, k, seed):
-            weight = min(1.0, max(1e-6, shares[entry["name"], seed]))
-            latent = weight * latent_d2(z)
-            space = kernel_space(every, channels, seed)
-            kernels = squared_distances(space)
-            graphs = {"default": latent + shape, "kernels": latent + kernels, "both": latent + (shape + kernels) / 2}
-            out = {name: mixture_cut(embed_from_dist(d2, k), k, seed) for name, d2 in graphs.items()}
-            out["kernels alone, k-means"] = KMeans(k, n_init=10, random_state=seed).fit_predict(space)
-            out["kernels alone, graph"] = mixture_cut(embed_from_dist(kernels, k), k, seed)
-            return out
-
-        return candidates
-
-    compare_on_halves(argv, __doc__, candidates_for)
+    compare_with_shares(__doc__, candidates)
 
 
 if __name__ == "__main__":

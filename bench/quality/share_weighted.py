@@ -34,11 +34,11 @@ def shares_of(paths):
 
 
 def compare_with_shares(doc, cut_candidates):
-    """Runs `cut_candidates(latent_d2, shape_d2, share, k, seed)` (name ->
-    labels) for every kept fit of the half the command line names, with
-    each fit's reconstruction share from the runner's JSON lines (argv[3])
-    and the shape part at the default `shape_lag`; exits with `doc` on bad
-    arguments."""
+    """Runs `cut_candidates(latent_d2, shape_d2, share, k, seed, series)`
+    (name -> labels) for every kept fit of the half the command line names,
+    with each fit's reconstruction share from the runner's JSON lines
+    (argv[3]), the shape part at the default `shape_lag`, and `series` the
+    dataset's shapes and channel count; exits with `doc` on bad arguments."""
     if len(sys.argv) < 5:
         sys.exit(doc)
     shares = shares_of(sys.argv[3])
@@ -46,13 +46,14 @@ def compare_with_shares(doc, cut_candidates):
 
     def candidates_for(entry, every):
         shape = default_shape_d2(entry, every)
-        return lambda z, k, seed: cut_candidates(latent_d2(z), shape, shares[entry["name"], seed], k, seed)
+        series = (every, entry["n_channels"])
+        return lambda z, k, seed: cut_candidates(latent_d2(z), shape, shares[entry["name"], seed], k, seed, series)
 
     compare_on_halves(argv, doc, candidates_for)
 
 
 def main():
-    def candidates(latent, shape, share, k, seed):
+    def candidates(latent, shape, share, k, seed, _series):
         weight = min(1.0, max(0.0, share))
         graphs = {
             "weight 1 (default)": latent + shape,
