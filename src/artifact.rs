@@ -510,7 +510,10 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
             let series = config.clustering == Clustering::SpectralSeries;
             let kernels = series && config.series_features != SeriesFeatures::ShiftedShapes;
             let both = kernels && config.series_features == SeriesFeatures::KernelsAndShapes;
-            let shape = GraphShape { latent, channels, max_steps: config.max_length, series, kernels, both };
+            // The shapes were the training series as the network got them:
+            // the longest one averaged by the model's window.
+            let shape_steps = crate::paa::averaged_steps(summary.longest_series, window);
+            let shape = GraphShape { latent, channels, max_steps: config.max_length, shape_steps, series, kernels, both };
             Some(spectral_index(&lookup, &shape, c.len() / latent.max(1))?)
         }
         _ if [SPECTRAL_POINTS, SPECTRAL_LABELS, SPECTRAL_WEIGHTS, SPECTRAL_CHANNEL_SPREAD]
@@ -577,6 +580,8 @@ struct GraphShape {
     channels: usize,
     /// The longest series the model takes (`max_length`).
     max_steps: usize,
+    /// Steps of the training shapes (the longest training series, averaged).
+    shape_steps: usize,
     /// `clustering: "spectral_series"`: a point is a latent and a series.
     series: bool,
     /// `series_features: "random_kernels"` or `"kernels_and_shapes"`: the
@@ -592,11 +597,11 @@ struct GraphShape {
 /// `max_length` steps and the two finite, positive part weights; and one
 /// whole-number cluster in `0..k` each. Anything else is refused by name.
 fn spectral_index(lookup: &TensorLookup, shape: &GraphShape, k: usize) -> std::result::Result<SpectralIndex, ArtifactError> {
-    let GraphShape { latent, channels, max_steps, series, kernels, both } = *shape;
+    let GraphShape { latent, channels, max_steps, shape_steps, series, kernels, both } = *shape;
     let (dims, points) = lookup(SPECTRAL_POINTS).ok_or_else(|| ArtifactError::MissingTensor(SPECTRAL_POINTS.into()))?;
     let most = crate::spectral::MAX_GRAPH_POINTS;
     let kernels = match kernels {
-        true => Some(kernel_features(lookup, channels, max_steps)?),
+        true => Some(kernel_features(lookup, channels, shape_steps)?),
         false if KERNEL_TENSORS.iter().any(|name| lookup(name).is_some()) => {
             return Err(bad_meta(KERNEL_STEPS, "present in a model whose series are not described by kernels (series_features)"))
         }
@@ -711,22 +716,27 @@ fn push_kernels(entries: &mut Vec<Entry>, kernels: &KernelFeatures) {
     }
 }
 
-/// A `random_kernels` model's kernels from its file: the shapes' steps (a
-/// whole number in 1..=`max_steps`); for every kernel and dilation those
-/// steps give, its channels (0 or 1 each, at least one 1) and biases; the
-/// features' mean; 1 to [`random_kernels::MAX_FIT_ROWS`] axes over the
-/// features; every value finite. Anything else is refused by name.
-fn kernel_features(lookup: &TensorLookup, channels: usize, max_steps: usize) -> std::result::Result<KernelFeatures, ArtifactError> {
+/// A `random_kernels` model's kernels from its file: the shapes' steps
+/// (`shape_steps`, what training made them); for every kernel and dilation
+/// those steps give, its channels (0 or 1 each, at least one 1) and biases;
+/// the features' mean (shares, in [0, 1]); 1 to
+/// [`random_kernels::MAX_FIT_ROWS`] axes over the features, each value at
+/// most [`random_kernels::MAX_AXIS_VALUE`] in size; every value finite.
+/// Anything else is refused by name: an edited step count would make each
+/// later series cost as much as the file claims, and extreme axes would
+/// describe every series as infinitely far from every stored one.
+fn kernel_features(lookup: &TensorLookup, channels: usize, shape_steps: usize) -> std::result::Result<KernelFeatures, ArtifactError> {
     let get = |name: &str| lookup(name).ok_or_else(|| ArtifactError::MissingTensor(name.into()));
-    let steps = match get(KERNEL_STEPS)? {
-        (dims, values) if dims == [1] && values[0].fract() == 0.0 && (1.0..=max_steps as f32).contains(&values[0]) => values[0] as usize,
-        (dims, values) => {
-            return Err(bad_meta(
+    let steps =
+        match get(KERNEL_STEPS)? {
+            (dims, values) if dims == [1] && values[0] == shape_steps as f32 => shape_steps,
+            (dims, values) => return Err(bad_meta(
                 KERNEL_STEPS,
-                format!("{values:?} (shape {dims:?}), expected one whole number of steps in 1..={max_steps}"),
-            ))
-        }
-    };
+                format!(
+                    "{values:?} (shape {dims:?}), expected [{shape_steps}], the training shapes' steps (summary longest_series, averaged)"
+                ),
+            )),
+        };
     let pairs = random_kernels::pairs(steps).len();
     let per = random_kernels::biases_per_pair(steps);
     let features = random_kernels::feature_count(steps);
@@ -745,8 +755,9 @@ fn kernel_features(lookup: &TensorLookup, channels: usize, max_steps: usize) -> 
     };
     let (_, channel_picks) = checked(KERNEL_CHANNELS, &[pairs, channels], &one_per_row, "0 or 1 values, at least one 1 per kernel")?;
     let (_, biases) = checked(KERNEL_BIASES, &[pairs, per], &|_| true, "biases")?;
-    let (_, mean) = checked(KERNEL_MEAN, &[features], &|_| true, "means")?;
-    let (axes_dims, axes) = checked(KERNEL_AXES, &[0, features], &|_| true, "axes")?;
+    let (_, mean) = checked(KERNEL_MEAN, &[features], &|m| m.iter().all(|v| (0.0..=1.0).contains(v)), "means in [0, 1]")?;
+    let bounded = |a: &[f32]| a.iter().all(|v| v.abs() <= random_kernels::MAX_AXIS_VALUE);
+    let (axes_dims, axes) = checked(KERNEL_AXES, &[0, features], &bounded, "axes of bounded size")?;
     if !(1..=random_kernels::MAX_FIT_ROWS).contains(&axes_dims[0]) {
         return Err(bad_meta(KERNEL_AXES, format!("{} axes, expected 1..={}", axes_dims[0], random_kernels::MAX_FIT_ROWS)));
     }

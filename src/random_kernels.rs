@@ -52,6 +52,11 @@ const EXPLAINED: f64 = 0.8;
 /// eigendecomposition grows with the cube of its rows.
 pub(crate) const MAX_FIT_ROWS: usize = 500;
 
+/// The largest size of a stored axis value: a unit vector's component over
+/// a feature's spread, which is above 1e-6 for every feature kept (with
+/// room for rounding).
+pub(crate) const MAX_AXIS_VALUE: f32 = 1e7;
+
 /// The kernels and the principal axes that turn a series' shape into its
 /// features.
 #[derive(Clone, Debug, PartialEq)]

@@ -932,19 +932,23 @@ fn spectral_series_describes_series_by_minirockets_kernels() {
     let agreement = adjusted_rand_index(&clusters, &moved_clusters).unwrap();
     assert!(agreement > 0.8, "series moved by 3 steps change cluster: ARI {agreement}");
 
-    // Edits are refused by name: steps that are not a whole number the
-    // model takes (another number also changes the shapes the other
-    // tensors must have), channel picks other than 0 or 1, values that are
-    // not finite, a missing mean; and a file whose config no longer says
-    // kernels (as if written before the option).
-    let edits: [(&str, Vec<f32>); 7] = [
+    // Edits are refused by name: steps other than the training shapes'
+    // (40: the longest series, not averaged), channel picks other than 0
+    // or 1, values that are not finite, a missing mean; and a file whose
+    // config no longer says kernels (as if written before the option).
+    // Axes so large, or means outside [0, 1] (features are shares), would
+    // describe every later series as infinitely far from every stored one.
+    let edits: [(&str, Vec<f32>); 10] = [
         ("spectral.kernel_steps", vec![0.0]),
         ("spectral.kernel_steps", vec![40.5]),
         ("spectral.kernel_steps", vec![1e9]),
+        ("spectral.kernel_steps", vec![39.0]),
         ("spectral.kernel_channels", vec![2.0; 336]),
         ("spectral.kernel_biases", vec![f32::NAN; 336 * 30]),
         ("spectral.kernel_axes", vec![f32::NAN; axes_shape[0] * 10_080]),
+        ("spectral.kernel_axes", vec![3e38; axes_shape[0] * 10_080]),
         ("spectral.kernel_mean", vec![f32::INFINITY; 10_080]),
+        ("spectral.kernel_mean", vec![2.0; 10_080]),
     ];
     for (name, values) in edits {
         let err = Model::from_bytes(&with_tensor(&bytes, name, &values)).unwrap_err().to_string();
