@@ -727,16 +727,17 @@ fn push_kernels(entries: &mut Vec<Entry>, kernels: &KernelFeatures) {
 /// describe every series as infinitely far from every stored one.
 fn kernel_features(lookup: &TensorLookup, channels: usize, shape_steps: usize) -> std::result::Result<KernelFeatures, ArtifactError> {
     let get = |name: &str| lookup(name).ok_or_else(|| ArtifactError::MissingTensor(name.into()));
-    let steps =
-        match get(KERNEL_STEPS)? {
-            (dims, values) if dims == [1] && values[0] == shape_steps as f32 => shape_steps,
-            (dims, values) => return Err(bad_meta(
+    let steps = match get(KERNEL_STEPS)? {
+        (dims, values) if dims == [1] && values[0] == shape_steps as f32 => shape_steps,
+        (dims, values) => {
+            return Err(bad_meta(
                 KERNEL_STEPS,
                 format!(
                     "{values:?} (shape {dims:?}), expected [{shape_steps}], the training shapes' steps (summary longest_series, averaged)"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     let pairs = random_kernels::pairs(steps).len();
     let per = random_kernels::biases_per_pair(steps);
     let features = random_kernels::feature_count(steps);
