@@ -29,6 +29,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
+use crate::cluster::column_moments;
 use crate::pca::symmetric_eigen;
 use crate::spectral::evenly_spaced;
 
@@ -153,8 +154,9 @@ impl KernelFeatures {
         }
         let mut model = KernelFeatures { steps, channels, channel_picks, biases, mean: Vec::new(), axes: Vec::new() };
         let sample: Vec<usize> = evenly_spaced(rows, MAX_FIT_ROWS);
-        let features: Vec<Vec<f32>> = sample.par_iter().map(|&r| model.features(&shapes[r * width..(r + 1) * width])).collect();
-        let (mean, axes) = principal_axes(&features);
+        let features: Vec<f32> =
+            sample.par_iter().flat_map_iter(|&r| model.features(&shapes[r * width..(r + 1) * width], &pairs)).collect();
+        let (mean, axes) = principal_axes(&features, model.biases.len());
         model.mean = mean;
         model.axes = axes;
         model
@@ -169,19 +171,20 @@ impl KernelFeatures {
     /// principal axes, `[rows, dim]`.
     pub(crate) fn describe(&self, shapes: &[f32]) -> Vec<f32> {
         let width = self.steps * self.channels;
+        let pairs = pairs(self.steps);
         shapes
             .par_chunks_exact(width.max(1))
             .flat_map_iter(|shape| {
-                let centred: Vec<f32> = self.features(shape).iter().zip(&self.mean).map(|(f, m)| f - m).collect();
+                let centred: Vec<f32> = self.features(shape, &pairs).iter().zip(&self.mean).map(|(f, m)| f - m).collect();
                 let axes = self.axes.chunks_exact(self.mean.len().max(1));
                 axes.map(move |axis| dot(axis, &centred) as f32).collect::<Vec<_>>()
             })
             .collect()
     }
 
-    /// The PPV features of one shape, pair by pair, bias by bias.
-    fn features(&self, shape: &[f32]) -> Vec<f32> {
-        let pairs = pairs(self.steps);
+    /// The PPV features of one shape, pair by pair, bias by bias (`pairs`:
+    /// [`pairs`] of the model's steps, made once per batch of shapes).
+    fn features(&self, shape: &[f32], pairs: &[Pair]) -> Vec<f32> {
         let per = self.biases.len() / pairs.len().max(1);
         let mut out = Vec::with_capacity(self.biases.len());
         let mut output = Vec::new();
@@ -245,26 +248,20 @@ fn quantile(sorted: &[f32], q: f64) -> f32 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * frac
 }
 
-/// The features' mean and the principal axes of the standardised features
-/// that keep [`EXPLAINED`] of their variance, each divided by its feature's
+/// The mean of `features` (`[rows, width]`) and the principal axes of the
+/// standardised features that keep [`EXPLAINED`] of their variance, each divided by its feature's
 /// spread so that a centred feature vector projects on it directly. Found
 /// from the Gram matrix of the rows (fewer than the features). Where no
 /// feature varies, one zero axis: every series then has the same
 /// description.
-fn principal_axes(features: &[Vec<f32>]) -> (Vec<f32>, Vec<f32>) {
-    let rows = features.len();
-    let width = features.first().map_or(0, Vec::len);
-    let mut mean = vec![0.0f64; width];
-    for f in features {
-        mean.iter_mut().zip(f).for_each(|(m, &v)| *m += f64::from(v) / rows as f64);
-    }
-    let mut spread = vec![0.0f64; width];
-    for f in features {
-        spread.iter_mut().zip(f.iter().zip(&mean)).for_each(|(s, (&v, m))| *s += (f64::from(v) - m).powi(2) / rows as f64);
-    }
+fn principal_axes(features: &[f32], width: usize) -> (Vec<f32>, Vec<f32>) {
+    let rows = features.len() / width.max(1);
+    let (mean, spread) = column_moments(features, width);
     let inverse: Vec<f64> = spread.iter().map(|s| if *s > 1e-12 { 1.0 / s.sqrt() } else { 0.0 }).collect();
-    let standard: Vec<Vec<f64>> =
-        features.iter().map(|f| f.iter().zip(&mean).zip(&inverse).map(|((&v, m), i)| (f64::from(v) - m) * i).collect()).collect();
+    let standard: Vec<Vec<f64>> = features
+        .chunks_exact(width.max(1))
+        .map(|f| f.iter().zip(&mean).zip(&inverse).map(|((&v, m), i)| (f64::from(v) - m) * i).collect())
+        .collect();
     let lower: Vec<Vec<f64>> = (0..rows)
         .into_par_iter()
         .map(|i| (0..=i).map(|j| standard[i].iter().zip(&standard[j]).map(|(a, b)| a * b).sum()).collect())
@@ -403,7 +400,7 @@ mod tests {
         assert!(kernels.channel_picks.iter().all(|&p| p == 1.0));
         // One feature by hand: pair 5's second bias over the first row.
         let row = &shapes[..64];
-        let features = kernels.features(row);
+        let features = kernels.features(row, &pairs(64));
         let pair = pairs(64)[5];
         let mut out = Vec::new();
         convolve(row, 1, &pair, &[1.0], &mut out);
@@ -444,7 +441,7 @@ mod tests {
         }
         // They keep at least 80% of the standardised features' variance
         // (one unit per feature that varies), and all but the last less.
-        let features: Vec<Vec<f32>> = (0..rows).map(|r| kernels.features(&shapes[r * steps..(r + 1) * steps])).collect();
+        let features: Vec<Vec<f32>> = (0..rows).map(|r| kernels.features(&shapes[r * steps..(r + 1) * steps], &pairs(steps))).collect();
         let varying = (0..features[0].len())
             .filter(|&f| {
                 let mean = features.iter().map(|row| row[f]).sum::<f32>() / rows as f32;
