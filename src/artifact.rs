@@ -29,7 +29,7 @@ use crate::model::{
 };
 use crate::network::{NetShape, Weights};
 use crate::pca::Pca;
-use crate::random_kernels::{self, KernelFeatures};
+use crate::random_kernels::{self, KernelFeatures, Pooling};
 use crate::scaling::Scaler;
 use crate::series_view::SeriesView;
 
@@ -508,8 +508,8 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     let spectral = match (&centroids, kmeans_clusters) {
         (Some(c), false) => {
             let series = config.clustering == Clustering::SpectralSeries;
-            let kernels = series && config.series_features != SeriesFeatures::ShiftedShapes;
-            let both = kernels && config.series_features == SeriesFeatures::KernelsAndShapes;
+            let kernels = config.series_features.kernel_pooling().filter(|_| series);
+            let both = kernels.is_some() && config.series_features == SeriesFeatures::KernelsAndShapes;
             // The shapes were the training series as the network got them:
             // the longest one averaged by the model's window.
             let shape_steps = crate::paa::averaged_steps(summary.longest_series, window);
@@ -584,9 +584,9 @@ struct GraphShape {
     shape_steps: usize,
     /// `clustering: "spectral_series"`: a point is a latent and a series.
     series: bool,
-    /// `series_features: "random_kernels"` or `"kernels_and_shapes"`: the
-    /// series part is (or starts with) its kernels' description.
-    kernels: bool,
+    /// Where `series_features` describes the series by kernels, their
+    /// pooling: the series part is (or starts with) their description.
+    kernels: Option<Pooling>,
     /// `"kernels_and_shapes"`: the shape follows the description.
     both: bool,
 }
@@ -601,11 +601,11 @@ fn spectral_index(lookup: &TensorLookup, shape: &GraphShape, k: usize) -> std::r
     let (dims, points) = lookup(SPECTRAL_POINTS).ok_or_else(|| ArtifactError::MissingTensor(SPECTRAL_POINTS.into()))?;
     let most = crate::spectral::MAX_GRAPH_POINTS;
     let kernels = match kernels {
-        true => Some(kernel_features(lookup, channels, shape_steps)?),
-        false if KERNEL_TENSORS.iter().any(|name| lookup(name).is_some()) => {
+        Some(pooling) => Some(kernel_features(lookup, channels, shape_steps, pooling)?),
+        None if KERNEL_TENSORS.iter().any(|name| lookup(name).is_some()) => {
             return Err(bad_meta(KERNEL_STEPS, "present in a model whose series are not described by kernels (series_features)"))
         }
-        false => None,
+        None => None,
     };
     let width = dims.get(1).copied().unwrap_or(0);
     let (steps, width_ok, expected) = match &kernels {
@@ -707,7 +707,7 @@ fn push_kernels(entries: &mut Vec<Entry>, kernels: &KernelFeatures) {
     let tensors = [
         (KERNEL_STEPS, vec![1], vec![kernels.steps as f32]),
         (KERNEL_CHANNELS, vec![pairs, kernels.channels], kernels.channel_picks.clone()),
-        (KERNEL_BIASES, vec![pairs, kernels.biases.len() / pairs.max(1)], kernels.biases.clone()),
+        (KERNEL_BIASES, bias_dims(kernels.steps, kernels.pooling), kernels.biases.clone()),
         (KERNEL_MEAN, vec![features], kernels.mean.clone()),
         (KERNEL_AXES, vec![kernels.dim(), features], kernels.axes.clone()),
     ];
@@ -716,16 +716,36 @@ fn push_kernels(entries: &mut Vec<Entry>, kernels: &KernelFeatures) {
     }
 }
 
-/// A `random_kernels` model's kernels from its file: the shapes' steps
+/// How a model's biases are stored: `[pairs, biases per pair]` for
+/// MiniRocket's pooling (one part, as files before `multirocket` have them),
+/// one after another for MultiRocket's (two parts, whose pairs each have
+/// their own count of biases).
+fn bias_dims(steps: usize, pooling: Pooling) -> Vec<usize> {
+    match pooling {
+        Pooling::Proportion => {
+            let pairs = random_kernels::pair_count(steps, pooling);
+            vec![pairs, random_kernels::bias_count(steps, pooling) / pairs.max(1)]
+        }
+        Pooling::Multi => vec![random_kernels::bias_count(steps, pooling)],
+    }
+}
+
+/// A kernels model's kernels from its file: the shapes' steps
 /// (`shape_steps`, what training made them); for every kernel and dilation
-/// those steps give, its channels (0 or 1 each, at least one 1) and biases;
-/// the features' mean (shares, in [0, 1]); 1 to
+/// those steps and `pooling` give, its channels (0 or 1 each, at least one
+/// of them 1) and biases; the features' mean (each in the range its pooling
+/// allows, [`random_kernels::plausible_means`]); 1 to
 /// [`random_kernels::MAX_FIT_ROWS`] axes over the features, each value at
 /// most [`random_kernels::MAX_AXIS_VALUE`] in size; every value finite.
 /// Anything else is refused by name: an edited step count would make each
 /// later series cost as much as the file claims, and extreme axes would
 /// describe every series as infinitely far from every stored one.
-fn kernel_features(lookup: &TensorLookup, channels: usize, shape_steps: usize) -> std::result::Result<KernelFeatures, ArtifactError> {
+fn kernel_features(
+    lookup: &TensorLookup,
+    channels: usize,
+    shape_steps: usize,
+    pooling: Pooling,
+) -> std::result::Result<KernelFeatures, ArtifactError> {
     let get = |name: &str| lookup(name).ok_or_else(|| ArtifactError::MissingTensor(name.into()));
     let steps = match get(KERNEL_STEPS)? {
         (dims, values) if dims == [1] && values[0] == shape_steps as f32 => shape_steps,
@@ -738,9 +758,8 @@ fn kernel_features(lookup: &TensorLookup, channels: usize, shape_steps: usize) -
             ))
         }
     };
-    let pairs = random_kernels::pairs(steps).len();
-    let per = random_kernels::biases_per_pair(steps);
-    let features = random_kernels::feature_count(steps);
+    let pairs = random_kernels::pair_count(steps, pooling);
+    let features = random_kernels::feature_count(steps, pooling);
     let checked = |name: &str, expected: &[usize], ok: &dyn Fn(&[f32]) -> bool, what: &str| {
         let (dims, values) = get(name)?;
         let shape_ok = dims.len() == expected.len() && dims.iter().zip(expected).all(|(d, e)| *e == 0 || d == e);
@@ -755,14 +774,15 @@ fn kernel_features(lookup: &TensorLookup, channels: usize, shape_steps: usize) -
         values.iter().all(|v| *v == 0.0 || *v == 1.0) && values.chunks_exact(channels.max(1)).all(|row| row.contains(&1.0))
     };
     let (_, channel_picks) = checked(KERNEL_CHANNELS, &[pairs, channels], &one_per_row, "0 or 1 values, at least one 1 per kernel")?;
-    let (_, biases) = checked(KERNEL_BIASES, &[pairs, per], &|_| true, "biases")?;
-    let (_, mean) = checked(KERNEL_MEAN, &[features], &|m| m.iter().all(|v| (0.0..=1.0).contains(v)), "means in [0, 1]")?;
+    let (_, biases) = checked(KERNEL_BIASES, &bias_dims(steps, pooling), &|_| true, "biases")?;
+    let plausible = |m: &[f32]| random_kernels::plausible_means(m, steps, channels, pooling);
+    let (_, mean) = checked(KERNEL_MEAN, &[features], &plausible, "means in the range of their pooling")?;
     let bounded = |a: &[f32]| a.iter().all(|v| v.abs() <= random_kernels::MAX_AXIS_VALUE);
     let (axes_dims, axes) = checked(KERNEL_AXES, &[0, features], &bounded, "axes of bounded size")?;
     if !(1..=random_kernels::MAX_FIT_ROWS).contains(&axes_dims[0]) {
         return Err(bad_meta(KERNEL_AXES, format!("{} axes, expected 1..={}", axes_dims[0], random_kernels::MAX_FIT_ROWS)));
     }
-    Ok(KernelFeatures { steps, channels, channel_picks, biases, mean, axes })
+    Ok(KernelFeatures { steps, channels, pooling, channel_picks, biases, mean, axes })
 }
 
 #[cfg(test)]

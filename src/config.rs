@@ -117,6 +117,24 @@ pub enum SeriesFeatures {
     /// Both side by side, each at half the series part's weight: the
     /// kernels' description step by step, the shape at its best shift.
     KernelsAndShapes,
+    /// MiniRocket's kernels pooled as MultiRocket pools them, over the
+    /// series and its first difference: how much, how strongly, where and
+    /// for how long each pattern answers; compared step by step as
+    /// `random_kernels` is.
+    Multirocket,
+}
+
+impl SeriesFeatures {
+    /// How the series' kernels are pooled, where the series are described
+    /// by kernels.
+    pub(crate) fn kernel_pooling(self) -> Option<crate::random_kernels::Pooling> {
+        use crate::random_kernels::Pooling;
+        match self {
+            SeriesFeatures::RandomKernels | SeriesFeatures::KernelsAndShapes => Some(Pooling::Proportion),
+            SeriesFeatures::Multirocket => Some(Pooling::Multi),
+            SeriesFeatures::ShiftedShapes => None,
+        }
+    }
 }
 
 /// Where tensors live.
@@ -315,7 +333,11 @@ pub struct VraeConfig {
     /// are stored in the model (about 40 KB per axis). `shifted_shapes`: the
     /// shape itself, compared at its best shift (`shape_lag`).
     /// `kernels_and_shapes`: both side by side, each at half the series
-    /// part's variance. Ignored by the other clusterings.
+    /// part's variance. `multirocket`: the kernels as `random_kernels`, but
+    /// each kernel, dilation and bias pooled four ways as MultiRocket does
+    /// (the share, mean, mean step and longest stretch of the outputs above
+    /// the bias), over the shape and over its first difference, at about
+    /// the same number of features. Ignored by the other clusterings.
     pub series_features: SeriesFeatures,
     /// Weigh the latent part of the `spectral_series` graph by how much of
     /// the training series the model reconstructs (default true): its

@@ -413,10 +413,10 @@ impl Model {
             // gets them, all at the longest training series' steps.
             let shapes = (config.clustering == Clustering::SpectralSeries && config.clusters.is_some()).then(|| {
                 let shapes = Shapes::of_training(batch);
-                match config.series_features {
-                    SeriesFeatures::RandomKernels => shapes.described_by_kernels(config.seed, false),
-                    SeriesFeatures::KernelsAndShapes => shapes.described_by_kernels(config.seed, true),
-                    SeriesFeatures::ShiftedShapes => shapes,
+                let keep_shapes = config.series_features == SeriesFeatures::KernelsAndShapes;
+                match config.series_features.kernel_pooling() {
+                    Some(pooling) => shapes.described_by_kernels(config.seed, pooling, keep_shapes),
+                    None => shapes,
                 }
             });
             // Beside the shapes the latent weighs only as far as its

@@ -20,6 +20,16 @@
 //! k-Shape and DTW over the UCR archive; as there, each bias is a random
 //! quantile of the kernel's output on a random training series.
 //!
+//! With `series_features: "multirocket"` each kernel, dilation and bias
+//! gives four values instead of one, MultiRocket's (Tan, Dempster, Bergmeir
+//! and Webb, Data Mining and Knowledge Discovery 36, 2022): beside the
+//! proportion of positive values, their mean (how strongly the pattern
+//! answers), the mean of their steps (where in the series it does: aligned
+//! beats whose classes differ by where a wave sits, which a count cannot
+//! tell apart) and the longest stretch of them (for how long); over the
+//! series and over its first difference (how it changes), at the same
+//! number of features in all.
+//!
 //! What a model keeps to describe later series the same way: each kernel
 //! and dilation's channels and biases, the features' training mean, and the
 //! principal axes (already divided by each feature's spread). The random
@@ -58,6 +68,93 @@ pub(crate) const MAX_FIT_ROWS: usize = 500;
 /// room for rounding).
 pub(crate) const MAX_AXIS_VALUE: f32 = 1e7;
 
+/// The largest a shape's value can be is the square root of its values'
+/// count (it is z-normalised); a kernel's output is at most 12 times the
+/// values it sums (9 channels at most), twice that on the first difference,
+/// and a bias lies within the outputs. So a mean of positive values is at
+/// most 432 times that root; a stored mean above this bound is no model's.
+const MAX_POSITIVE_MEAN_PER_ROOT: f32 = 1000.0;
+
+/// What each kernel, dilation and bias makes of a series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pooling {
+    /// MiniRocket's: the proportion of positive values, over the series.
+    Proportion,
+    /// MultiRocket's: the proportion, mean, mean step and longest stretch of
+    /// positive values, over the series and over its first difference.
+    Multi,
+}
+
+impl Pooling {
+    /// Features per kernel, dilation and bias.
+    fn values(self) -> usize {
+        match self {
+            Pooling::Proportion => 1,
+            Pooling::Multi => 4,
+        }
+    }
+}
+
+/// One series the kernels run over, the shape or its first difference, and
+/// the kernels at their dilations on it with their biases' count.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Part {
+    differenced: bool,
+    pairs: Vec<Pair>,
+    per: usize,
+}
+
+/// What the kernels run over for shapes of `steps` steps: the shape, and
+/// with [`Pooling::Multi`] its first difference, the [`FEATURES`] spread
+/// evenly over the parts, their pairs and the pooled values.
+pub(crate) fn parts(steps: usize, pooling: Pooling) -> Vec<Part> {
+    let lengths: &[(bool, usize)] = match pooling {
+        Pooling::Proportion => &[(false, steps)],
+        Pooling::Multi => &[(false, steps), (true, steps.saturating_sub(1))],
+    };
+    lengths
+        .iter()
+        .map(|&(differenced, length)| {
+            let pairs = pairs(length);
+            let wanted = FEATURES as f64 / (lengths.len() * pooling.values() * pairs.len()) as f64;
+            Part { differenced, per: (wanted.round() as usize).max(1), pairs }
+        })
+        .collect()
+}
+
+/// Kernels at a dilation over every part.
+pub(crate) fn pair_count(steps: usize, pooling: Pooling) -> usize {
+    parts(steps, pooling).iter().map(|p| p.pairs.len()).sum()
+}
+
+/// Biases over every part.
+pub(crate) fn bias_count(steps: usize, pooling: Pooling) -> usize {
+    parts(steps, pooling).iter().map(|p| p.pairs.len() * p.per).sum()
+}
+
+/// Features of a model's kernels for series of `steps` steps.
+pub(crate) fn feature_count(steps: usize, pooling: Pooling) -> usize {
+    bias_count(steps, pooling) * pooling.values()
+}
+
+/// Whether `mean` can be the training mean of every feature of kernels
+/// pooled by `pooling` over shapes of `steps` steps and `channels`
+/// channels: a proportion in [0, 1]; with [`Pooling::Multi`], in each
+/// group of four, a mean of positive values in [0, its bound], a mean step
+/// in [-1, steps] (-1: none positive) and a longest stretch in [0, steps].
+pub(crate) fn plausible_means(mean: &[f32], steps: usize, channels: usize, pooling: Pooling) -> bool {
+    let steps = steps as f32;
+    let positive = MAX_POSITIVE_MEAN_PER_ROOT * (steps * channels as f32).sqrt();
+    mean.chunks(pooling.values()).all(|group| {
+        group.iter().enumerate().all(|(i, v)| match i {
+            0 => (0.0..=1.0).contains(v),
+            1 => (0.0..=positive).contains(v),
+            2 => (-1.0..=steps).contains(v),
+            _ => (0.0..=steps).contains(v),
+        })
+    })
+}
+
 /// The kernels and the principal axes that turn a series' shape into its
 /// features.
 #[derive(Clone, Debug, PartialEq)]
@@ -65,10 +162,11 @@ pub(crate) struct KernelFeatures {
     /// Steps and channels of the shapes it takes.
     pub(crate) steps: usize,
     pub(crate) channels: usize,
-    /// `[pairs(steps), channels]`: 1 where a kernel at a dilation sums the
-    /// channel, else 0 (pairs in the order of [`pairs`]).
+    pub(crate) pooling: Pooling,
+    /// `[pair_count, channels]`: 1 where a kernel at a dilation sums the
+    /// channel, else 0 (pairs in the order of [`parts`], then [`pairs`]).
     pub(crate) channel_picks: Vec<f32>,
-    /// `[pairs(steps), biases_per_pair(steps)]`.
+    /// `[bias_count]`: each pair's biases in turn.
     pub(crate) biases: Vec<f32>,
     /// Each feature's training mean, `[features]`.
     pub(crate) mean: Vec<f32>,
@@ -120,43 +218,37 @@ pub(crate) fn pairs(steps: usize) -> Vec<Pair> {
     out
 }
 
-/// Biases (and so features) per kernel and dilation.
-pub(crate) fn biases_per_pair(steps: usize) -> usize {
-    let pairs = KERNELS * dilations(steps).len();
-    ((FEATURES as f64 / pairs as f64).round() as usize).max(1)
-}
-
-/// Features of a model's kernels for series of `steps` steps.
-pub(crate) fn feature_count(steps: usize) -> usize {
-    KERNELS * dilations(steps).len() * biases_per_pair(steps)
-}
-
 impl KernelFeatures {
     /// Draws the kernels' channels and biases from `shapes` (`[rows, steps
     /// * channels]`, time-major, rows >= 1) and finds the principal axes
-    /// of their standardised features on at most [`MAX_FIT_ROWS`] of them.
-    pub(crate) fn fit(shapes: &[f32], steps: usize, channels: usize, seed: u64) -> Self {
+    /// of their standardised features, pooled by `pooling`, on at most
+    /// [`MAX_FIT_ROWS`] of them.
+    pub(crate) fn fit(shapes: &[f32], steps: usize, channels: usize, pooling: Pooling, seed: u64) -> Self {
         let width = steps * channels;
         let rows = shapes.len() / width.max(1);
         let mut rng = StdRng::seed_from_u64(seed);
-        let pairs = pairs(steps);
-        let per = biases_per_pair(steps);
-        let mut channel_picks = vec![0.0f32; pairs.len() * channels];
-        let mut biases = Vec::with_capacity(pairs.len() * per);
+        let parts = parts(steps, pooling);
+        let mut channel_picks = vec![0.0f32; parts.iter().map(|p| p.pairs.len()).sum::<usize>() * channels];
+        let mut biases = Vec::new();
         let mut output = Vec::new();
-        for (index, pair) in pairs.iter().enumerate() {
-            let picks = &mut channel_picks[index * channels..(index + 1) * channels];
-            pick_channels(&mut rng, picks);
-            let row = rng.random_range(0..rows.max(1));
-            convolve(&shapes[row * width..(row + 1) * width], channels, pair, picks, &mut output);
-            output.sort_by(f32::total_cmp);
-            biases.extend((0..per).map(|_| quantile(&output, rng.random::<f64>())));
+        let mut index = 0;
+        for part in &parts {
+            for pair in &part.pairs {
+                let picks = &mut channel_picks[index * channels..(index + 1) * channels];
+                pick_channels(&mut rng, picks);
+                let row = rng.random_range(0..rows.max(1));
+                let series = part.series(&shapes[row * width..(row + 1) * width], channels);
+                convolve(&series, channels, pair, picks, &mut output);
+                output.sort_by(f32::total_cmp);
+                biases.extend((0..part.per).map(|_| quantile(&output, rng.random::<f64>())));
+                index += 1;
+            }
         }
-        let mut model = KernelFeatures { steps, channels, channel_picks, biases, mean: Vec::new(), axes: Vec::new() };
+        let mut model = KernelFeatures { steps, channels, pooling, channel_picks, biases, mean: Vec::new(), axes: Vec::new() };
         let sample: Vec<usize> = evenly_spaced(rows, MAX_FIT_ROWS);
         let features: Vec<f32> =
-            sample.par_iter().flat_map_iter(|&r| model.features(&shapes[r * width..(r + 1) * width], &pairs)).collect();
-        let (mean, axes) = principal_axes(&features, model.biases.len());
+            sample.par_iter().flat_map_iter(|&r| model.features(&shapes[r * width..(r + 1) * width], &parts)).collect();
+        let (mean, axes) = principal_axes(&features, feature_count(steps, pooling));
         model.mean = mean;
         model.axes = axes;
         model
@@ -171,34 +263,83 @@ impl KernelFeatures {
     /// principal axes, `[rows, dim]`.
     pub(crate) fn describe(&self, shapes: &[f32]) -> Vec<f32> {
         let width = self.steps * self.channels;
-        let pairs = pairs(self.steps);
+        let parts = parts(self.steps, self.pooling);
         shapes
             .par_chunks_exact(width.max(1))
             .flat_map_iter(|shape| {
-                let centred: Vec<f32> = self.features(shape, &pairs).iter().zip(&self.mean).map(|(f, m)| f - m).collect();
+                let centred: Vec<f32> = self.features(shape, &parts).iter().zip(&self.mean).map(|(f, m)| f - m).collect();
                 let axes = self.axes.chunks_exact(self.mean.len().max(1));
                 axes.map(move |axis| dot(axis, &centred) as f32).collect::<Vec<_>>()
             })
             .collect()
     }
 
-    /// The PPV features of one shape, pair by pair, bias by bias (`pairs`:
-    /// [`pairs`] of the model's steps, made once per batch of shapes).
-    fn features(&self, shape: &[f32], pairs: &[Pair]) -> Vec<f32> {
-        let per = self.biases.len() / pairs.len().max(1);
-        let mut out = Vec::with_capacity(self.biases.len());
+    /// The features of one shape, pair by pair, bias by bias, each bias's
+    /// pooled values together (`parts`: [`parts`] of the model's steps,
+    /// made once per batch of shapes).
+    fn features(&self, shape: &[f32], parts: &[Part]) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.biases.len() * self.pooling.values());
         let mut output = Vec::new();
-        for (index, pair) in pairs.iter().enumerate() {
-            let picks = &self.channel_picks[index * self.channels..(index + 1) * self.channels];
-            convolve(shape, self.channels, pair, picks, &mut output);
-            // Sorted once, each bias's count of outputs above it is a search.
-            output.sort_unstable_by(f32::total_cmp);
-            let len = output.len().max(1) as f32;
-            for &bias in &self.biases[index * per..(index + 1) * per] {
-                out.push((output.len() - output.partition_point(|&v| v <= bias)) as f32 / len);
+        let (mut index, mut first_bias) = (0, 0);
+        for part in parts {
+            let series = part.series(shape, self.channels);
+            for pair in &part.pairs {
+                let picks = &self.channel_picks[index * self.channels..(index + 1) * self.channels];
+                convolve(&series, self.channels, pair, picks, &mut output);
+                let biases = &self.biases[first_bias..first_bias + part.per];
+                match self.pooling {
+                    Pooling::Proportion => {
+                        // Sorted once, each bias's count of outputs above it
+                        // is a search.
+                        output.sort_unstable_by(f32::total_cmp);
+                        let len = output.len().max(1) as f32;
+                        out.extend(biases.iter().map(|&bias| (output.len() - output.partition_point(|&v| v <= bias)) as f32 / len));
+                    }
+                    Pooling::Multi => biases.iter().for_each(|&bias| out.extend(multi_pooled(&output, bias))),
+                }
+                index += 1;
+                first_bias += part.per;
             }
         }
         out
+    }
+}
+
+impl Part {
+    /// The series this part's kernels run over: `shape` (`[steps,
+    /// channels]`, time-major) or its first difference.
+    fn series<'s>(&self, shape: &'s [f32], channels: usize) -> std::borrow::Cow<'s, [f32]> {
+        match self.differenced {
+            false => std::borrow::Cow::Borrowed(shape),
+            true => {
+                let channels = channels.max(1);
+                shape.iter().skip(channels).zip(shape).map(|(next, now)| next - now).collect::<Vec<_>>().into()
+            }
+        }
+    }
+}
+
+/// MultiRocket's four pooled values of one kernel's `output` above `bias`:
+/// the share of steps above it, the mean by which they are (0 where none
+/// is), the mean of their steps (-1 where none is), and the longest run of
+/// consecutive such steps.
+fn multi_pooled(output: &[f32], bias: f32) -> [f32; 4] {
+    let (mut count, mut excess, mut steps, mut run, mut longest) = (0usize, 0.0f64, 0usize, 0usize, 0usize);
+    for (t, &v) in output.iter().enumerate() {
+        if v > bias {
+            count += 1;
+            excess += f64::from(v - bias);
+            steps += t;
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let share = count as f32 / output.len().max(1) as f32;
+    match count {
+        0 => [share, 0.0, -1.0, 0.0],
+        _ => [share, (excess / count as f64) as f32, (steps as f64 / count as f64) as f32, longest as f32],
     }
 }
 
@@ -346,8 +487,8 @@ mod tests {
         assert!(taps.iter().all(|t| t[0] < t[1] && t[1] < t[2] && t[2] < KERNEL_LENGTH));
         // Padding alternates; dilation 7 spans 57 steps and still fits 64.
         assert!(pairs[0].padded && !pairs[1].padded && pairs[84].padded != pairs[0].padded);
-        assert_eq!(biases_per_pair(64), 17);
-        assert_eq!(feature_count(64), 9996);
+        assert_eq!(parts(64, Pooling::Proportion)[0].per, 17);
+        assert_eq!(feature_count(64, Pooling::Proportion), 9996);
         // A kernel wider than the series is always padded.
         assert!(super::pairs(20).iter().filter(|p| p.dilation * 2 * MIDDLE >= 20).all(|p| p.padded));
     }
@@ -367,6 +508,78 @@ mod tests {
                 let want = output_at(&shape, channels, pair, &picks, first + i);
                 assert!((got - want).abs() < 1e-5, "{pair:?} at {}: {got} vs {want}", first + i);
             }
+        }
+    }
+
+    #[test]
+    fn multirocket_pools_four_values_over_the_series_and_its_difference() {
+        // 64 steps and their 63 differences both take dilations 1 to 7, so
+        // each part has 588 pairs with round(10000 / (2 x 4 x 588)) = 2
+        // biases each.
+        let parts = parts(64, Pooling::Multi);
+        assert_eq!(parts.iter().map(|p| (p.differenced, p.pairs.len(), p.per)).collect::<Vec<_>>(), [(false, 588, 2), (true, 588, 2)]);
+        assert_eq!(pair_count(64, Pooling::Multi), 1176);
+        assert_eq!(bias_count(64, Pooling::Multi), 2352);
+        assert_eq!(feature_count(64, Pooling::Multi), 9408);
+        // The first difference of two channels, step by step.
+        let shape = [1.0, 10.0, 3.0, 7.0, 6.0, 7.0];
+        assert_eq!(*parts[1].series(&shape, 2), [2.0, -3.0, 3.0, 0.0]);
+        assert_eq!(*parts[0].series(&shape, 2), shape);
+        // Above 0.5 at steps 0, 1, 3 and 4: a share of 4/6, by 2 on
+        // average, at step 2 on average, at most 2 steps in a row.
+        let output = [1.0, 3.0, -1.0, 2.0, 4.0, 0.0];
+        assert_eq!(multi_pooled(&output, 0.5), [4.0 / 6.0, 2.0, 2.0, 2.0]);
+        assert_eq!(multi_pooled(&output, 10.0), [0.0, 0.0, -1.0, 0.0]);
+        assert_eq!(multi_pooled(&[], 0.0), [0.0, 0.0, -1.0, 0.0]);
+    }
+
+    #[test]
+    fn multirocket_features_are_the_pooled_outputs_and_tell_where_a_pattern_sits() {
+        let shapes: Vec<f32> = (0..40).flat_map(|r| pattern(4 + r % 20 * 2, r % 2 == 1)).collect();
+        let kernels = KernelFeatures::fit(&shapes, 64, 1, Pooling::Multi, 3);
+        let parts = parts(64, Pooling::Multi);
+        assert_eq!(kernels.biases.len(), 2352);
+        assert_eq!(kernels.mean.len(), 9408);
+        assert!(plausible_means(&kernels.mean, 64, 1, Pooling::Multi));
+        // One feature group of each part by hand: pair 5's second bias on
+        // the series, and the difference part's pair 7's first bias.
+        let row = &shapes[..64];
+        let features = kernels.features(row, &parts);
+        let mut out = Vec::new();
+        convolve(row, 1, &parts[0].pairs[5], &[1.0], &mut out);
+        let at = 5 * 2 + 1;
+        assert_eq!(features[at * 4..at * 4 + 4], multi_pooled(&out, kernels.biases[at]));
+        convolve(&parts[1].series(row, 1), 1, &parts[1].pairs[7], &[1.0], &mut out);
+        let at = 588 * 2 + 7 * 2;
+        assert_eq!(features[at * 4..at * 4 + 4], multi_pooled(&out, kernels.biases[at]));
+        // Where a bump sits moves its mean-step features by about as far as
+        // it moved: a bump 20 steps later answers later.
+        let (early, late) = (kernels.features(&pattern(10, false), &parts), kernels.features(&pattern(30, false), &parts));
+        let moved: Vec<f32> = (0..early.len() / 4)
+            .filter(|&g| early[g * 4 + 2] >= 0.0 && late[g * 4 + 2] >= 0.0 && early[g * 4] < 0.25 && late[g * 4] < 0.25)
+            .map(|g| late[g * 4 + 2] - early[g * 4 + 2])
+            .collect();
+        assert!(moved.len() > 100, "{} groups answer to both bumps", moved.len());
+        let mean = moved.iter().sum::<f32>() / moved.len() as f32;
+        assert!((15.0..=25.0).contains(&mean), "mean step moved by {mean}");
+    }
+
+    #[test]
+    fn stored_means_must_lie_in_their_poolings_range() {
+        assert!(plausible_means(&[0.0, 0.5, 1.0], 64, 1, Pooling::Proportion));
+        assert!(!plausible_means(&[0.5, 1.5], 64, 1, Pooling::Proportion));
+        // Share, mean excess, mean step, longest stretch; the excess at most
+        // 1000 x sqrt(64 x 2) over two channels.
+        assert!(plausible_means(&[0.5, 100.0, 30.0, 10.0, 0.0, 0.0, -1.0, 0.0], 64, 2, Pooling::Multi));
+        for bad in [
+            [1.5, 1.0, 3.0, 1.0],
+            [0.5, -1.0, 3.0, 1.0],
+            [0.5, 12_000.0, 3.0, 1.0],
+            [0.5, 1.0, 65.0, 1.0],
+            [0.5, 1.0, -2.0, 1.0],
+            [0.5, 1.0, 3.0, 65.0],
+        ] {
+            assert!(!plausible_means(&bad, 64, 2, Pooling::Multi), "{bad:?}");
         }
     }
 
@@ -395,12 +608,12 @@ mod tests {
     #[test]
     fn features_are_the_share_of_outputs_above_each_bias_and_ignore_where_a_pattern_sits() {
         let shapes: Vec<f32> = (0..40).flat_map(|r| pattern(4 + r % 20 * 2, r % 2 == 1)).collect();
-        let kernels = KernelFeatures::fit(&shapes, 64, 1, 3);
-        assert_eq!(kernels.biases.len(), feature_count(64));
+        let kernels = KernelFeatures::fit(&shapes, 64, 1, Pooling::Proportion, 3);
+        assert_eq!(kernels.biases.len(), feature_count(64, Pooling::Proportion));
         assert!(kernels.channel_picks.iter().all(|&p| p == 1.0));
         // One feature by hand: pair 5's second bias over the first row.
         let row = &shapes[..64];
-        let features = kernels.features(row, &pairs(64));
+        let features = kernels.features(row, &parts(64, Pooling::Proportion));
         let pair = pairs(64)[5];
         let mut out = Vec::new();
         convolve(row, 1, &pair, &[1.0], &mut out);
@@ -423,7 +636,7 @@ mod tests {
         let (rows, steps) = (60, 32);
         let shapes: Vec<f32> =
             (0..rows).flat_map(|r| noise(steps, 100 + r as u64 % 7).into_iter().map(move |v| v + (r % 3) as f32)).collect();
-        let kernels = KernelFeatures::fit(&shapes, steps, 1, 9);
+        let kernels = KernelFeatures::fit(&shapes, steps, 1, Pooling::Proportion, 9);
         let dim = kernels.dim();
         assert!((1..rows).contains(&dim), "{dim} axes");
         let described = kernels.describe(&shapes);
@@ -441,7 +654,8 @@ mod tests {
         }
         // They keep at least 80% of the standardised features' variance
         // (one unit per feature that varies), and all but the last less.
-        let features: Vec<Vec<f32>> = (0..rows).map(|r| kernels.features(&shapes[r * steps..(r + 1) * steps], &pairs(steps))).collect();
+        let features: Vec<Vec<f32>> =
+            (0..rows).map(|r| kernels.features(&shapes[r * steps..(r + 1) * steps], &parts(steps, Pooling::Proportion))).collect();
         let varying = (0..features[0].len())
             .filter(|&f| {
                 let mean = features.iter().map(|row| row[f]).sum::<f32>() / rows as f32;
@@ -452,21 +666,21 @@ mod tests {
         assert!(kept >= 0.8 * varying * 0.999, "{kept} of {varying}");
         assert!(kept - variances[dim - 1] < 0.8 * varying, "{kept} of {varying}");
         // The same seed draws the same kernels; another seed others.
-        assert_eq!(KernelFeatures::fit(&shapes, steps, 1, 9), kernels);
-        assert_ne!(KernelFeatures::fit(&shapes, steps, 1, 10).biases, kernels.biases);
+        assert_eq!(KernelFeatures::fit(&shapes, steps, 1, Pooling::Proportion, 9), kernels);
+        assert_ne!(KernelFeatures::fit(&shapes, steps, 1, Pooling::Proportion, 10).biases, kernels.biases);
     }
 
     #[test]
     fn several_channels_are_summed_by_a_few_picked_ones_and_flat_series_describe_alike() {
         let (steps, channels) = (24, 12);
         let shapes: Vec<f32> = (0..10).flat_map(|r| noise(steps * channels, r)).collect();
-        let kernels = KernelFeatures::fit(&shapes, steps, channels, 1);
+        let kernels = KernelFeatures::fit(&shapes, steps, channels, Pooling::Proportion, 1);
         for picks in kernels.channel_picks.chunks_exact(channels) {
             let count = picks.iter().filter(|&&p| p == 1.0).count();
             assert!((1..=MAX_KERNEL_CHANNELS).contains(&count), "{picks:?}");
         }
         // Every series flat: no feature varies, one zero axis.
-        let flat = KernelFeatures::fit(&[0.0; 5 * 16], 16, 1, 1);
+        let flat = KernelFeatures::fit(&[0.0; 5 * 16], 16, 1, Pooling::Proportion, 1);
         assert_eq!(flat.dim(), 1);
         assert_eq!(flat.describe(&[0.0; 2 * 16]), vec![0.0, 0.0]);
     }

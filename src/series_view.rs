@@ -33,7 +33,7 @@
 use crate::batch::SeriesBatch;
 use crate::cluster::column_moments;
 use crate::config::Scaling;
-use crate::random_kernels::KernelFeatures;
+use crate::random_kernels::{KernelFeatures, Pooling};
 use crate::scaling::Scaler;
 use crate::spectral::Distance;
 
@@ -85,10 +85,11 @@ impl Shapes {
         Shapes { rows, steps, channels, channel_spread, kernels: None, keep_shapes: true }
     }
 
-    /// The same series described by kernels drawn from them with `seed`,
-    /// each description followed by its shape with `keep_shapes`.
-    pub(crate) fn described_by_kernels(self, seed: u64, keep_shapes: bool) -> Self {
-        let kernels = KernelFeatures::fit(&self.rows, self.steps, self.channels, seed);
+    /// The same series described by kernels drawn from them with `seed`
+    /// and pooled by `pooling`, each description followed by its shape with
+    /// `keep_shapes`.
+    pub(crate) fn described_by_kernels(self, seed: u64, pooling: Pooling, keep_shapes: bool) -> Self {
+        let kernels = KernelFeatures::fit(&self.rows, self.steps, self.channels, pooling, seed);
         let described = kernels.describe(&self.rows);
         let rows = if keep_shapes { side_by_side(&described, kernels.dim(), &self.rows, self.steps * self.channels) } else { described };
         Shapes { rows, kernels: Some(kernels), keep_shapes, ..self }

@@ -407,6 +407,12 @@ fn with_tensor(bytes: &[u8], name: &str, values: &[f32]) -> Vec<u8> {
     legacy_model(bytes, |_| {}, TensorEdit::Replace(name, values))
 }
 
+/// Replaces one tensor's shape and values (as many values as before),
+/// re-signed as [`with_tensor`] does.
+fn with_shaped_tensor(bytes: &[u8], name: &str, shape: &[usize], values: &[f32]) -> Vec<u8> {
+    legacy_model(bytes, |_| {}, TensorEdit::Reshape(name, shape, values))
+}
+
 /// A model file without tensor `name`, as files written before it existed.
 fn without_tensor(bytes: &[u8], name: &str) -> Vec<u8> {
     legacy_model(bytes, |_| {}, TensorEdit::Remove(name))
@@ -884,7 +890,7 @@ fn spectral_series_clusters_latents_and_shapes_side_by_side() {
     let claimed = with_option(&spectral, "clustering", Some("spectral_series".into()));
     let err = Model::from_bytes(&with_option(&claimed, "series_features", Some("shifted_shapes".into()))).unwrap_err().to_string();
     assert!(err.contains("spectral.points"), "{err}");
-    for kernels in ["random_kernels", "kernels_and_shapes"] {
+    for kernels in ["random_kernels", "kernels_and_shapes", "multirocket"] {
         let err = Model::from_bytes(&with_option(&claimed, "series_features", Some(kernels.into()))).unwrap_err().to_string();
         assert!(err.contains("spectral.kernel_steps"), "{kernels}: {err}");
     }
@@ -958,6 +964,70 @@ fn spectral_series_describes_series_by_minirockets_kernels() {
     assert!(err.contains("spectral.kernel_mean"), "{err}");
     let err = Model::from_bytes(&with_option(&bytes, "series_features", None)).unwrap_err().to_string();
     assert!(err.contains("spectral.kernel_steps"), "{err}");
+}
+
+#[test]
+fn multirocket_pools_the_kernels_four_ways_over_the_series_and_its_difference() {
+    let (batch, labels, model) = two_shapes_model(r#""clustering": "spectral_series", "series_features": "multirocket""#);
+    assert_eq!(model.config().series_features, vrae::config::SeriesFeatures::Multirocket);
+    let clusters = model.cluster(&batch).unwrap();
+    let ari = adjusted_rand_index(&labels, &clusters).unwrap();
+    assert!(ari > 0.8, "sines and square waves not separated: ARI {ari}");
+
+    // 40 steps and their 39 differences both take dilations 1 to 4: 336
+    // kernels each, round(10000 / (2 x 4 x 336)) = 4 biases per kernel,
+    // four features per bias.
+    let latent = model.latent();
+    let bytes = model.to_bytes().unwrap();
+    let floats = |name: &str| stored_floats(&bytes, name);
+    assert_eq!(floats("spectral.kernel_steps"), (vec![1], vec![40.0]));
+    assert_eq!(floats("spectral.kernel_channels").0, [672, 1]);
+    assert_eq!(floats("spectral.kernel_biases").0, [2688]);
+    let (_, mean) = floats("spectral.kernel_mean");
+    assert_eq!(mean.len(), 10_752);
+    let axes = floats("spectral.kernel_axes").0;
+    assert_eq!(axes[1], 10_752);
+    assert_eq!(floats("spectral.points").0, [batch.len(), latent + axes[0]]);
+    // In each group of four: a share, a mean excess, a mean step (-1 where
+    // none is above the bias) and a longest stretch, over 40 steps at most.
+    for group in mean.chunks_exact(4) {
+        assert!((0.0..=1.0).contains(&group[0]) && group[1] >= 0.0, "{group:?}");
+        assert!((-1.0..=40.0).contains(&group[2]) && (0.0..=40.0).contains(&group[3]), "{group:?}");
+    }
+    assert!(mean.chunks_exact(4).any(|g| g[2] > 1.0), "no mean step past the first");
+
+    let loaded = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(loaded.config().series_features, vrae::config::SeriesFeatures::Multirocket);
+    assert_eq!(loaded.cluster(&batch).unwrap(), clusters);
+    let halved: Vec<f32> = batch.row(0).iter().step_by(2).copied().collect();
+    let later = SeriesBatch::from_rows(&[halved], 1).unwrap();
+    assert_eq!(loaded.cluster(&later).unwrap(), model.cluster(&later).unwrap());
+
+    // Edits are refused by name: means outside their pooling's range (a
+    // negative excess, an excess past its bound, a mean step past the
+    // last), biases in MiniRocket's layout; and the file read as
+    // MiniRocket's kernels has the wrong number of them.
+    let edited = |at: usize, value: f32| {
+        let mut m = mean.clone();
+        m[at] = value;
+        m
+    };
+    let edits: [(&str, Vec<f32>); 4] = [
+        ("spectral.kernel_mean", edited(1, -0.5)),
+        ("spectral.kernel_mean", edited(5, 1e6)),
+        ("spectral.kernel_mean", edited(2, 41.0)),
+        ("spectral.kernel_biases", vec![0.0; 2688]),
+    ];
+    for (index, (name, values)) in edits.into_iter().enumerate() {
+        let edited = match index {
+            3 => with_shaped_tensor(&bytes, name, &[672, 4], &values),
+            _ => with_tensor(&bytes, name, &values),
+        };
+        let err = Model::from_bytes(&edited).unwrap_err().to_string();
+        assert!(err.contains(name), "edit {index}: {err}");
+    }
+    let err = Model::from_bytes(&with_option(&bytes, "series_features", Some("random_kernels".into()))).unwrap_err().to_string();
+    assert!(err.contains("spectral.kernel_channels"), "{err}");
 }
 
 #[test]

@@ -57,7 +57,7 @@ class Options(TypedDict, total=False):
     clustering: Literal["kmeans", "spectral", "spectral_series"]
     spectral_cut: Literal["kmeans", "mixture"]
     shape_lag: float
-    series_features: Literal["random_kernels", "shifted_shapes", "kernels_and_shapes"]
+    series_features: Literal["random_kernels", "shifted_shapes", "kernels_and_shapes", "multirocket"]
     latent_by_reconstruction: bool
     shift_average: int
     align_lags: bool

@@ -13,6 +13,8 @@ pub enum TensorEdit<'a> {
     Keep,
     /// Replace one tensor's values (same shape).
     Replace(&'a str, &'a [f32]),
+    /// Replace one tensor's shape and values (as many values as before).
+    Reshape(&'a str, &'a [usize], &'a [f32]),
     /// Leave one tensor out, as files written before it existed did.
     Remove(&'a str),
 }
@@ -43,12 +45,14 @@ pub fn legacy_model(bytes: &[u8], edit: impl Fn(&mut HashMap<String, String>), t
         .into_iter()
         .filter(|(name, _)| !matches!(tensor, TensorEdit::Remove(target) if target == name))
         .map(|(name, t)| {
-            let data = match tensor {
-                TensorEdit::Replace(target, values) if target == name => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-                _ => t.data().to_vec(),
+            let bytes = |values: &[f32]| values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+            let (shape, data) = match tensor {
+                TensorEdit::Replace(target, values) if target == name => (t.shape().to_vec(), bytes(values)),
+                TensorEdit::Reshape(target, shape, values) if target == name => (shape.to_vec(), bytes(values)),
+                _ => (t.shape().to_vec(), t.data().to_vec()),
             };
-            assert_eq!(data.len(), t.data().len(), "{name}: same shape only");
-            (name, t.shape().to_vec(), data)
+            assert_eq!(data.len(), t.data().len(), "{name}: as many values only");
+            (name, shape, data)
         })
         .collect();
     tensors.sort();
