@@ -27,8 +27,10 @@
 //! With `series_features: "random_kernels"` the series part of a point is
 //! not the shape itself but its description by MiniRocket's kernels
 //! ([`crate::random_kernels`]), compared step by step; with
-//! `"kernels_and_shapes"` (the default) the description and the shape
-//! side by side, each at half the part's variance.
+//! `"multirocket"` (the default) the same kernels pooled four ways over the
+//! shape and its first difference; with `"kernels_and_shapes"` the
+//! description and the shape side by side, each at half the part's
+//! variance.
 
 use crate::batch::SeriesBatch;
 use crate::cluster::column_moments;
@@ -57,8 +59,8 @@ pub(crate) struct SeriesView {
     /// whole; `None`: one channel, or a model saved before, whose channels
     /// are each z-normalised on their own.
     pub(crate) channel_spread: Option<Vec<f32>>,
-    /// `series_features: "random_kernels"` or `"kernels_and_shapes"`: the
-    /// kernels that describe a shape; `None`: the shape is its own
+    /// `series_features: "random_kernels"`, `"multirocket"` or
+    /// `"kernels_and_shapes"`: the kernels that describe a shape; `None`: the shape is its own
     /// description.
     pub(crate) kernels: Option<KernelFeatures>,
 }
