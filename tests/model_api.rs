@@ -896,13 +896,21 @@ fn spectral_series_clusters_latents_and_shapes_side_by_side() {
     }
 }
 
-#[test]
-fn spectral_series_describes_series_by_minirockets_kernels() {
-    let (batch, labels, model) = two_shapes_model(r#""clustering": "spectral_series", "series_features": "random_kernels""#);
-    assert_eq!(model.config().series_features, vrae::config::SeriesFeatures::RandomKernels);
+/// A `spectral_series` model of `two_shapes_model`'s series described by
+/// `series_features` (`name`, read back as `expected`), and its clusters
+/// of the training rows, which must separate the two shapes.
+fn described_model(name: &str, expected: vrae::config::SeriesFeatures) -> (SeriesBatch<'static>, Model, Vec<usize>) {
+    let (batch, labels, model) = two_shapes_model(&format!(r#""clustering": "spectral_series", "series_features": "{name}""#));
+    assert_eq!(model.config().series_features, expected);
     let clusters = model.cluster(&batch).unwrap();
     let ari = adjusted_rand_index(&labels, &clusters).unwrap();
-    assert!(ari > 0.8, "sines and square waves not separated: ARI {ari}");
+    assert!(ari > 0.8, "{name}: sines and square waves not separated: ARI {ari}");
+    (batch, model, clusters)
+}
+
+#[test]
+fn spectral_series_describes_series_by_minirockets_kernels() {
+    let (batch, model, clusters) = described_model("random_kernels", vrae::config::SeriesFeatures::RandomKernels);
 
     // The file keeps the kernels of 40-step shapes (dilations 1 to 4: 336
     // kernels, 30 biases each), the features' mean and the axes, and the
@@ -968,11 +976,7 @@ fn spectral_series_describes_series_by_minirockets_kernels() {
 
 #[test]
 fn multirocket_pools_the_kernels_four_ways_over_the_series_and_its_difference() {
-    let (batch, labels, model) = two_shapes_model(r#""clustering": "spectral_series", "series_features": "multirocket""#);
-    assert_eq!(model.config().series_features, vrae::config::SeriesFeatures::Multirocket);
-    let clusters = model.cluster(&batch).unwrap();
-    let ari = adjusted_rand_index(&labels, &clusters).unwrap();
-    assert!(ari > 0.8, "sines and square waves not separated: ARI {ari}");
+    let (batch, model, clusters) = described_model("multirocket", vrae::config::SeriesFeatures::Multirocket);
 
     // 40 steps and their 39 differences both take dilations 1 to 4: 336
     // kernels each, round(10000 / (2 x 4 x 336)) = 4 biases per kernel,
@@ -1032,10 +1036,7 @@ fn multirocket_pools_the_kernels_four_ways_over_the_series_and_its_difference() 
 
 #[test]
 fn kernels_and_shapes_keep_each_description_beside_its_shape_at_half_weight_each() {
-    let (batch, labels, model) = two_shapes_model(r#""clustering": "spectral_series", "series_features": "kernels_and_shapes""#);
-    let clusters = model.cluster(&batch).unwrap();
-    let ari = adjusted_rand_index(&labels, &clusters).unwrap();
-    assert!(ari > 0.8, "sines and square waves not separated: ARI {ari}");
+    let (batch, model, clusters) = described_model("kernels_and_shapes", vrae::config::SeriesFeatures::KernelsAndShapes);
 
     // Three weights (latent, description, shape) and points of the latent,
     // the description on its axes and the 40-step shape.
