@@ -60,8 +60,8 @@ pub(crate) struct SeriesView {
     /// are each z-normalised on their own.
     pub(crate) channel_spread: Option<Vec<f32>>,
     /// `series_features: "random_kernels"`, `"multirocket"` or
-    /// `"kernels_and_shapes"`: the kernels that describe a shape; `None`: the shape is its own
-    /// description.
+    /// `"kernels_and_shapes"`: the kernels that describe a shape; `None`:
+    /// the shape is its own description.
     pub(crate) kernels: Option<KernelFeatures>,
 }
 
