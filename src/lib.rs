@@ -29,6 +29,7 @@ mod budget;
 pub mod cluster;
 pub mod config;
 mod cpu_matmul;
+mod eigen;
 mod error;
 pub mod metrics;
 pub mod mixture;

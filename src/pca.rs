@@ -1,9 +1,10 @@
 //! Principal component analysis for projecting latent vectors to a few
 //! dimensions (typically 2 for plotting).
 //!
-//! The covariance matrix is built in f64 and diagonalised with cyclic Jacobi
-//! rotations: simple, dependency-free, and accurate for the symmetric
-//! matrices of a few hundred rows that latent spaces produce.
+//! The covariance matrix is built in f64 and diagonalised by
+//! [`crate::eigen`].
+
+use crate::eigen::symmetric_eigen;
 
 /// Errors from [`Pca::fit`] and [`Pca::from_parts`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -75,25 +76,20 @@ pub struct Pca {
     pub n_components: usize,
 }
 
-/// Sweeps after which Jacobi gives up; it normally converges in < 15.
-const MAX_SWEEPS: usize = 100;
-
 impl Pca {
     /// Fits a PCA with `n_components` axes to row-major `data` (`dim` wide).
     pub fn fit(data: &[f32], dim: usize, n_components: usize) -> Result<Pca, PcaError> {
         let rows = validate_data(data, dim, n_components)?;
         let mean = column_means(data, dim, rows);
-        let mut cov = covariance(data, dim, rows, &mean);
-        let vectors = jacobi_eigen(&mut cov, dim);
-        let order = descending_order(&cov, dim);
+        let cov = covariance(data, dim, rows, &mean);
+        let (values, vectors) = symmetric_eigen(&cov, dim);
         let mut components = Vec::with_capacity(n_components * dim);
         let mut explained_variance = Vec::with_capacity(n_components);
-        for &col in order.iter().take(n_components) {
+        for (col, &lambda) in values.iter().enumerate().take(n_components) {
             let axis = signed_axis(&vectors, dim, col);
             components.extend(axis.iter().map(|&v| v as f32));
             // Round-off can push a zero eigenvalue slightly negative; a
             // variance is never below zero.
-            let lambda = cov.get(col * dim + col).copied().unwrap_or(0.0);
             explained_variance.push(lambda.max(0.0) as f32);
         }
         Ok(Pca { mean: mean.iter().map(|&m| m as f32).collect(), components, explained_variance, dim, n_components })
@@ -238,103 +234,6 @@ fn set(m: &mut [f64], idx: usize, v: f64) {
 /// Bounds-checked read (out-of-range indices read as zero).
 fn get(m: &[f64], idx: usize) -> f64 {
     m.get(idx).copied().unwrap_or(0.0)
-}
-
-/// Eigenvalues of the symmetric `dim * dim` matrix `a` (row-major; it is
-/// overwritten) in descending order, and the matching unit eigenvectors as
-/// the columns of a row-major `dim * dim` matrix.
-pub(crate) fn symmetric_eigen(a: &mut [f64], dim: usize) -> (Vec<f64>, Vec<f64>) {
-    let vectors = jacobi_eigen(a, dim);
-    let order = descending_order(a, dim);
-    let values = order.iter().map(|&c| get(a, c * dim + c)).collect();
-    let mut sorted = vec![0.0f64; dim * dim];
-    for (out_col, &col) in order.iter().enumerate() {
-        for row in 0..dim {
-            set(&mut sorted, row * dim + out_col, get(&vectors, row * dim + col));
-        }
-    }
-    (values, sorted)
-}
-
-/// Diagonalises the symmetric `dim * dim` matrix `a` in place by cyclic
-/// Jacobi rotations. Afterwards the diagonal of `a` holds the eigenvalues
-/// and the returned matrix holds the matching eigenvectors as columns.
-fn jacobi_eigen(a: &mut [f64], dim: usize) -> Vec<f64> {
-    let mut v = vec![0.0f64; dim * dim];
-    for i in 0..dim {
-        set(&mut v, i * dim + i, 1.0);
-    }
-    let total: f64 = a.iter().map(|x| x * x).sum();
-    for _ in 0..MAX_SWEEPS {
-        // Converged once the off-diagonal mass is negligible relative to the
-        // whole matrix (relative test, so data scale does not matter).
-        if off_diagonal_sq(a, dim) <= total * 1e-30 {
-            break;
-        }
-        for p in 0..dim {
-            for q in p + 1..dim {
-                rotate(a, &mut v, dim, p, q);
-            }
-        }
-    }
-    v
-}
-
-/// Sum of squares of the strictly off-diagonal entries.
-fn off_diagonal_sq(a: &[f64], dim: usize) -> f64 {
-    let mut s = 0.0;
-    for i in 0..dim {
-        for j in 0..dim {
-            if i != j {
-                s += get(a, i * dim + j).powi(2);
-            }
-        }
-    }
-    s
-}
-
-/// Applies the Jacobi rotation that zeroes `a[p][q]`: `a <- Jᵀ a J`,
-/// `v <- v J`.
-fn rotate(a: &mut [f64], v: &mut [f64], dim: usize, p: usize, q: usize) {
-    let apq = get(a, p * dim + q);
-    if apq == 0.0 {
-        return;
-    }
-    let app = get(a, p * dim + p);
-    let aqq = get(a, q * dim + q);
-    // Smaller-angle root of t² + 2θt − 1 = 0 (Numerical Recipes), which keeps
-    // the rotation stable; for huge θ, t ≈ 1/(2θ) avoids overflow in θ².
-    let theta = (aqq - app) / (2.0 * apq);
-    let t = if theta.abs() > 1e150 { 0.5 / theta } else { theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt()) };
-    let c = 1.0 / (t * t + 1.0).sqrt();
-    let s = t * c;
-    // Columns p and q of a, and of v.
-    for k in 0..dim {
-        rotate_pair(a, k * dim + p, k * dim + q, c, s);
-        rotate_pair(v, k * dim + p, k * dim + q, c, s);
-    }
-    // Rows p and q of a.
-    for k in 0..dim {
-        rotate_pair(a, p * dim + k, q * dim + k, c, s);
-    }
-    // Exactly zero by construction; remove the round-off residue.
-    set(a, p * dim + q, 0.0);
-    set(a, q * dim + p, 0.0);
-}
-
-/// `(x, y) <- (c·x − s·y, s·x + c·y)` for the entries at `i` and `j`.
-fn rotate_pair(m: &mut [f64], i: usize, j: usize, c: f64, s: f64) {
-    let (x, y) = (get(m, i), get(m, j));
-    set(m, i, c * x - s * y);
-    set(m, j, s * x + c * y);
-}
-
-/// Column indices of the eigenvalues (diagonal of `a`) sorted descending.
-/// The sort is stable, so equal eigenvalues keep their index order.
-fn descending_order(a: &[f64], dim: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..dim).collect();
-    order.sort_by(|&x, &y| get(a, y * dim + y).total_cmp(&get(a, x * dim + x)));
-    order
 }
 
 /// Column `col` of `v`, flipped so its largest-|value| entry is positive.

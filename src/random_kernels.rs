@@ -40,7 +40,7 @@ use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
 use crate::cluster::column_moments;
-use crate::pca::symmetric_eigen;
+use crate::eigen::symmetric_eigen;
 use crate::spectral::evenly_spaced;
 
 /// Taps of a kernel, and the middle one (the step a kernel's output is at).
@@ -414,7 +414,7 @@ fn principal_axes(features: &[f32], width: usize) -> (Vec<f32>, Vec<f32>) {
             gram[j * rows + i] = v;
         }
     }
-    let (values, vectors) = symmetric_eigen(&mut gram, rows);
+    let (values, vectors) = symmetric_eigen(&gram, rows);
     let total: f64 = values.iter().filter(|v| **v > 0.0).sum();
     let mut axes = Vec::new();
     let mut kept = 0.0;

@@ -34,8 +34,8 @@ use rayon::prelude::*;
 
 use crate::cluster::{fit_kmeans, row, sq_dist, validate, ClusterError, KMeansOptions};
 use crate::config::SpectralCut;
+use crate::eigen::symmetric_eigen;
 use crate::mixture::refine_by_mixture;
-use crate::pca::symmetric_eigen;
 
 /// Neighbours each point is joined to in the graph (itself included), and
 /// the neighbours that vote when a point is assigned.
@@ -482,7 +482,7 @@ impl Graph {
                 h[q * b + p] = mean;
             }
         }
-        let (values, vectors) = symmetric_eigen(&mut h, b);
+        let (values, vectors) = symmetric_eigen(&h, b);
         let mut rotated = vec![0.0; b];
         for i in 0..rows {
             let xi = &mut x[i * b..(i + 1) * b];
