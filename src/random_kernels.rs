@@ -268,8 +268,8 @@ impl KernelFeatures {
             .par_chunks_exact(width.max(1))
             .flat_map_iter(|shape| {
                 let centred: Vec<f32> = self.features(shape, &parts).iter().zip(&self.mean).map(|(f, m)| f - m).collect();
-                let axes = self.axes.chunks_exact(self.mean.len().max(1));
-                axes.map(move |axis| dot(axis, &centred) as f32).collect::<Vec<_>>()
+                let axes: Vec<&[f32]> = self.axes.chunks_exact(self.mean.len().max(1)).collect();
+                dots(&centred, &axes).into_iter().map(|d| d as f32).collect::<Vec<_>>()
             })
             .collect()
     }
@@ -361,20 +361,33 @@ fn pick_channels(rng: &mut StdRng, picks: &mut [f32]) {
 /// The output of `pair` summed over the picked channels of `shape`
 /// (`[steps, channels]`, time-major), into `out`: at every step with zeros
 /// past the ends where the pair is padded, else only where it fits.
+///
+/// Tap by tap over all steps rather than step by step over the taps, so
+/// that the inner loop runs over contiguous values; each output still adds
+/// its taps in the same order from the same start, so the values are those
+/// of the step-by-step definition to the bit (stored biases and means stay
+/// valid).
 fn convolve(shape: &[f32], channels: usize, pair: &Pair, picks: &[f32], out: &mut Vec<f32>) {
     let steps = shape.len() / channels.max(1);
     let reach = MIDDLE * pair.dilation;
-    let range = if pair.padded { 0..steps } else { reach..steps - reach };
+    let (first, end) = if pair.padded { (0, steps) } else { (reach, steps.saturating_sub(reach)) };
     out.clear();
-    for t in range {
-        let mut sum = 0.0f32;
-        for tap in 0..KERNEL_LENGTH {
-            let Some(at) = (t + tap * pair.dilation).checked_sub(reach).filter(|&at| at < steps) else { continue };
-            let weight = if pair.taps.contains(&tap) { 2.0 } else { -1.0 };
-            let step = &shape[at * channels..(at + 1) * channels];
-            sum += weight * step.iter().zip(picks).map(|(v, p)| v * p).sum::<f32>();
+    out.resize(end.saturating_sub(first), 0.0);
+    // Each step's picked channels, summed once for all nine taps.
+    let picked: Vec<f32> = shape.chunks_exact(channels.max(1)).map(|step| step.iter().zip(picks).map(|(v, p)| v * p).sum()).collect();
+    for tap in 0..KERNEL_LENGTH {
+        let weight = if pair.taps.contains(&tap) { 2.0 } else { -1.0 };
+        // Output step t reads step t + offset - reach, where that is a step.
+        let offset = tap * pair.dilation;
+        let lo = first.max(reach.saturating_sub(offset));
+        let hi = end.min((steps + reach).saturating_sub(offset));
+        if lo >= hi {
+            continue;
         }
-        out.push(sum);
+        let read = &picked[lo + offset - reach..hi + offset - reach];
+        for (o, &v) in out[lo - first..hi - first].iter_mut().zip(read) {
+            *o += weight * v;
+        }
     }
 }
 
@@ -403,10 +416,8 @@ fn principal_axes(features: &[f32], width: usize) -> (Vec<f32>, Vec<f32>) {
         .chunks_exact(width.max(1))
         .map(|f| f.iter().zip(&mean).zip(&inverse).map(|((&v, m), i)| (f64::from(v) - m) * i).collect())
         .collect();
-    let lower: Vec<Vec<f64>> = (0..rows)
-        .into_par_iter()
-        .map(|i| (0..=i).map(|j| standard[i].iter().zip(&standard[j]).map(|(a, b)| a * b).sum()).collect())
-        .collect();
+    let lower: Vec<Vec<f64>> =
+        (0..rows).into_par_iter().map(|i| dots(&standard[i], &standard[..=i].iter().map(Vec::as_slice).collect::<Vec<_>>())).collect();
     let mut gram = vec![0.0f64; rows * rows];
     for (i, row) in lower.iter().enumerate() {
         for (j, &v) in row.iter().enumerate() {
@@ -438,8 +449,32 @@ fn principal_axes(features: &[f32], width: usize) -> (Vec<f32>, Vec<f32>) {
     (mean.iter().map(|&m| m as f32).collect(), axes)
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum()
+/// The dot product of `x` with each of `ys`, in f64, each summed from the
+/// first value to the last as `Iterator::sum` sums (from -0.0): the same
+/// values to the bit as one sum at a time, but four sums advance together,
+/// so the additions of one do not wait on each other's latency.
+fn dots<T: Copy>(x: &[T], ys: &[&[T]]) -> Vec<f64>
+where
+    f64: From<T>,
+{
+    let mut out = Vec::with_capacity(ys.len());
+    for group in ys.chunks(4) {
+        match *group {
+            [a, b, c, d] => {
+                let mut sums = [-0.0f64; 4];
+                for (((&v, &a), (&b, &c)), &d) in x.iter().zip(a).zip(b.iter().zip(c)).zip(d) {
+                    let v = f64::from(v);
+                    sums[0] += v * f64::from(a);
+                    sums[1] += v * f64::from(b);
+                    sums[2] += v * f64::from(c);
+                    sums[3] += v * f64::from(d);
+                }
+                out.extend_from_slice(&sums);
+            }
+            _ => out.extend(group.iter().map(|y| x.iter().zip(*y).map(|(&v, &w)| f64::from(v) * f64::from(w)).sum::<f64>())),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -508,6 +543,52 @@ mod tests {
                 let want = output_at(&shape, channels, pair, &picks, first + i);
                 assert!((got - want).abs() < 1e-5, "{pair:?} at {}: {got} vs {want}", first + i);
             }
+        }
+    }
+
+    /// The step-by-step loop the convolution was first written as, whose
+    /// values stored models' biases and means were computed from.
+    fn convolve_step_by_step(shape: &[f32], channels: usize, pair: &Pair, picks: &[f32]) -> Vec<f32> {
+        let steps = shape.len() / channels;
+        let reach = MIDDLE * pair.dilation;
+        let range = if pair.padded { 0..steps } else { reach..steps - reach };
+        let mut out = Vec::new();
+        for t in range {
+            let mut sum = 0.0f32;
+            for tap in 0..KERNEL_LENGTH {
+                let Some(at) = (t + tap * pair.dilation).checked_sub(reach).filter(|&at| at < steps) else { continue };
+                let weight = if pair.taps.contains(&tap) { 2.0 } else { -1.0 };
+                let step = &shape[at * channels..(at + 1) * channels];
+                sum += weight * step.iter().zip(picks).map(|(v, p)| v * p).sum::<f32>();
+            }
+            out.push(sum);
+        }
+        out
+    }
+
+    #[test]
+    fn outputs_are_those_of_the_step_by_step_loop_to_the_bit() {
+        for (steps, channels, picks) in [(64, 1, vec![1.0]), (17, 1, vec![1.0]), (45, 3, vec![1.0, 0.0, 1.0])] {
+            let shape = noise(steps * channels, steps as u64);
+            let mut out = Vec::new();
+            for pair in pairs(steps) {
+                convolve(&shape, channels, &pair, &picks, &mut out);
+                let want = convolve_step_by_step(&shape, channels, &pair, &picks);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&out), bits(&want), "{steps} steps, {channels} channels, {pair:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn dots_are_the_one_at_a_time_sums_to_the_bit() {
+        let x = noise(1001, 7);
+        let ys: Vec<Vec<f32>> = (0..9).map(|i| noise(1001, 100 + i)).collect();
+        for count in 0..=ys.len() {
+            let refs: Vec<&[f32]> = ys[..count].iter().map(Vec::as_slice).collect();
+            let want: Vec<u64> =
+                refs.iter().map(|y| x.iter().zip(*y).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum::<f64>().to_bits()).collect();
+            assert_eq!(dots(&x, &refs).iter().map(|d| d.to_bits()).collect::<Vec<_>>(), want, "{count} vectors");
         }
     }
 
