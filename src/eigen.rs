@@ -6,9 +6,8 @@
 //! Householder reduction to a tridiagonal matrix, then the implicit QL
 //! algorithm with Wilkinson-style shifts on it, accumulating the
 //! transformations (the EISPACK routines tred2 and tql2, as JAMA writes
-//! them): about 9 n³ operations in all, where cyclic Jacobi rotations, which
-//! this replaced, take several n³ per sweep over many sweeps (most of a fit's
-//! time on 500 training rows went there). Written here rather than taken
+//! them): about 9 n³ operations in all, where cyclic Jacobi rotations take
+//! several n³ per sweep over many sweeps. Written here rather than taken
 //! from a linear-algebra crate because no crate already in the build offers
 //! a symmetric eigensolver without LAPACK.
 
