@@ -293,6 +293,21 @@ mod tests {
     }
 
     #[test]
+    fn very_large_and_very_small_scales_keep_their_accuracy() {
+        let a = random_symmetric(20, 11);
+        let (unit, _) = symmetric_eigen(&a, 20);
+        for scale in [1e-150, 1e150] {
+            let scaled: Vec<f64> = a.iter().map(|x| x * scale).collect();
+            let (values, vectors) = symmetric_eigen(&scaled, 20);
+            let (residual, orthogonality) = residual_and_orthogonality(&scaled, 20, &values, &vectors);
+            assert!(residual < 1e-12 * scale && orthogonality < 1e-12, "scale {scale}: {residual} {orthogonality}");
+            for (v, u) in values.iter().zip(&unit) {
+                assert!((v / scale - u).abs() < 1e-12, "scale {scale}: {v} against {u}");
+            }
+        }
+    }
+
+    #[test]
     fn non_finite_input_ends_without_panicking() {
         let mut a = random_symmetric(8, 9);
         a[3 * 8 + 4] = f64::NAN;
