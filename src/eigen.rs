@@ -12,14 +12,19 @@
 //! a symmetric eigensolver without LAPACK.
 
 /// Most QL iterations spent on one eigenvalue: finite input converges in a
-/// few; the cap keeps a matrix holding NaN from looping forever.
+/// few (at most 5 on random matrices of 400 rows and on Wilkinson's W21);
+/// the cap keeps a matrix holding NaN or infinities from looping forever,
+/// and what such a matrix gives back is not converged.
 const MAX_ITERATIONS: usize = 60;
 
-/// Eigenvalues of the symmetric `dim * dim` matrix `a` (row-major; only its
-/// values are read, its lower triangle decides) in descending order (equal
+/// Eigenvalues of the symmetric `dim * dim` matrix `a` (row-major; only the
+/// lower triangle, diagonal included, is read) in descending order (equal
 /// ones in the order the algorithm leaves them), and the matching unit
-/// eigenvectors as the columns of a row-major `dim * dim` matrix.
+/// eigenvectors as the columns of a row-major `dim * dim` matrix. The signs
+/// of the eigenvectors are the algorithm's: callers that store them either
+/// fix a sign ([`crate::pca`]) or use them only through distances.
 pub(crate) fn symmetric_eigen(a: &[f64], dim: usize) -> (Vec<f64>, Vec<f64>) {
+    debug_assert_eq!(a.len(), dim * dim, "a square matrix of dim rows");
     if dim == 0 || a.len() < dim * dim {
         return (Vec::new(), Vec::new());
     }
@@ -309,11 +314,13 @@ mod tests {
 
     #[test]
     fn non_finite_input_ends_without_panicking() {
-        let mut a = random_symmetric(8, 9);
-        a[3 * 8 + 4] = f64::NAN;
-        a[4 * 8 + 3] = f64::NAN;
-        let (values, vectors) = symmetric_eigen(&a, 8);
-        assert_eq!((values.len(), vectors.len()), (8, 64));
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let mut a = random_symmetric(8, 9);
+            a[3 * 8 + 4] = bad;
+            a[4 * 8 + 3] = bad;
+            let (values, vectors) = symmetric_eigen(&a, 8);
+            assert_eq!((values.len(), vectors.len()), (8, 64));
+        }
         assert!(symmetric_eigen(&[], 0).0.is_empty());
     }
 }

@@ -264,12 +264,12 @@ impl KernelFeatures {
     pub(crate) fn describe(&self, shapes: &[f32]) -> Vec<f32> {
         let width = self.steps * self.channels;
         let parts = parts(self.steps, self.pooling);
+        let axes: Vec<&[f32]> = self.axes.chunks_exact(self.mean.len().max(1)).collect();
         shapes
             .par_chunks_exact(width.max(1))
             .flat_map_iter(|shape| {
                 let centred: Vec<f32> = self.features(shape, &parts).iter().zip(&self.mean).map(|(f, m)| f - m).collect();
-                let axes: Vec<&[f32]> = self.axes.chunks_exact(self.mean.len().max(1)).collect();
-                dots(&centred, &axes).into_iter().map(|d| d as f32).collect::<Vec<_>>()
+                dots(&centred, &axes).into_iter().map(|d| d as f32)
             })
             .collect()
     }
@@ -416,8 +416,8 @@ fn principal_axes(features: &[f32], width: usize) -> (Vec<f32>, Vec<f32>) {
         .chunks_exact(width.max(1))
         .map(|f| f.iter().zip(&mean).zip(&inverse).map(|((&v, m), i)| (f64::from(v) - m) * i).collect())
         .collect();
-    let lower: Vec<Vec<f64>> =
-        (0..rows).into_par_iter().map(|i| dots(&standard[i], &standard[..=i].iter().map(Vec::as_slice).collect::<Vec<_>>())).collect();
+    let slices: Vec<&[f64]> = standard.iter().map(Vec::as_slice).collect();
+    let lower: Vec<Vec<f64>> = (0..rows).into_par_iter().map(|i| dots(slices[i], &slices[..=i])).collect();
     let mut gram = vec![0.0f64; rows * rows];
     for (i, row) in lower.iter().enumerate() {
         for (j, &v) in row.iter().enumerate() {
@@ -449,14 +449,16 @@ fn principal_axes(features: &[f32], width: usize) -> (Vec<f32>, Vec<f32>) {
     (mean.iter().map(|&m| m as f32).collect(), axes)
 }
 
-/// The dot product of `x` with each of `ys`, in f64, each summed from the
-/// first value to the last as `Iterator::sum` sums (from -0.0): the same
-/// values to the bit as one sum at a time, but four sums advance together,
-/// so the additions of one do not wait on each other's latency.
+/// The dot product of `x` with each of `ys` (each as long as `x`), in f64,
+/// each summed from the first value to the last as `Iterator::sum` sums
+/// (from -0.0): the same values to the bit as one sum at a time, but four
+/// independent sums are interleaved, so that one sum's additions do not
+/// stall on the latency of its previous addition.
 fn dots<T: Copy>(x: &[T], ys: &[&[T]]) -> Vec<f64>
 where
     f64: From<T>,
 {
+    debug_assert!(ys.iter().all(|y| y.len() == x.len()), "every vector as long as x");
     let mut out = Vec::with_capacity(ys.len());
     for group in ys.chunks(4) {
         match *group {
@@ -578,6 +580,12 @@ mod tests {
                 assert_eq!(bits(&out), bits(&want), "{steps} steps, {channels} channels, {pair:?}");
             }
         }
+        // An unpadded kernel wider than the series (which `pairs` never
+        // makes) fits nowhere: no output, and no underflow.
+        let wide = Pair { taps: [0, 1, 2], dilation: 10, padded: false };
+        let mut out = vec![1.0];
+        convolve(&noise(17, 1), 1, &wide, &[1.0], &mut out);
+        assert!(out.is_empty());
     }
 
     #[test]
