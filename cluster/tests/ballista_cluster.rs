@@ -29,10 +29,17 @@ const FIT: &str = r#"{"hidden_size": 8, "latent": 3, "epochs": 3, "clusters": 3,
 const PER_GROUP: &str =
     r#"SELECT g, vrae_fit(series, '{"hidden_size": 8, "latent": 3, "epochs": 3, "clusters": 3, "seed": 5}') AS m FROM series GROUP BY g"#;
 
-/// A port nobody listens on now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("no free loopback port")
+/// `n` ports nobody listens on now, all different: each listener is held
+/// until every port is found, so that the system cannot hand one out twice.
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").expect("no free loopback port")).collect();
+    listeners.iter().map(|l| l.local_addr().expect("a bound listener's address").port()).collect()
 }
+
+/// Times the cluster is started afresh when one of its processes found its
+/// port taken: between the test picking a free port and the process binding
+/// it, another connection on the machine may take it as its own end.
+const START_ATTEMPTS: usize = 3;
 
 /// One scheduler and two executors, stopped when dropped, even when the
 /// test fails. Their logs stay in the work directory of a failed test.
@@ -44,8 +51,24 @@ struct Cluster {
 
 impl Cluster {
     fn start() -> Cluster {
+        for attempt in 1..=START_ATTEMPTS {
+            let mut cluster = Cluster::launch();
+            match cluster.wait_until_ready() {
+                Ok(()) => return cluster,
+                Err(_) if attempt < START_ATTEMPTS && cluster.lost_a_port() => {
+                    eprintln!("a cluster process found its port taken; starting the cluster again");
+                }
+                Err(message) => panic!("{message}; logs in {}", cluster.keep_logs()),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    /// The three processes, on ports picked now.
+    fn launch() -> Cluster {
         let dir = tempfile::Builder::new().prefix("vrae-ballista-").tempdir().expect("temporary directory");
-        let scheduler_port = free_port();
+        let ports = free_ports(7);
+        let scheduler_port = ports[0];
         let mut cluster = Cluster { processes: Vec::new(), dir: Some(dir), scheduler_port };
         let events = cluster.path("events");
         std::fs::create_dir_all(&events).unwrap();
@@ -63,7 +86,7 @@ impl Cluster {
                 "--min-ready-executors=2",
             ],
         );
-        for name in ["a", "b"] {
+        for (name, ports) in ["a", "b"].into_iter().zip(ports[1..].chunks_exact(3)) {
             let work = cluster.path(&format!("work-{name}"));
             std::fs::create_dir_all(&work).unwrap();
             cluster.spawn(
@@ -76,15 +99,14 @@ impl Cluster {
                     "--scheduler-connect-timeout-seconds=60",
                     "--bind-host=127.0.0.1",
                     "--external-host=127.0.0.1",
-                    &format!("--bind-port={}", free_port()),
-                    &format!("--bind-grpc-port={}", free_port()),
-                    &format!("--bind-health-port={}", free_port()),
+                    &format!("--bind-port={}", ports[0]),
+                    &format!("--bind-grpc-port={}", ports[1]),
+                    &format!("--bind-health-port={}", ports[2]),
                     &format!("--work-dir={}", work.display()),
                     "--vcores=2",
                 ],
             );
         }
-        cluster.wait_until_ready();
         cluster
     }
 
@@ -105,21 +127,29 @@ impl Cluster {
         self.processes.push(child);
     }
 
-    /// The scheduler's `/readyz` answers 200 once both executors are live.
-    fn wait_until_ready(&mut self) {
+    /// The scheduler's `/readyz` answers 200 once both executors are live;
+    /// an error if a process exits first or it takes over 120 s.
+    fn wait_until_ready(&mut self) -> Result<(), String> {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(120) {
             for p in &mut self.processes {
                 if let Ok(Some(status)) = p.try_wait() {
-                    panic!("a cluster process exited early ({status}); logs in {}", self.keep_logs());
+                    return Err(format!("a cluster process exited early ({status})"));
                 }
             }
             if http_status(self.scheduler_port, "/readyz") == Some(200) {
-                return;
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!("the cluster was not ready after 120 s; logs in {}", self.keep_logs());
+        Err("the cluster was not ready after 120 s".to_string())
+    }
+
+    /// Whether a process's log says it could not bind its port.
+    fn lost_a_port(&self) -> bool {
+        ["scheduler", "executor-a", "executor-b"]
+            .iter()
+            .any(|name| std::fs::read_to_string(self.path(&format!("{name}.log"))).is_ok_and(|log| log.contains("Address already in use")))
     }
 
     fn url(&self) -> String {
