@@ -41,6 +41,9 @@ fn free_ports(n: usize) -> Vec<u16> {
 /// it, another connection on the machine may take it as its own end.
 const START_ATTEMPTS: usize = 3;
 
+/// The executors' names.
+const EXECUTORS: [&str; 2] = ["a", "b"];
+
 /// One scheduler and two executors, stopped when dropped, even when the
 /// test fails. Their logs stay in the work directory of a failed test.
 struct Cluster {
@@ -67,7 +70,8 @@ impl Cluster {
     /// The three processes, on ports picked now.
     fn launch() -> Cluster {
         let dir = tempfile::Builder::new().prefix("vrae-ballista-").tempdir().expect("temporary directory");
-        let ports = free_ports(7);
+        // The scheduler's port, then each executor's three.
+        let ports = free_ports(1 + 3 * EXECUTORS.len());
         let scheduler_port = ports[0];
         let mut cluster = Cluster { processes: Vec::new(), dir: Some(dir), scheduler_port };
         let events = cluster.path("events");
@@ -86,7 +90,7 @@ impl Cluster {
                 "--min-ready-executors=2",
             ],
         );
-        for (name, ports) in ["a", "b"].into_iter().zip(ports[1..].chunks_exact(3)) {
+        for (name, ports) in EXECUTORS.into_iter().zip(ports[1..].chunks_exact(3)) {
             let work = cluster.path(&format!("work-{name}"));
             std::fs::create_dir_all(&work).unwrap();
             cluster.spawn(
@@ -145,11 +149,14 @@ impl Cluster {
         Err("the cluster was not ready after 120 s".to_string())
     }
 
-    /// Whether a process's log says it could not bind its port.
+    /// Whether a process's log (every `.log` file `spawn` wrote) says it
+    /// could not bind its port.
     fn lost_a_port(&self) -> bool {
-        ["scheduler", "executor-a", "executor-b"]
-            .iter()
-            .any(|name| std::fs::read_to_string(self.path(&format!("{name}.log"))).is_ok_and(|log| log.contains("Address already in use")))
+        let Some(dir) = &self.dir else { return false };
+        std::fs::read_dir(dir.path()).into_iter().flatten().flatten().any(|entry| {
+            entry.path().extension().is_some_and(|e| e == "log")
+                && std::fs::read_to_string(entry.path()).is_ok_and(|log| log.contains("Address already in use"))
+        })
     }
 
     fn url(&self) -> String {
