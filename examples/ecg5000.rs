@@ -81,9 +81,21 @@ fn parse_args() -> Args {
     Args { data: cli.data, out: cli.out, options, tsne: !cli.no_tsne }
 }
 
+/// `threads` reaches vrae's own pools, not the pool Candle runs its larger
+/// element-wise operations on, which is sized once, from the environment,
+/// when first used. A library cannot set the environment safely once other
+/// threads run; this program can, before it starts any, so that `--threads
+/// 1` holds the job to one core. A size the user gave is kept.
+fn hold_candle_pool_to(threads: usize) {
+    if threads > 0 && std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
+    }
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let args = parse_args();
     let config = VraeConfig::from_map(&args.options)?;
+    hold_candle_pool_to(config.threads);
     let files = [args.data.join("ECG5000_TRAIN.parquet"), args.data.join("ECG5000_TEST.parquet")];
     let data = parquet_series::read_files(&files)?;
     let batch = SeriesBatch::new(&data.values[..], &data.offsets[..], data.channels)?;
