@@ -55,14 +55,18 @@ fn unsupported(dtype: &DataType) -> PluginError {
 }
 
 /// The step layout of a column type, or why it cannot hold series.
+///
+/// A zero-width `Array` holds no steps (or no values per step), and Polars
+/// cannot even hand its chunks over (its import panics), so it is refused here,
+/// where the expressions' output types are found, before any data moves.
 pub fn step_layout(dtype: &DataType) -> Result<StepLayout> {
     let inner = match dtype {
-        DataType::List(inner) | DataType::Array(inner, _) => inner.as_ref(),
+        DataType::List(inner) | DataType::Array(inner, 1..) => inner.as_ref(),
         other => return Err(unsupported(other)),
     };
     match inner {
         DataType::Float32 | DataType::Float64 => Ok(StepLayout::Scalar),
-        DataType::Array(f, c) if is_float(f) => Ok(StepLayout::Fixed(*c)),
+        DataType::Array(f, c) if is_float(f) && *c > 0 => Ok(StepLayout::Fixed(*c)),
         DataType::List(f) if is_float(f) => Ok(StepLayout::Nested),
         _ => Err(unsupported(dtype)),
     }

@@ -15,7 +15,7 @@ use pyo3_polars::PySeries;
 use vrae::projection::TsneOptions;
 use vrae::{InvalidRows, Model, Progress, VraeConfig, VraeError};
 
-use crate::convert::to_arrow;
+use crate::convert::{to_arrow, ACCEPTED_TYPES};
 use crate::error::{guard, PluginError};
 use crate::options::{parse_config, OnInvalid};
 use crate::output::Output;
@@ -59,6 +59,21 @@ fn compute_error(py: Python<'_>, message: String) -> PyErr {
     }
 }
 
+/// The Polars Series `column` holds. Polars' own import of a few column
+/// types panics instead of failing (`Float16` or `Decimal` values, whose
+/// features the plugin's Polars is built without; a zero-width `Array`): such
+/// a panic stays on this side of the boundary and becomes the error any
+/// unsupported type gets, naming the type.
+fn import_series(py: Python<'_>, function: &str, column: &Bound<'_, PyAny>) -> PyResult<polars::prelude::Series> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| column.extract::<PySeries>())) {
+        Ok(imported) => imported.map(|s| s.0),
+        Err(_) => {
+            let dtype = column.getattr("dtype").and_then(|d| d.str().map(|s| s.to_string())).unwrap_or_else(|_| "?".into());
+            Err(compute_error(py, format!("{function}: unsupported series type {dtype}: expected {ACCEPTED_TYPES}")))
+        }
+    }
+}
+
 /// Writes one progress line to Python's `sys.stderr` (so that notebooks
 /// show it), falling back to the process's stderr.
 fn report(line: &str) {
@@ -80,8 +95,14 @@ fn report(line: &str) {
 /// epoch is reported on `sys.stderr`. The GIL is released while training.
 #[pyfunction]
 #[pyo3(signature = (series, options, on_invalid = "error", verbose = false))]
-fn train<'py>(py: Python<'py>, series: PySeries, options: &str, on_invalid: &str, verbose: bool) -> PyResult<Bound<'py, PyBytes>> {
-    let series = series.0;
+fn train<'py>(
+    py: Python<'py>,
+    series: &Bound<'py, PyAny>,
+    options: &str,
+    on_invalid: &str,
+    verbose: bool,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let series = import_series(py, TRAIN, series)?;
     let rows = series.len();
     let trained = guard(|| {
         let config = parse_config(options)?;
@@ -166,9 +187,9 @@ fn check_options(py: Python<'_>, options: &str) -> PyResult<String> {
 /// input is null. The GIL is released while it runs.
 #[pyfunction]
 #[pyo3(signature = (latents, perplexity = 30.0, epochs = 1000, theta = 0.5, seed = 0))]
-fn tsne(py: Python<'_>, latents: PySeries, perplexity: f32, epochs: usize, theta: f32, seed: u64) -> PyResult<PySeries> {
+fn tsne(py: Python<'_>, latents: &Bound<'_, PyAny>, perplexity: f32, epochs: usize, theta: f32, seed: u64) -> PyResult<PySeries> {
     const NAME: &str = "polars_vrae.tsne";
-    let latents = latents.0;
+    let latents = import_series(py, NAME, latents)?;
     let rows = latents.len();
     let options = TsneOptions { perplexity, epochs, theta, seed };
     let result = py.detach(|| {

@@ -32,6 +32,41 @@ def test_unsupported_column_types_are_named(dtype: pl.DataType, model: vrae.Mode
         vrae.train(df, "series", epochs=1)
 
 
+def zero_width(width_of_steps: bool) -> pl.DataFrame:
+    """Five series in a zero-width Array: no steps, or no values per step."""
+    if width_of_steps:
+        return pl.DataFrame({"series": [[[]]] * 5}, schema={"series": pl.List(pl.Array(pl.Float64, 0))})
+    return pl.DataFrame({"series": [[]] * 5}, schema={"series": pl.Array(pl.Float64, 0)})
+
+
+@pytest.mark.parametrize("width_of_steps", [False, True], ids=["no steps", "no values per step"])
+def test_zero_width_arrays_are_named_not_a_panic(width_of_steps: bool, model: vrae.Model) -> None:
+    # Polars' import of such a column panics; the panic must not cross into
+    # Python (a PanicException is no Exception) and the type must be named.
+    df = zero_width(width_of_steps)
+    with raises("polars_vrae.train: unsupported series type"):
+        vrae.train(df, "series", epochs=1)
+    with raises("vrae.fit: unsupported series type"):
+        df.select(vrae.fit("series", epochs=1))
+    with raises("vrae.embed: unsupported series type"):
+        df.select(vrae.embed("series", model))
+    with raises("polars_vrae.tsne: unsupported series type Array(Float64"):
+        vrae.tsne(zero_width(False)["series"])
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pl.Series("series", [[1.0, 2.0, 3.0]] * 5).cast(pl.List(pl.Float16)),
+        pl.Series("series", [[1, 2, 3]] * 5, dtype=pl.List(pl.Decimal(10, 2))),
+    ],
+    ids=["Float16", "Decimal"],
+)
+def test_value_types_polars_cannot_hand_over_are_named(values: pl.Series) -> None:
+    with raises("polars_vrae.train: unsupported series type List("):
+        vrae.train(values, epochs=1)
+
+
 def test_integer_lists_work_once_cast(frame: pl.DataFrame, model: vrae.Model) -> None:
     ints = frame.with_columns(pl.col("series").list.eval((pl.element() * 10).round().cast(pl.Int64)))
     out = ints.select(vrae.cluster(pl.col("series").cast(pl.List(pl.Float32)), model))
