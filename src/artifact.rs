@@ -285,16 +285,10 @@ impl Model {
     }
 
     /// Writes the model to a file, atomically: a crash never leaves half a model.
+    /// Only a regular file (or a link to one) is replaced
+    /// ([`crate::model_file::write`]).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let io = |source| VraeError::Io { path: path.display().to_string(), source };
-        let bytes = self.to_bytes()?;
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, &bytes).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(e)
-        })
+        crate::model_file::write(path, &self.to_bytes()?)
     }
 
     /// A model file's bytes, undecoded, read with the checks of

@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod mixture;
 mod model;
 pub mod model_cache;
+pub mod model_file;
 mod network;
 pub mod on_invalid;
 mod paa;

@@ -26,6 +26,11 @@ def read_model_file(path: str) -> bytes:
     """A model file's bytes; raises ``ValueError`` for what is not a regular
     file or is larger than a model can be, before reading it."""
 
+def write_model_file(path: str, model: bytes) -> None:
+    """Writes a model's bytes atomically, only over a regular file (or a link
+    to one); raises ``OSError`` (``FileNotFoundError`` for a missing
+    directory) otherwise."""
+
 def check_options(options: str) -> str:
     """Checks a JSON object of options; returns every option as JSON.
     Raises ``TypeError`` for an unknown option and ``ValueError`` for a bad value."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any, Union
 
 import polars as pl
@@ -51,14 +50,15 @@ class Model:
         return cls(_internal.read_model_file(os.fspath(path)))
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Writes the model to ``path`` atomically (a crash never leaves half a file)."""
-        target = Path(path)
-        tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-        try:
-            tmp.write_bytes(self._bytes)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        """Writes the model to ``path`` atomically, as ``vrae::Model::save`` does.
+
+        Readers and crashes never see half a file, also with several threads
+        saving to one path. Only a regular file is replaced; a symbolic link
+        is followed to its file. Raises ``FileNotFoundError`` for a missing
+        directory and ``OSError`` for a target that is not a regular file (a
+        device, a pipe, a directory), a link to nothing or an empty path.
+        """
+        _internal.write_model_file(os.fspath(path), self._bytes)
 
     def to_bytes(self) -> bytes:
         """The model's safetensors bytes."""

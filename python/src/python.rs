@@ -174,6 +174,14 @@ fn read_model_file<'py>(py: Python<'py>, path: &str) -> PyResult<Bound<'py, PyBy
     Ok(PyBytes::new(py, &bytes))
 }
 
+/// Writes a model's bytes to `path` as the core saves models
+/// (`vrae::model_file::write`): atomically, through a temporary file of
+/// this call's own, and only over a regular file or a link to one.
+#[pyfunction]
+fn write_model_file(py: Python<'_>, path: std::path::PathBuf, model: &[u8]) -> PyResult<()> {
+    py.detach(|| guard(|| Ok(vrae::model_file::write(&path, model)?))).map_err(|e| to_py(py, "polars_vrae.Model.save", e, 0))
+}
+
 /// Checks training options (a JSON object) and returns every option with
 /// its value, defaults filled in, as JSON. Raises `TypeError` for an unknown
 /// option (listing the valid ones) and `ValueError` for a bad value.
@@ -228,6 +236,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train, m)?)?;
     m.add_function(wrap_pyfunction!(model_info, m)?)?;
     m.add_function(wrap_pyfunction!(read_model_file, m)?)?;
+    m.add_function(wrap_pyfunction!(write_model_file, m)?)?;
     m.add_function(wrap_pyfunction!(prototypes, m)?)?;
     m.add_function(wrap_pyfunction!(check_options, m)?)?;
     m.add_function(wrap_pyfunction!(default_options, m)?)?;

@@ -7,7 +7,10 @@ never a dead interpreter."""
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -49,6 +52,52 @@ def test_model_paths_that_are_not_files_are_refused_before_reading(path: str) ->
         pytest.skip(f"{path} does not exist here")
     with pytest.raises(ValueError, match=re.escape(f"{path}: not a regular file")):
         vrae.Model.load(path)
+
+
+def test_save_replaces_only_regular_files(model: vrae.Model, tmp_path: Path) -> None:
+    # A pipe stands for devices (as root, renaming over /dev/null replaced it).
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(OSError, match="not a regular file"):
+        model.save(pipe)
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)
+    with pytest.raises(OSError, match="not a regular file"):
+        model.save(tmp_path)
+    with pytest.raises(FileNotFoundError, match="missing does not exist"):
+        model.save(tmp_path / "missing" / "m.safetensors")
+    with pytest.raises(OSError, match="empty path"):
+        model.save("")
+    real, link = tmp_path / "real.safetensors", tmp_path / "link.safetensors"
+    real.write_bytes(b"old")
+    link.symlink_to(real)
+    model.save(link)
+    assert link.is_symlink() and real.read_bytes() == model.to_bytes()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_threads_saving_to_one_path_never_show_half_a_model(frame: pl.DataFrame, model: vrae.Model, tmp_path: Path) -> None:
+    other = vrae.train(frame, "series", epochs=1, seed=1)
+    path = tmp_path / "m.safetensors"
+    model.save(path)
+    complete = {model.to_bytes(), other.to_bytes()}
+    errors: list[BaseException] = []
+
+    def save(m: vrae.Model) -> None:
+        try:
+            for _ in range(30):
+                m.save(path)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    savers = [threading.Thread(target=save, args=(m,)) for m in (model, other)]
+    for t in savers:
+        t.start()
+    while any(t.is_alive() for t in savers):
+        assert path.read_bytes() in complete
+    for t in savers:
+        t.join()
+    assert not errors, errors
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_a_corrupt_copy_of_a_model_in_use_is_refused(frame: pl.DataFrame, model: vrae.Model, tmp_path: Path) -> None:

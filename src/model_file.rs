@@ -1,0 +1,186 @@
+//! Writing a model file so that no reader and no crash ever sees half of
+//! it, and so that nothing but a model file is ever replaced.
+//!
+//! The bytes go to a new temporary file beside the target (same directory,
+//! so same file system), are flushed to disk, and the temporary file is then
+//! renamed over the target, which readers see change in one step. Each call
+//! creates its own temporary file (process id, a per-process counter, and
+//! `create_new`, so neither another thread of this process nor another
+//! process can share it), and a failure removes it.
+//!
+//! The target must be a regular file or not exist yet: renaming over a
+//! device (`/dev/null`), a pipe or a directory would replace it with a model
+//! (as root, the device itself). A symbolic link is followed to the file it
+//! names, which gets the model, so the link still points at the model; a
+//! link to nothing is refused, as there is no file to say which was meant.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::{Result, VraeError};
+
+/// Temporary names tried before giving up: each is new to this process, so
+/// only a stale file left by a killed process of the same id can be taken.
+const ATTEMPTS: u64 = 64;
+
+static NEXT_TEMPORARY: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `bytes` to `path` atomically (see the module's documentation).
+/// Errors are [`VraeError::Io`] naming the path the user gave: a missing
+/// directory, a target that is not a regular file or a link to nothing, or
+/// what the file system reports.
+pub fn write(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
+    let path = path.as_ref();
+    let fail = |kind: ErrorKind, message: String| VraeError::Io { path: path.display().to_string(), source: io::Error::new(kind, message) };
+    if path.as_os_str().is_empty() {
+        return Err(fail(ErrorKind::InvalidInput, "empty path: name the model file to write".into()));
+    }
+    let target = resolve(path).map_err(|source| VraeError::Io { path: path.display().to_string(), source })?;
+    if let Ok(meta) = fs::metadata(&target) {
+        if !meta.is_file() {
+            return Err(fail(
+                ErrorKind::InvalidInput,
+                "not a regular file: a model is written only to a regular file, which it replaces".into(),
+            ));
+        }
+    }
+    let name = target.file_name().ok_or_else(|| fail(ErrorKind::InvalidInput, "no file name: name the model file to write".into()))?;
+    let directory = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !directory.is_dir() {
+        return Err(fail(ErrorKind::NotFound, format!("directory {} does not exist", directory.display())));
+    }
+    let (temporary, mut file) = create_temporary(&directory, &name.to_string_lossy())
+        .map_err(|source| VraeError::Io { path: directory.display().to_string(), source })?;
+    let written = file.write_all(bytes).and_then(|()| file.sync_all()).and_then(|()| {
+        drop(file);
+        fs::rename(&temporary, &target)
+    });
+    written.map_err(|source| {
+        let _ = fs::remove_file(&temporary);
+        VraeError::Io { path: path.display().to_string(), source }
+    })
+}
+
+/// The file `path` names: itself, or the end of the links it is.
+fn resolve(path: &Path) -> io::Result<PathBuf> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("a symbolic link to nothing ({e}): point it at a file, or remove it"))),
+        _ => Ok(path.to_path_buf()),
+    }
+}
+
+/// A new, empty file in `directory`, hidden beside `name`, that no other
+/// call has.
+fn create_temporary(directory: &Path, name: &str) -> io::Result<(PathBuf, fs::File)> {
+    let mut last = None;
+    for _ in 0..ATTEMPTS {
+        let n = NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed);
+        let candidate = directory.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
+        match OpenOptions::new().write(true).create_new(true).open(&candidate) {
+            Ok(file) => return Ok((candidate, file)),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::new(ErrorKind::AlreadyExists, "no free temporary name")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("vrae-model-file-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("scratch directory");
+        dir
+    }
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    }
+
+    #[test]
+    fn replaces_a_file_and_leaves_no_temporary() {
+        let dir = scratch("replace");
+        let path = dir.join("m.safetensors");
+        write(&path, b"first").expect("write");
+        write(&path, b"second").expect("rewrite");
+        assert_eq!(fs::read(&path).expect("read"), b"second");
+        assert!(leftovers(&dir).is_empty());
+    }
+
+    #[test]
+    fn threads_saving_to_one_path_never_show_a_reader_half_a_file() {
+        let dir = scratch("race");
+        let path = dir.join("m.safetensors");
+        let (a, b) = (&vec![b'a'; 200_000], &vec![b'b'; 300_000]);
+        write(&path, a).expect("first");
+        std::thread::scope(|s| {
+            for bytes in [a, b] {
+                let path = &path;
+                s.spawn(move || (0..50).for_each(|_| write(path, bytes).expect("concurrent write")));
+            }
+            let path = &path;
+            s.spawn(move || {
+                for _ in 0..200 {
+                    let seen = fs::read(path).expect("read while writing");
+                    assert!(&seen == a || &seen == b, "a reader saw {} bytes", seen.len());
+                }
+            });
+        });
+        assert!(leftovers(&dir).is_empty());
+    }
+
+    #[test]
+    fn what_is_not_a_regular_file_is_refused_and_kept() {
+        let dir = scratch("special");
+        let sub = dir.join("sub");
+        fs::create_dir(&sub).expect("dir");
+        let err = write(&sub, b"model").expect_err("a directory").to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+        assert!(sub.is_dir());
+        let err = write(dir.join("missing").join("m.safetensors"), b"model").expect_err("no directory").to_string();
+        assert!(err.contains("missing does not exist"), "{err}");
+        assert!(write("", b"model").expect_err("empty").to_string().contains("empty path"));
+        #[cfg(unix)]
+        {
+            // A pipe stands for the devices: a broken check must not cost
+            // the machine its /dev/null.
+            let pipe = dir.join("pipe");
+            if std::process::Command::new("mkfifo").arg(&pipe).status().is_ok_and(|s| s.success()) {
+                let err = write(&pipe, b"model").expect_err("a pipe").to_string();
+                assert!(err.contains("not a regular file"), "{err}");
+                assert!(!fs::symlink_metadata(&pipe).expect("pipe").is_file());
+            }
+            let dangling = dir.join("dangling");
+            std::os::unix::fs::symlink(dir.join("nothing"), &dangling).expect("link");
+            let err = write(&dangling, b"model").expect_err("dangling").to_string();
+            assert!(err.contains("symbolic link to nothing"), "{err}");
+        }
+        assert!(leftovers(&dir).is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_keeps_pointing_at_the_new_model() {
+        let dir = scratch("link");
+        let real = dir.join("real.safetensors");
+        let link = dir.join("link.safetensors");
+        write(&real, b"old").expect("write");
+        std::os::unix::fs::symlink(&real, &link).expect("link");
+        write(&link, b"new").expect("through the link");
+        assert!(fs::symlink_metadata(&link).expect("link").file_type().is_symlink());
+        assert_eq!(fs::read(&real).expect("read"), b"new");
+    }
+}
