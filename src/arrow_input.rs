@@ -114,8 +114,8 @@ pub fn series_from_arrow_chunks<'a>(
             return Err(VraeError::ChannelMismatch { expected, found });
         }
     }
-    let mut channels = declared.or(expected_channels);
     let chunks = chunks.iter().map(|c| Chunk::new(*c)).collect::<Result<Vec<_>>>()?;
+    let mut channels = declared.or(expected_channels).or_else(|| most_common_width(&chunks));
 
     let mut spans = Vec::new();
     let mut rows = Vec::new();
@@ -332,6 +332,18 @@ impl<'a> Chunk<'a> {
         Ok(Chunk { outer, steps, floats })
     }
 
+    /// With nested lists, the values in non-null row `i`'s first step
+    /// (non-null, not empty); `None` for other layouts, which fix the width.
+    fn first_step_width(&self, i: usize) -> Option<usize> {
+        let Steps::Nested(lists) = &self.steps else { return None };
+        if self.outer.is_null(i) {
+            return None;
+        }
+        let steps = self.outer.steps(i);
+        let first_is_null = lists.nulls().is_some_and(|n| n.is_null(steps.start));
+        (!steps.is_empty() && !first_is_null).then(|| lists.range(steps.start).len()).filter(|&w| w > 0)
+    }
+
     /// Where row `i` (input row `row`) lies: its number of steps, its float
     /// range and its width per step (`None` for a row of no steps whose
     /// width nothing fixes), after checking that no step and no value is
@@ -375,6 +387,26 @@ impl<'a> Chunk<'a> {
         }
         Ok((count, floats, found_channels))
     }
+}
+
+/// Where nothing else fixes the channel count (nested lists, no model), the
+/// width most series' first steps have (the first seen among equals): with
+/// `InvalidRows::Skip` the rows of another width are the ones left out, and
+/// an error names a row of the odd width, not the first row's width imposed
+/// on all the others. `None` when no row has a step.
+fn most_common_width(chunks: &[Chunk<'_>]) -> Option<usize> {
+    let mut counts: Vec<(usize, usize)> = Vec::new();
+    for chunk in chunks {
+        for i in 0..chunk.outer.len() {
+            let Some(width) = chunk.first_step_width(i) else { continue };
+            match counts.iter_mut().find(|(w, _)| *w == width) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((width, 1)),
+            }
+        }
+    }
+    // `max_by_key` keeps the last of equals; the first seen is wanted.
+    counts.iter().rev().max_by_key(|&&(_, n)| n).map(|&(w, _)| w)
 }
 
 /// The first null position within `range`, counted from its start.
@@ -520,6 +552,27 @@ mod tests {
         n.append(true);
         let err = series_from_arrow(&n.finish(), None).unwrap_err().to_string();
         assert!(err.contains("row 1") && err.contains("3 channels"), "{err}");
+    }
+
+    #[test]
+    fn nested_lists_take_the_width_most_series_have() {
+        // The first row is the odd one: it, not the four after it, is named
+        // or left out.
+        let mut n = ListBuilder::new(ListBuilder::new(Float32Builder::new()));
+        n.values().append_value([Some(1.0f32), Some(2.0), Some(3.0)]);
+        n.append(true);
+        n.append(false);
+        for r in 0..4 {
+            n.values().append_value([Some(r as f32), Some(0.5)]);
+            n.values().append_value([Some(1.0f32), Some(r as f32)]);
+            n.append(true);
+        }
+        let column = n.finish();
+        let strict = series_from_arrow(&column, None).unwrap_err();
+        assert!(matches!(strict, VraeError::StepWidth { row: 0, step: 0, found: 3, channels: 2 }), "{strict}");
+        let kept = series_from_arrow_with(&column, None, InvalidRows::Skip { max_length: 10 }).unwrap();
+        assert_eq!(kept.present(), vec![None, None, Some(0), Some(1), Some(2), Some(3)]);
+        assert_eq!((kept.batch.channels(), kept.batch.row(3)), (2, &[3.0f32, 0.5, 1.0, 3.0][..]));
     }
 
     #[test]
