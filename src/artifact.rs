@@ -460,9 +460,11 @@ fn read_model(bytes: &[u8]) -> std::result::Result<Model, ArtifactError> {
     if let Some(bad) = means.iter().find(|v| !v.is_finite()) {
         return Err(bad_meta("scaling", format!("means must be finite, found {bad}")));
     }
-    // Training stores 1 for a spread below the scaler's floor, so a smaller
-    // one is an edit that would blow every later input up.
-    let floor = crate::scaling::MIN_STD as f32;
+    // Training divides by 1 rather than by a spread below the smallest
+    // normal f32, so a smaller one is an edit that would blow every later
+    // input up. (A small spread above it makes large inputs too large for
+    // the model, which inference refuses row by row.)
+    let floor = crate::scaling::MIN_STD;
     if let Some(bad) = stds.iter().find(|v| !(v.is_finite() && **v >= floor)) {
         return Err(bad_meta("scaling.std", format!("standard deviations must be finite and at least {floor:e}, found {bad}")));
     }

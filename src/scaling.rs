@@ -5,13 +5,23 @@
 use crate::batch::SeriesBatch;
 use crate::config::Scaling;
 
-/// Standard deviations below this are treated as 1 so that constant series
-/// map to zeros instead of dividing by zero.
-pub(crate) const MIN_STD: f64 = 1e-6;
+/// A spread at or below this share of the values' root mean square is
+/// rounding, not signal (one unit in the last place of an `f32`): the values
+/// are constant, and are divided by 1 so that they map to zeros instead of
+/// noise blown up. The floor is relative so that data in small units (volts,
+/// metres: a spread of 1e-7 is as much a signal as one of 1) keeps its
+/// shape.
+const RELATIVE_MIN_STD: f64 = f32::EPSILON as f64;
 
-/// A standard deviation as the scaler divides by it: 1 below [`MIN_STD`].
-fn usable_std(std: f64) -> f32 {
-    if std < MIN_STD {
+/// The smallest spread a scaler divides by: the smallest normal `f32`. A
+/// stored model's spreads are at least this.
+pub(crate) const MIN_STD: f32 = f32::MIN_POSITIVE;
+
+/// A standard deviation as the scaler divides by it, given the root mean
+/// square of the values it was measured on: 1 where the values are constant
+/// ([`RELATIVE_MIN_STD`], [`MIN_STD`]).
+fn usable_std(std: f64, rms: f64) -> f32 {
+    if std <= RELATIVE_MIN_STD * rms || std < f64::from(MIN_STD) {
         1.0
     } else {
         std as f32
@@ -46,7 +56,7 @@ fn mean_std(values: impl Iterator<Item = f32> + Clone) -> (f32, f32) {
     }
     let mean = sum / n as f64;
     let var = values.map(|v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64;
-    (mean as f32, usable_std(var.sqrt()))
+    (mean as f32, usable_std(var.sqrt(), (var + mean * mean).sqrt()))
 }
 
 /// The mean series of a batch (`[longest, channels]`; step `s` averages the
@@ -55,14 +65,16 @@ fn mean_std(values: impl Iterator<Item = f32> + Clone) -> (f32, f32) {
 pub(crate) fn mean_series(batch: &SeriesBatch) -> (Vec<f32>, Vec<f32>) {
     let c = batch.channels();
     let mean = step_means(batch);
-    let (mut squares, mut n) = (vec![0.0f64; c], 0usize);
+    let (mut squares, mut raw_squares, mut n) = (vec![0.0f64; c], vec![0.0f64; c], 0usize);
     for r in 0..batch.len() {
         for (i, v) in batch.row(r).iter().enumerate() {
             squares[i % c] += (*v as f64 - mean[i]).powi(2);
+            raw_squares[i % c] += (*v as f64).powi(2);
         }
         n += batch.steps(r);
     }
-    let std = squares.iter().map(|sq| usable_std((sq / n.max(1) as f64).sqrt())).collect();
+    let n = n.max(1) as f64;
+    let std = squares.iter().zip(&raw_squares).map(|(sq, raw)| usable_std((sq / n).sqrt(), (raw / n).sqrt())).collect();
     (mean.into_iter().map(|m| m as f32).collect(), std)
 }
 
@@ -204,6 +216,32 @@ impl Scaler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spreads_in_small_units_are_kept_and_constants_are_not_blown_up() {
+        // The same two series in units 1e7 times smaller, and the same
+        // values far from zero: each scaler divides by the spread it finds.
+        let rows = |scale: f32, offset: f32| {
+            SeriesBatch::from_rows(&[vec![offset, offset + scale, offset + 2.0 * scale], vec![offset + 2.0 * scale, offset, offset]], 1)
+                .unwrap()
+        };
+        for mode in [Scaling::Global, Scaling::PerStep] {
+            let unit = Scaler::fit(mode, &rows(1.0, 0.0)).stats().1[0];
+            let small = Scaler::fit(mode, &rows(1e-7, 0.0)).stats().1[0];
+            assert!((small / unit - 1e-7).abs() < 1e-12, "{mode:?}: {small} against {unit}");
+            let far = Scaler::fit(mode, &rows(0.5, 1e6)).stats().1[0];
+            assert!((far / unit - 0.5).abs() < 1e-3, "{mode:?}: {far} against {unit}");
+            // Exactly constant, or constant but for the last place of an f32.
+            assert_eq!(Scaler::fit(mode, &SeriesBatch::from_rows(&[vec![5.0f32; 3], vec![5.0; 3]], 1).unwrap()).stats().1[0], 1.0);
+            let ulp = 1e6f32 + 0.0625;
+            let noisy = SeriesBatch::from_rows(&[vec![1e6f32, ulp, 1e6], vec![1e6, 1e6, 1e6]], 1).unwrap();
+            assert_eq!(Scaler::fit(mode, &noisy).stats().1[0], 1.0, "{mode:?}");
+        }
+        let z = Scaler::from_parts(Scaling::Zscore, Vec::new(), Vec::new());
+        let (mut shift, mut scale) = ([0.0f32], [0.0f32]);
+        z.row_scale_into(&[1e-7, -1e-7], &mut shift, &mut scale);
+        assert_eq!((shift[0], scale[0]), (0.0, 1e-7));
+    }
 
     #[test]
     fn zscore_is_per_row_and_per_channel() {
