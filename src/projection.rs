@@ -67,7 +67,8 @@ pub fn tsne(points: &[f32], dim: usize, options: &TsneOptions) -> Result<Vec<f32
         return Err(VraeError::NonFinite { row: i / dim, step: 0, channel: i % dim, value: points[i] });
     }
     let perplexity = options.perplexity.min((rows - 1) as f32 / 3.0).max(1.0);
-    let samples: Vec<&[f32]> = points.chunks_exact(dim).collect();
+    let scaled = within_squaring_range(points);
+    let samples: Vec<&[f32]> = scaled.as_deref().unwrap_or(points).chunks_exact(dim).collect();
     // A seeded small random start makes the picture reproducible.
     let mut rng = StdRng::seed_from_u64(options.seed);
     let start: Vec<f32> = (0..rows * 2).map(|_| rng.random_range(-1e-2f32..1e-2)).collect();
@@ -85,12 +86,48 @@ pub fn tsne(points: &[f32], dim: usize, options: &TsneOptions) -> Result<Vec<f32
         }
         t.embedding()
     });
-    result.map_err(|_| VraeError::InvalidOption { key: "tsne".into(), message: "t-SNE failed on these points".into() })
+    result.map_err(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        VraeError::NonFiniteResult(format!("t-SNE failed on these points (bhtsne: {why})"))
+    })
+}
+
+/// Largest value t-SNE is given as it is: the squared distances it sums
+/// in `f32` stay finite for any width below 1e8.
+const MAX_TSNE_VALUE: f32 = 1e15;
+
+/// `points` divided by their largest magnitude when it is beyond
+/// [`MAX_TSNE_VALUE`] (squared distances would overflow `f32`, and bhtsne
+/// then fails an assertion); `None` when they can be used as they are.
+/// Each point's neighbourhood is calibrated to the perplexity, so one scale
+/// for every point changes the map only by rounding.
+fn within_squaring_range(points: &[f32]) -> Option<Vec<f32>> {
+    let largest = points.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    (largest > MAX_TSNE_VALUE).then(|| points.iter().map(|v| v / largest).collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_whose_squares_overflow_are_mapped_as_a_scaled_copy() {
+        // Six points as the Python probe gave them: one pair far out.
+        let points = [1e20f32, -1e20, 1.0, 2.0, 0.0, 0.0, 5.0, 5.0, 2.0, 2.0, 3.0, 1.0];
+        let options = TsneOptions { epochs: 200, ..Default::default() };
+        let map = tsne(&points, 2, &options).expect("huge values are mapped");
+        assert!(map.len() == 12 && map.iter().all(|v| v.is_finite()), "{map:?}");
+        // Values below the limit go in unchanged, so maps stay as they were.
+        let small: Vec<f32> = (0..40).map(|i| (i as f32 * 0.37).sin()).collect();
+        assert!(within_squaring_range(&small).is_none());
+        let big: Vec<f32> = small.iter().map(|v| v * 1e18).collect();
+        let scaled = within_squaring_range(&big).expect("scaled");
+        assert!(scaled.iter().all(|v| v.abs() <= 1.0));
+    }
 
     #[test]
     fn options_out_of_range_are_refused_by_name() {

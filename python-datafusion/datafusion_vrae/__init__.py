@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from typing import Any, Literal, Mapping, Union
 
@@ -102,7 +103,12 @@ def _model_file_bytes(name: str, model: Any) -> bytes:
 
 
 def _series(series: Expr | str) -> Expr:
-    return col(series) if isinstance(series, str) else series
+    if isinstance(series, str):
+        return col(series)
+    if isinstance(series, Expr):
+        return series
+    msg = f"series must be a column name or an expression, got {type(series).__name__}"
+    raise TypeError(msg)
 
 
 def _model(model: ModelArg) -> Expr:
@@ -116,12 +122,40 @@ def _model(model: ModelArg) -> Expr:
     raise TypeError(msg)
 
 
+def _option_value(value: Any) -> Any:
+    """``json.dumps``' hook for values it does not know: numpy scalars (and
+    anything else with a scalar ``item()``) as the Python number they hold."""
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "ndim", 0) == 0:
+        plain = item()
+        if isinstance(plain, (bool, int, float, str)):
+            return plain
+    msg = f"option values must be numbers, strings, bools or None, got {type(value).__name__}"
+    raise TypeError(msg)
+
+
 def _options(options: Mapping[str, Any] | str | None) -> str:
     if options is None:
         return "{}"
     if isinstance(options, str):
         return options
-    return json.dumps(dict(options))
+    if not isinstance(options, Mapping):
+        msg = f"vrae_fit: options must be a dict or a JSON string, got {type(options).__name__}"
+        raise TypeError(msg)
+    return _options_json(dict(options))
+
+
+def _options_json(options: dict[str, Any]) -> str:
+    """Options as a JSON object; NaN and infinities, which JSON cannot carry,
+    are refused by name (vrae_fit would only see invalid JSON)."""
+    for name, value in options.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            msg = f"vrae_fit: option `{name}`: must be a finite number, got {value}"
+            raise ValueError(msg)
+    try:
+        return json.dumps(options, allow_nan=False, default=_option_value)
+    except ValueError as e:  # a non-finite numpy scalar
+        raise ValueError(f"vrae_fit: options must be finite numbers: {e}") from None
 
 
 # An argument of vrae_prototypes that is not a usable constant.
@@ -218,7 +252,7 @@ class Functions:
                 raise ValueError(f"vrae_fit: options are not valid JSON: {e}") from None
             if not isinstance(merged, dict):
                 raise ValueError(f"vrae_fit: options must be a JSON object, got {merged!r}")
-            text = json.dumps({**merged, **kwargs})
+            text = _options_json({**merged, **kwargs})
         else:
             # Checked by vrae_fit itself, with its own messages.
             text = _options(options)
@@ -258,6 +292,9 @@ def register(ctx: SessionContext, models: Mapping[str, Any] | None = None) -> Fu
     to a name uses that model, in SQL and in the returned object's
     expressions. Raises ``ValueError`` for a model that cannot be read.
     """
+    if models is not None and not isinstance(models, Mapping):
+        msg = f"models must map names to models (a dict), got {type(models).__name__}"
+        raise TypeError(msg)
     return Functions(models).register(ctx)
 
 

@@ -16,7 +16,7 @@ use datafusion_ffi::udaf::FFI_AggregateUDF;
 use datafusion_ffi::udf::FFI_ScalarUDF;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyCapsule, PyDict, PyString};
+use pyo3::types::{PyBool, PyBytes, PyCapsule, PyDict, PyFloat, PyString};
 use vrae_datafusion::{NamedModels, VraePrototypes};
 
 /// A vrae scalar function (`vrae_embed`, ...), for `datafusion.udf`.
@@ -80,10 +80,27 @@ impl Prototypes {
         } else {
             ScalarValue::Null
         };
-        // Not an integer: Null, which the function refuses with its message.
-        let steps = steps.map(|s| s.extract::<i64>().map(|n| ScalarValue::Int64(Some(n))).unwrap_or(ScalarValue::Null));
+        let steps = steps.map(steps_value);
         let p = self.function.values(&model, steps.as_ref()).map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok((p.clusters, p.channels, p.steps, p.values))
+    }
+}
+
+/// A `steps` argument as the SQL literal it was written as, so that the
+/// function refuses what is not a whole number with the SQL function's own
+/// message (`got true (Boolean)`, `got 3 (Utf8)`); `bool` is checked before
+/// `int`, which Python counts it as. What is no literal at all is Null.
+fn steps_value(steps: &Bound<'_, PyAny>) -> ScalarValue {
+    if let Ok(flag) = steps.cast::<PyBool>() {
+        ScalarValue::Boolean(Some(flag.is_true()))
+    } else if let Ok(n) = steps.extract::<i64>() {
+        ScalarValue::Int64(Some(n))
+    } else if let Ok(x) = steps.cast::<PyFloat>() {
+        ScalarValue::Float64(Some(x.value()))
+    } else if let Ok(text) = steps.cast::<PyString>() {
+        text.to_str().map_or(ScalarValue::Null, |t| ScalarValue::Utf8(Some(t.to_owned())))
+    } else {
+        ScalarValue::Null
     }
 }
 

@@ -219,6 +219,10 @@ BAD_QUERIES = [
     ("SELECT vrae_embed(id, 'shapes') FROM t", "vrae_embed: the series must be a list"),
     ("SELECT vrae_cluster(series, 42) FROM t", "vrae_cluster: the model must be Binary"),
     ("SELECT * FROM vrae_prototypes('shapes', -3)", "vrae_prototypes: steps must be a constant positive integer"),
+    # Not a whole number: named with its SQL type, as vrae-sql does (true was run as 1 step).
+    ("SELECT * FROM vrae_prototypes('shapes', '3')", "steps must be a constant positive integer, got 3 (Utf8)"),
+    ("SELECT * FROM vrae_prototypes('shapes', 2.5)", "steps must be a constant positive integer, got 2.5 (Float64)"),
+    ("SELECT * FROM vrae_prototypes('shapes', true)", "steps must be a constant positive integer, got true (Boolean)"),
     ("SELECT * FROM vrae_prototypes('missing.safetensors')", "vrae_prototypes: missing.safetensors"),
     ("SELECT vrae_cluster(s, 'shapes') FROM (SELECT [1.0, 'NaN'::double] AS s)", "vrae_cluster: row 0: non-finite value"),
 ]
@@ -230,6 +234,24 @@ def test_bad_input_raises_the_sql_message(data: Path, model: bytes, query: str, 
     with pytest.raises(Exception) as caught:
         ctx.sql(query).collect()
     assert message in str(caught.value)
+
+
+def test_bad_python_arguments_are_named() -> None:
+    f = datafusion_vrae.Functions()
+    with pytest.raises(ValueError, match="vrae_fit: option `learning_rate`: must be a finite number, got nan"):
+        f.fit("series", epochs=1, learning_rate=float("nan"))
+    with pytest.raises(TypeError, match="vrae_fit: options must be a dict or a JSON string, got int"):
+        f.fit("series", 5)
+    with pytest.raises(TypeError, match="series must be a column name or an expression, got NoneType"):
+        f.embed(None, "model.safetensors")
+    with pytest.raises(TypeError, match="models must map names to models"):
+        datafusion_vrae.register(SessionContext(), models="x")
+
+
+def test_numpy_scalars_are_option_values() -> None:
+    np = pytest.importorskip("numpy")
+    expr = datafusion_vrae.Functions().fit("series", epochs=np.int64(2), learning_rate=np.float32(0.5), clip=np.bool_(False))
+    assert '{"epochs": 2, "learning_rate": 0.5, "clip": false}' in str(expr)
 
 
 def test_bad_registrations_raise() -> None:

@@ -75,6 +75,10 @@ def _plain(name: str, value: Any) -> Any:
     infinities (which JSON cannot carry) are refused by name."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "ndim", 0) == 0 and isinstance(plain := item(), (bool, int, float, str)):
+        # A numpy scalar (numpy.bool_ is no Integral): the Python value it holds.
+        return _plain(name, plain)
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
@@ -83,7 +87,8 @@ def _plain(name: str, value: Any) -> Any:
             msg = f"option `{name}`: must be a finite number, got {value}"
             raise ValueError(msg)
         return value
-    msg = f"option `{name}`: expected a number, string, bool or None, got {type(value).__name__}"
+    kind = type(value).__qualname__ if type(value).__module__ == "builtins" else f"{type(value).__module__}.{type(value).__qualname__}"
+    msg = f"option `{name}`: expected a number, string, bool or None, got {kind}"
     raise TypeError(msg)
 
 

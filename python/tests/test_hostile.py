@@ -6,6 +6,7 @@ never a dead interpreter."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -18,6 +19,7 @@ import pytest
 from conftest import SMALL
 
 import polars_vrae as vrae
+from polars_vrae._options import options_json
 
 
 @pytest.mark.parametrize(
@@ -52,6 +54,14 @@ def test_model_paths_that_are_not_files_are_refused_before_reading(path: str) ->
         pytest.skip(f"{path} does not exist here")
     with pytest.raises(ValueError, match=re.escape(f"{path}: not a regular file")):
         vrae.Model.load(path)
+
+
+def test_numpy_scalars_are_the_values_they_hold() -> None:
+    np = pytest.importorskip("numpy")
+    text = json.loads(options_json({"epochs": np.int64(3), "clip": np.bool_(False), "learning_rate": np.float32(0.25)}))
+    assert (text["epochs"], text["clip"], text["learning_rate"]) == (3, False, 0.25)
+    with pytest.raises(ValueError, match="option `learning_rate`: must be a finite number"):
+        options_json({"learning_rate": np.float64("nan")})
 
 
 def test_save_replaces_only_regular_files(model: vrae.Model, tmp_path: Path) -> None:
