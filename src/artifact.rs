@@ -160,6 +160,9 @@ fn join_timing(summary: &str, timing: Option<&str>) -> std::result::Result<Train
 pub(crate) fn read_model_file(path: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
     let io = |source| VraeError::Io { path: path.display().to_string(), source };
+    if path.as_os_str().is_empty() {
+        return Err(io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty path: name the model file to read")));
+    }
     let meta = std::fs::metadata(path).map_err(io)?;
     let limit = crate::budget::MAX_MODEL_BYTES;
     let refuse = |why: String| VraeError::Artifact(ArtifactError::Unreadable(format!("{}: {why}", path.display())));

@@ -577,10 +577,44 @@ fn invalid(key: &str, message: impl Into<String>) -> VraeError {
     VraeError::InvalidOption { key: key.to_string(), message: message.into() }
 }
 
+/// The first key that a JSON object `json` gives twice; `None` for an object
+/// whose keys are all different, or for text that is not an object.
+/// `serde_json` keeps the last of repeated keys, so `{"epochs": 1,
+/// "epochs": 7}` would train 7 epochs in silence; every front end refuses it
+/// instead (an option given twice is a mistake, not a choice).
+pub fn repeated_option(json: &str) -> Option<String> {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    struct FirstRepeat(Option<String>);
+    struct Keys;
+    impl<'de> Visitor<'de> for Keys {
+        type Value = FirstRepeat;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<FirstRepeat, A::Error> {
+            let (mut seen, mut repeat) = (std::collections::HashSet::new(), None);
+            while let Some(key) = map.next_key::<String>()? {
+                map.next_value::<IgnoredAny>()?;
+                if !seen.insert(key.clone()) && repeat.is_none() {
+                    repeat = Some(key);
+                }
+            }
+            Ok(FirstRepeat(repeat))
+        }
+    }
+    let mut reader = serde_json::Deserializer::from_str(json);
+    reader.deserialize_map(Keys).ok().and_then(|found| found.0)
+}
+
 impl VraeConfig {
-    /// Parses options from a JSON object string; missing options keep their defaults.
+    /// Parses options from a JSON object string; missing options keep their
+    /// defaults, and an option given twice is refused by name.
     pub fn from_json(json: &str) -> Result<Self> {
         let value: Value = serde_json::from_str(json).map_err(|e| VraeError::OptionsNotAnObject(e.to_string()))?;
+        if let Some(key) = repeated_option(json) {
+            return Err(invalid(&key, "given twice; give each option once"));
+        }
         match value {
             Value::Object(map) => Self::from_map(&map),
             Value::Null => Ok(Self::default()),
@@ -869,6 +903,10 @@ mod tests {
             assert!(err.contains(&format!("`{key}`")), "{json}: {err}");
         }
         assert!(matches!(VraeConfig::from_json("[1]"), Err(VraeError::OptionsNotAnObject(_))));
+        let twice = VraeConfig::from_json(r#"{"epochs": 1, "seed": 2, "epochs": 7}"#).unwrap_err().to_string();
+        assert_eq!(twice, "option `epochs`: given twice; give each option once");
+        assert_eq!(repeated_option(r#"{"a": {"b": 1, "b": 2}, "c": [1, 1]}"#), None);
+        assert_eq!(repeated_option("[1, 1]"), None);
     }
 
     #[test]

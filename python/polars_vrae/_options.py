@@ -73,6 +73,11 @@ DEFAULT_OPTIONS: dict[str, Any] = json.loads(_internal.default_options())
 def _plain(name: str, value: Any) -> Any:
     """A JSON-ready value: numpy scalars become Python numbers; NaN and
     infinities (which JSON cannot carry) are refused by name."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        # JSON would carry it, as a float or not at all, and the core would
+        # report the JSON, not the option.
+        msg = f"option `{name}`: {value} is out of range"
+        raise ValueError(msg)
     if value is None or isinstance(value, (bool, int, str)):
         return value
     item = getattr(value, "item", None)

@@ -205,6 +205,10 @@ fn tsne(py: Python<'_>, latents: &Bound<'_, PyAny>, perplexity: f32, epochs: usi
             let column = to_arrow(&latents)?;
             let converted = column.series(Some(1), InvalidRows::Error)?;
             let batch = &converted.batch;
+            if batch.is_empty() {
+                // Every row null (or none at all): every output row null.
+                return Output::Vectors(2).column(latents.name().clone(), RowResults::new(converted.len));
+            }
             let dim = batch.lengths().next().unwrap_or(0);
             if let Some(r) = (0..batch.len()).find(|&r| batch.steps(r) != dim) {
                 return Err(PluginError::Argument {

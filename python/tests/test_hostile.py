@@ -64,6 +64,23 @@ def test_numpy_scalars_are_the_values_they_hold() -> None:
         options_json({"learning_rate": np.float64("nan")})
 
 
+@pytest.mark.parametrize(("name", "value"), [("latent", 10**400), ("seed", 2**64), ("epochs", -(2**63) - 1)])
+def test_integers_beyond_64_bits_are_named(name: str, value: int) -> None:
+    with pytest.raises(ValueError, match=f"option `{name}`: {value} is out of range"):
+        options_json({name: value})
+
+
+def test_tsne_of_only_null_rows_is_null() -> None:
+    for latents in (pl.Series("z", [None, None], dtype=pl.Array(pl.Float32, 3)), pl.Series("z", [], dtype=pl.Array(pl.Float32, 3))):
+        out = vrae.tsne(latents)
+        assert (out.len(), out.null_count(), out.dtype) == (latents.len(), latents.len(), pl.Array(pl.Float32, 2))
+
+
+def test_an_empty_model_path_is_named() -> None:
+    with pytest.raises(OSError, match="empty path"):
+        vrae.Model.load("")
+
+
 def test_save_replaces_only_regular_files(model: vrae.Model, tmp_path: Path) -> None:
     # A pipe stands for devices (as root, renaming over /dev/null replaced it).
     pipe = tmp_path / "pipe"
