@@ -127,7 +127,13 @@ pub fn series_from_arrow_chunks<'a>(
                 continue;
             }
             let (steps, floats, width) = match (chunk.row(i, row, channels), invalid) {
-                (Ok(found), InvalidRows::Error) => found,
+                (Ok(found), InvalidRows::Error) => {
+                    if let Some((at, value)) = chunk.floats.first_beyond_f32(found.1.clone()) {
+                        let width = found.2.or(channels).unwrap_or(1).max(1);
+                        return Err(VraeError::BeyondF32 { row, step: at / width, channel: at % width, value });
+                    }
+                    found
+                }
                 (Ok((steps, floats, width)), InvalidRows::Skip { max_length }) => {
                     if steps == 0 || steps > max_length || chunk.floats.any_non_finite(floats.clone()) {
                         continue;
@@ -196,6 +202,17 @@ impl<'a> Floats<'a> {
         match self {
             Floats::F32(a) => a.values()[range].iter().any(|v| !v.is_finite()),
             Floats::F64(a) => a.values()[range].iter().any(|&v| !(v as f32).is_finite()),
+        }
+    }
+
+    /// The first finite value in `range` (its position from the range's
+    /// start) that is infinite once in `f32`, as it was given.
+    fn first_beyond_f32(&self, range: Range<usize>) -> Option<(usize, f64)> {
+        match self {
+            Floats::F32(_) => None,
+            Floats::F64(a) => {
+                a.values()[range].iter().enumerate().find(|(_, v)| v.is_finite() && !(**v as f32).is_finite()).map(|(i, v)| (i, *v))
+            }
         }
     }
 
@@ -552,6 +569,20 @@ mod tests {
         n.append(true);
         let err = series_from_arrow(&n.finish(), None).unwrap_err().to_string();
         assert!(err.contains("row 1") && err.contains("3 channels"), "{err}");
+    }
+
+    #[test]
+    fn a_finite_f64_beyond_f32_is_named_as_given() {
+        let mut b = ListBuilder::new(FixedSizeListBuilder::new(Float64Builder::new(), 2));
+        for v in [1.0, 2.0, 3.0, -1e300] {
+            b.values().values().append_value(v);
+        }
+        b.values().append(true);
+        b.values().append(true);
+        b.append(true);
+        let err = series_from_arrow(&b.finish(), None).unwrap_err();
+        assert!(matches!(err, VraeError::BeyondF32 { row: 0, step: 1, channel: 1, value } if value == -1e300), "{err}");
+        assert!(err.to_string().contains("value -1e300 at step 1, channel 1 is beyond the f32 range"), "{err}");
     }
 
     #[test]

@@ -15,6 +15,10 @@ pub enum VraeError {
     NonFinite { row: usize, step: usize, channel: usize, value: f32 },
 
     /// A null value inside a (non-null) series.
+    /// A finite `f64` value too large for the `f32` vrae computes in.
+    #[error("row {row}: value {value:e} at step {step}, channel {channel} is beyond the f32 range vrae computes in (about ±3.4e38)")]
+    BeyondF32 { row: usize, step: usize, channel: usize, value: f64 },
+
     #[error("row {row}: null value at step {step} (a series may be null, its values may not)")]
     NullValue { row: usize, step: usize },
 
@@ -135,6 +139,7 @@ impl VraeError {
         match self {
             VraeError::EmptySeries { row }
             | VraeError::NonFinite { row, .. }
+            | VraeError::BeyondF32 { row, .. }
             | VraeError::RaggedSteps { row, .. }
             | VraeError::SeriesTooLong { row, .. }
             | VraeError::NullValue { row, .. }
@@ -151,6 +156,7 @@ impl VraeError {
         match self {
             VraeError::EmptySeries { row } => VraeError::EmptySeries { row: map(row) },
             VraeError::NonFinite { row, step, channel, value } => VraeError::NonFinite { row: map(row), step, channel, value },
+            VraeError::BeyondF32 { row, step, channel, value } => VraeError::BeyondF32 { row: map(row), step, channel, value },
             VraeError::RaggedSteps { row, values, channels } => VraeError::RaggedSteps { row: map(row), values, channels },
             VraeError::SeriesTooLong { row, length, max } => VraeError::SeriesTooLong { row: map(row), length, max },
             VraeError::NullValue { row, step } => VraeError::NullValue { row: map(row), step },
