@@ -56,6 +56,7 @@ struct Cli {
 }
 
 fn json_object(text: &str) -> Result<serde_json::Map<String, Value>, String> {
+    vrae::config::refuse_repeated_options(text).map_err(|e| e.to_string())?;
     serde_json::from_str(text).map_err(|e| format!("not a JSON object: {e}"))
 }
 
@@ -87,7 +88,10 @@ fn parse_args() -> Args {
 /// threads run; this program can, before it starts any, so that `--threads
 /// 1` holds the job to one core. A size the user gave is kept.
 fn hold_candle_pool_to(threads: usize) {
-    if threads > 0 && std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+    // Candle reads CANDLE_NUM_THREADS before RAYON_NUM_THREADS: a pool size
+    // the user gave by either is theirs.
+    let given = ["CANDLE_NUM_THREADS", "RAYON_NUM_THREADS"].iter().any(|v| std::env::var_os(v).is_some());
+    if threads > 0 && !given {
         std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
     }
 }

@@ -128,9 +128,14 @@ pub fn series_from_arrow_chunks<'a>(
             }
             let (steps, floats, width) = match (chunk.row(i, row, channels), invalid) {
                 (Ok(found), InvalidRows::Error) => {
-                    if let Some((at, value)) = chunk.floats.first_beyond_f32(found.1.clone()) {
+                    if let Some((at, value)) = chunk.floats.first_not_finite_in_f32(found.1.clone()) {
                         let width = found.2.or(channels).unwrap_or(1).max(1);
-                        return Err(VraeError::BeyondF32 { row, step: at / width, channel: at % width, value });
+                        let (step, channel) = (at / width, at % width);
+                        return Err(if value.is_finite() {
+                            VraeError::BeyondF32 { row, step, channel, value }
+                        } else {
+                            VraeError::NonFinite { row, step, channel, value: value as f32 }
+                        });
                     }
                     found
                 }
@@ -205,14 +210,14 @@ impl<'a> Floats<'a> {
         }
     }
 
-    /// The first finite value in `range` (its position from the range's
-    /// start) that is infinite once in `f32`, as it was given.
-    fn first_beyond_f32(&self, range: Range<usize>) -> Option<(usize, f64)> {
+    /// The first value in `range` (its position from the range's start)
+    /// that is NaN or infinite once in `f32`, as it was given: found here,
+    /// in row order, so that a finite `f64` beyond `f32` is named as itself
+    /// and a NaN before it is still the one reported.
+    fn first_not_finite_in_f32(&self, range: Range<usize>) -> Option<(usize, f64)> {
         match self {
-            Floats::F32(_) => None,
-            Floats::F64(a) => {
-                a.values()[range].iter().enumerate().find(|(_, v)| v.is_finite() && !(**v as f32).is_finite()).map(|(i, v)| (i, *v))
-            }
+            Floats::F32(a) => a.values()[range].iter().enumerate().find(|(_, v)| !v.is_finite()).map(|(i, v)| (i, f64::from(*v))),
+            Floats::F64(a) => a.values()[range].iter().enumerate().find(|(_, v)| !(**v as f32).is_finite()).map(|(i, v)| (i, *v)),
         }
     }
 
@@ -412,18 +417,16 @@ impl<'a> Chunk<'a> {
 /// an error names a row of the odd width, not the first row's width imposed
 /// on all the others. `None` when no row has a step.
 fn most_common_width(chunks: &[Chunk<'_>]) -> Option<usize> {
-    let mut counts: Vec<(usize, usize)> = Vec::new();
+    // Width -> (rows, order first seen): hostile data may hold many widths.
+    let mut counts: std::collections::HashMap<usize, (usize, usize)> = std::collections::HashMap::new();
     for chunk in chunks {
         for i in 0..chunk.outer.len() {
             let Some(width) = chunk.first_step_width(i) else { continue };
-            match counts.iter_mut().find(|(w, _)| *w == width) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((width, 1)),
-            }
+            let seen = counts.len();
+            counts.entry(width).or_insert((0, seen)).0 += 1;
         }
     }
-    // `max_by_key` keeps the last of equals; the first seen is wanted.
-    counts.iter().rev().max_by_key(|&&(_, n)| n).map(|&(w, _)| w)
+    counts.into_iter().max_by_key(|&(_, (rows, first))| (rows, std::cmp::Reverse(first))).map(|(width, _)| width)
 }
 
 /// The first null position within `range`, counted from its start.
@@ -583,6 +586,11 @@ mod tests {
         let err = series_from_arrow(&b.finish(), None).unwrap_err();
         assert!(matches!(err, VraeError::BeyondF32 { row: 0, step: 1, channel: 1, value } if value == -1e300), "{err}");
         assert!(err.to_string().contains("value -1e300 at step 1, channel 1 is beyond the f32 range"), "{err}");
+        // A NaN before it is the one named, as the rows are read in order.
+        let mut b = ListBuilder::new(Float64Builder::new());
+        b.append_value([Some(1.0), Some(f64::NAN), Some(1e300)]);
+        let err = series_from_arrow(&b.finish(), None).unwrap_err();
+        assert!(matches!(err, VraeError::NonFinite { row: 0, step: 1, .. }), "{err}");
     }
 
     #[test]

@@ -577,12 +577,22 @@ fn invalid(key: &str, message: impl Into<String>) -> VraeError {
     VraeError::InvalidOption { key: key.to_string(), message: message.into() }
 }
 
-/// The first key that a JSON object `json` gives twice; `None` for an object
-/// whose keys are all different, or for text that is not an object.
-/// `serde_json` keeps the last of repeated keys, so `{"epochs": 1,
-/// "epochs": 7}` would train 7 epochs in silence; every front end refuses it
-/// instead (an option given twice is a mistake, not a choice).
-pub fn repeated_option(json: &str) -> Option<String> {
+/// An error naming the first option that the JSON object `json` gives
+/// twice; `Ok` for an object whose keys all differ, and for text that is no
+/// object (its own parse reports that). `serde_json` keeps the last of
+/// repeated keys, so `{"epochs": 1, "epochs": 7}` would train 7 epochs in
+/// silence; every front end refuses it instead (an option given twice is a
+/// mistake, not a choice).
+pub fn refuse_repeated_options(json: &str) -> Result<()> {
+    match repeated_option(json) {
+        Some(key) => Err(invalid(&key, "given twice; give each option once")),
+        None => Ok(()),
+    }
+}
+
+/// The first key that the JSON object `json` gives twice (keys compared
+/// after unescaping), if any.
+fn repeated_option(json: &str) -> Option<String> {
     use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 
     struct FirstRepeat(Option<String>);
@@ -612,9 +622,7 @@ impl VraeConfig {
     /// defaults, and an option given twice is refused by name.
     pub fn from_json(json: &str) -> Result<Self> {
         let value: Value = serde_json::from_str(json).map_err(|e| VraeError::OptionsNotAnObject(e.to_string()))?;
-        if let Some(key) = repeated_option(json) {
-            return Err(invalid(&key, "given twice; give each option once"));
-        }
+        refuse_repeated_options(json)?;
         match value {
             Value::Object(map) => Self::from_map(&map),
             Value::Null => Ok(Self::default()),
@@ -907,6 +915,7 @@ mod tests {
         assert_eq!(twice, "option `epochs`: given twice; give each option once");
         assert_eq!(repeated_option(r#"{"a": {"b": 1, "b": 2}, "c": [1, 1]}"#), None);
         assert_eq!(repeated_option("[1, 1]"), None);
+        assert_eq!(repeated_option(r#"{"a\u0062": 1, "ab": 2}"#).as_deref(), Some("ab"));
     }
 
     #[test]

@@ -14,11 +14,11 @@ pub enum VraeError {
     #[error("row {row}: non-finite value {value} at step {step}, channel {channel}")]
     NonFinite { row: usize, step: usize, channel: usize, value: f32 },
 
-    /// A null value inside a (non-null) series.
     /// A finite `f64` value too large for the `f32` vrae computes in.
     #[error("row {row}: value {value:e} at step {step}, channel {channel} is beyond the f32 range vrae computes in (about ±3.4e38)")]
     BeyondF32 { row: usize, step: usize, channel: usize, value: f64 },
 
+    /// A null value inside a (non-null) series.
     #[error("row {row}: null value at step {step} (a series may be null, its values may not)")]
     NullValue { row: usize, step: usize },
 
@@ -120,6 +120,10 @@ pub enum VraeError {
     /// that are not finite).
     #[error("training diverged: {0}; lower learning_rate (or max_grad_norm) and keep clip on")]
     DivergedWeights(String),
+
+    /// A 2-D map (t-SNE) that could not be drawn.
+    #[error("{0}")]
+    Projection(String),
 
     /// An error inside the tensor library.
     #[error("compute error: {0}")]

@@ -13,6 +13,7 @@
 //! (as root, the device itself). A symbolic link is followed to the file it
 //! names, which gets the model, so the link still points at the model; a
 //! link to nothing is refused, as there is no file to say which was meant.
+//! A replaced file keeps its permissions.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, ErrorKind, Write};
@@ -38,25 +39,31 @@ pub fn write(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
         return Err(fail(ErrorKind::InvalidInput, "empty path: name the model file to write".into()));
     }
     let target = resolve(path).map_err(|source| VraeError::Io { path: path.display().to_string(), source })?;
-    if let Ok(meta) = fs::metadata(&target) {
-        if !meta.is_file() {
-            return Err(fail(
-                ErrorKind::InvalidInput,
-                "not a regular file: a model is written only to a regular file, which it replaces".into(),
-            ));
-        }
+    let replaced = fs::metadata(&target).ok();
+    if replaced.as_ref().is_some_and(|meta| !meta.is_file()) {
+        return Err(fail(
+            ErrorKind::InvalidInput,
+            "not a regular file: a model is written only to a regular file, which it replaces".into(),
+        ));
     }
     let name = target.file_name().ok_or_else(|| fail(ErrorKind::InvalidInput, "no file name: name the model file to write".into()))?;
     let directory = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    if !directory.is_dir() {
-        return Err(fail(ErrorKind::NotFound, format!("directory {} does not exist", directory.display())));
+    match fs::metadata(&directory) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Err(fail(ErrorKind::NotADirectory, format!("{} is not a directory", directory.display()))),
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            return Err(fail(ErrorKind::NotFound, format!("directory {} does not exist", directory.display())))
+        }
+        Err(e) => return Err(fail(e.kind(), format!("directory {}: {e}", directory.display()))),
     }
     let (temporary, mut file) = create_temporary(&directory, &name.to_string_lossy())
-        .map_err(|source| VraeError::Io { path: directory.display().to_string(), source })?;
-    let written = file.write_all(bytes).and_then(|()| file.sync_all()).and_then(|()| {
+        .map_err(|e| fail(e.kind(), format!("could not create a temporary file beside it: {e}")))?;
+    // The model replaces the file, not its access rights.
+    let kept_permissions = replaced.map_or(Ok(()), |meta| file.set_permissions(meta.permissions()));
+    let written = kept_permissions.and_then(|()| file.write_all(bytes)).and_then(|()| file.sync_all()).and_then(|()| {
         drop(file);
         fs::rename(&temporary, &target)
     });
@@ -75,13 +82,19 @@ fn resolve(path: &Path) -> io::Result<PathBuf> {
     }
 }
 
+/// Characters of the target's name that a temporary name repeats: enough
+/// to tell whose it is, short enough that a name at the file system's limit
+/// (255 bytes) still leaves room for the rest.
+const NAME_HINT_CHARS: usize = 32;
+
 /// A new, empty file in `directory`, hidden beside `name`, that no other
 /// call has.
 fn create_temporary(directory: &Path, name: &str) -> io::Result<(PathBuf, fs::File)> {
+    let hint: String = name.chars().take(NAME_HINT_CHARS).collect();
     let mut last = None;
     for _ in 0..ATTEMPTS {
         let n = NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed);
-        let candidate = directory.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
+        let candidate = directory.join(format!(".{hint}.{}-{n}.tmp", std::process::id()));
         match OpenOptions::new().write(true).create_new(true).open(&candidate) {
             Ok(file) => return Ok((candidate, file)),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => last = Some(e),
@@ -102,6 +115,14 @@ mod tests {
         dir
     }
 
+    /// Removes the scratch directory when a test ends, passed or not.
+    struct Cleanup(PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
     fn leftovers(dir: &Path) -> Vec<String> {
         fs::read_dir(dir)
             .expect("list")
@@ -113,6 +134,7 @@ mod tests {
     #[test]
     fn replaces_a_file_and_leaves_no_temporary() {
         let dir = scratch("replace");
+        let _cleanup = Cleanup(dir.clone());
         let path = dir.join("m.safetensors");
         write(&path, b"first").expect("write");
         write(&path, b"second").expect("rewrite");
@@ -123,6 +145,7 @@ mod tests {
     #[test]
     fn threads_saving_to_one_path_never_show_a_reader_half_a_file() {
         let dir = scratch("race");
+        let _cleanup = Cleanup(dir.clone());
         let path = dir.join("m.safetensors");
         let (a, b) = (&vec![b'a'; 200_000], &vec![b'b'; 300_000]);
         write(&path, a).expect("first");
@@ -145,6 +168,7 @@ mod tests {
     #[test]
     fn what_is_not_a_regular_file_is_refused_and_kept() {
         let dir = scratch("special");
+        let _cleanup = Cleanup(dir.clone());
         let sub = dir.join("sub");
         fs::create_dir(&sub).expect("dir");
         let err = write(&sub, b"model").expect_err("a directory").to_string();
@@ -153,6 +177,14 @@ mod tests {
         let err = write(dir.join("missing").join("m.safetensors"), b"model").expect_err("no directory").to_string();
         assert!(err.contains("missing does not exist"), "{err}");
         assert!(write("", b"model").expect_err("empty").to_string().contains("empty path"));
+        let file = dir.join("afile");
+        fs::write(&file, b"x").expect("file");
+        let err = write(file.join("m.safetensors"), b"model").expect_err("a file as directory").to_string();
+        assert!(err.contains("afile is not a directory"), "{err}");
+        // A name at the file system's limit still gets a temporary beside it.
+        let long = dir.join("m".repeat(250));
+        write(&long, b"model").expect("a 250-byte name");
+        assert_eq!(fs::read(&long).expect("read"), b"model");
         #[cfg(unix)]
         {
             // A pipe stands for the devices: a broken check must not cost
@@ -173,8 +205,22 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
+    fn the_replaced_file_keeps_its_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("mode");
+        let _cleanup = Cleanup(dir.clone());
+        let path = dir.join("m.safetensors");
+        write(&path, b"old").expect("write");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod");
+        write(&path, b"new").expect("rewrite");
+        assert_eq!(fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
     fn a_link_keeps_pointing_at_the_new_model() {
         let dir = scratch("link");
+        let _cleanup = Cleanup(dir.clone());
         let real = dir.join("real.safetensors");
         let link = dir.join("link.safetensors");
         write(&real, b"old").expect("write");

@@ -91,23 +91,30 @@ pub fn tsne(points: &[f32], dim: usize, options: &TsneOptions) -> Result<Vec<f32
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
             .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        VraeError::NonFiniteResult(format!("t-SNE failed on these points (bhtsne: {why})"))
+            .unwrap_or_else(|| "a panic without a message".into());
+        VraeError::Projection(format!("t-SNE failed on these points (bhtsne: {why})"))
     })
 }
 
-/// Largest value t-SNE is given as it is: the squared distances it sums
-/// in `f32` stay finite for any width below 1e8.
+/// Largest value t-SNE is given as it is: a difference is at most twice
+/// this, so the squared distances it sums in `f32` stay finite for widths
+/// up to about 8e7 values.
 const MAX_TSNE_VALUE: f32 = 1e15;
 
-/// `points` divided by their largest magnitude when it is beyond
-/// [`MAX_TSNE_VALUE`] (squared distances would overflow `f32`, and bhtsne
-/// then fails an assertion); `None` when they can be used as they are.
-/// Each point's neighbourhood is calibrated to the perplexity, so one scale
-/// for every point changes the map only by rounding.
+/// `points` divided by the power of two at or above their largest
+/// magnitude when that is beyond [`MAX_TSNE_VALUE`] (squared distances
+/// would overflow `f32`, and bhtsne then fails an assertion); `None` when
+/// they can be used as they are. Each point's neighbourhood is calibrated to
+/// the perplexity, so one scale for every point leaves the map as it is, and
+/// a power of two divides every value exactly (bar values driven below the
+/// smallest normal f32).
 fn within_squaring_range(points: &[f32]) -> Option<Vec<f32>> {
     let largest = points.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    (largest > MAX_TSNE_VALUE).then(|| points.iter().map(|v| v / largest).collect())
+    (largest > MAX_TSNE_VALUE).then(|| {
+        // In f64: the power of two above f32::MAX is no f32.
+        let scale = f64::from(largest).log2().ceil().exp2();
+        points.iter().map(|&v| (f64::from(v) / scale) as f32).collect()
+    })
 }
 
 #[cfg(test)]
@@ -127,6 +134,9 @@ mod tests {
         let big: Vec<f32> = small.iter().map(|v| v * 1e18).collect();
         let scaled = within_squaring_range(&big).expect("scaled");
         assert!(scaled.iter().all(|v| v.abs() <= 1.0));
+        let edge = [f32::MAX, -f32::MAX, 1.0, 0.0];
+        let edge = within_squaring_range(&edge).expect("scaled");
+        assert!(edge[0] > 0.99 && edge[0] <= 1.0 && edge[1] == -edge[0], "{edge:?}");
     }
 
     #[test]

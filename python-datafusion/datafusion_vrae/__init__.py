@@ -122,16 +122,33 @@ def _model(model: ModelArg) -> Expr:
     raise TypeError(msg)
 
 
-def _option_value(value: Any) -> Any:
-    """``json.dumps``' hook for values it does not know: numpy scalars (and
-    anything else with a scalar ``item()``) as the Python number they hold."""
+def _option_value(name: str, value: Any) -> Any:
+    """A JSON-ready option value: numpy scalars (anything with a scalar
+    ``item()``) as the Python value they hold; NaN, infinities and integers
+    beyond 64 bits, which JSON would not carry as given, refused by name."""
     item = getattr(value, "item", None)
-    if callable(item) and getattr(value, "ndim", 0) == 0:
-        plain = item()
-        if isinstance(plain, (bool, int, float, str)):
-            return plain
-    msg = f"option values must be numbers, strings, bools or None, got {type(value).__name__}"
-    raise TypeError(msg)
+    if not isinstance(value, (bool, int, float, str)) and callable(item) and getattr(value, "ndim", 0) == 0:
+        value = item()
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:
+        raise ValueError(f"vrae_fit: option `{name}`: {value} is out of range")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"vrae_fit: option `{name}`: must be a finite number, got {value}")
+    if isinstance(value, (int, float)):
+        return value
+    raise TypeError(f"vrae_fit: option `{name}`: expected a number, string, bool or None, got {type(value).__name__}")
+
+
+def _refuse_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``' hook: an option given twice is an error, as in SQL
+    (``json`` would keep the last in silence)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"vrae_fit: option `{key}`: given twice; give each option once")
+        out[key] = value
+    return out
 
 
 def _options(options: Mapping[str, Any] | str | None) -> str:
@@ -146,16 +163,8 @@ def _options(options: Mapping[str, Any] | str | None) -> str:
 
 
 def _options_json(options: dict[str, Any]) -> str:
-    """Options as a JSON object; NaN and infinities, which JSON cannot carry,
-    are refused by name (vrae_fit would only see invalid JSON)."""
-    for name, value in options.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            msg = f"vrae_fit: option `{name}`: must be a finite number, got {value}"
-            raise ValueError(msg)
-    try:
-        return json.dumps(options, allow_nan=False, default=_option_value)
-    except ValueError as e:  # a non-finite numpy scalar
-        raise ValueError(f"vrae_fit: options must be finite numbers: {e}") from None
+    """Options as a JSON object, each value checked by name."""
+    return json.dumps({name: _option_value(name, value) for name, value in options.items()})
 
 
 # An argument of vrae_prototypes that is not a usable constant.
@@ -247,11 +256,13 @@ class Functions:
         (the model's bytes); options as a dict, a JSON string or keywords."""
         if kwargs:
             try:
-                merged = json.loads(_options(options))
+                merged = json.loads(_options(options), object_pairs_hook=_refuse_repeats)
             except json.JSONDecodeError as e:
                 raise ValueError(f"vrae_fit: options are not valid JSON: {e}") from None
             if not isinstance(merged, dict):
                 raise ValueError(f"vrae_fit: options must be a JSON object, got {merged!r}")
+            if twice := sorted(set(merged) & set(kwargs)):
+                raise ValueError(f"vrae_fit: option `{twice[0]}`: given twice (in options and as a keyword); give each option once")
             text = _options_json({**merged, **kwargs})
         else:
             # Checked by vrae_fit itself, with its own messages.

@@ -89,12 +89,15 @@ impl Prototypes {
 /// A `steps` argument as the SQL literal it was written as, so that the
 /// function refuses what is not a whole number with the SQL function's own
 /// message (`got true (Boolean)`, `got 3 (Utf8)`); `bool` is checked before
-/// `int`, which Python counts it as. What is no literal at all is Null.
+/// `int`, which Python counts it as, and integers beyond i64 are UInt64 as
+/// DataFusion types them. What is none of these is Null.
 fn steps_value(steps: &Bound<'_, PyAny>) -> ScalarValue {
     if let Ok(flag) = steps.cast::<PyBool>() {
         ScalarValue::Boolean(Some(flag.is_true()))
     } else if let Ok(n) = steps.extract::<i64>() {
         ScalarValue::Int64(Some(n))
+    } else if let Ok(n) = steps.extract::<u64>() {
+        ScalarValue::UInt64(Some(n))
     } else if let Ok(x) = steps.cast::<PyFloat>() {
         ScalarValue::Float64(Some(x.value()))
     } else if let Ok(text) = steps.cast::<PyString>() {

@@ -242,6 +242,12 @@ def test_bad_python_arguments_are_named() -> None:
         f.fit("series", epochs=1, learning_rate=float("nan"))
     with pytest.raises(TypeError, match="vrae_fit: options must be a dict or a JSON string, got int"):
         f.fit("series", 5)
+    with pytest.raises(ValueError, match="option `epochs`: given twice"):
+        f.fit("series", '{"epochs": 1, "epochs": 7}', seed=3)
+    with pytest.raises(ValueError, match="option `epochs`: given twice"):
+        f.fit("series", {"epochs": 1}, epochs=7)
+    with pytest.raises(ValueError, match="option `latent`: 1000000000000000000000 is out of range"):
+        f.fit("series", latent=10**21)
     with pytest.raises(TypeError, match="series must be a column name or an expression, got NoneType"):
         f.embed(None, "model.safetensors")
     with pytest.raises(TypeError, match="models must map names to models"):
@@ -252,6 +258,8 @@ def test_numpy_scalars_are_option_values() -> None:
     np = pytest.importorskip("numpy")
     expr = datafusion_vrae.Functions().fit("series", epochs=np.int64(2), learning_rate=np.float32(0.5), clip=np.bool_(False))
     assert '{"epochs": 2, "learning_rate": 0.5, "clip": false}' in str(expr)
+    with pytest.raises(ValueError, match="option `learning_rate`: must be a finite number"):
+        datafusion_vrae.Functions().fit("series", learning_rate=np.float32("nan"))
 
 
 def test_bad_registrations_raise() -> None:

@@ -121,9 +121,7 @@ fn parse_options(json: Option<&str>) -> Result<(VraeConfig, OnInvalid)> {
         Ok(other) => return Err(error(format!("options must be a JSON object, got {other}"))),
         Err(e) => return Err(error(format!("options are not valid JSON: {e}"))),
     };
-    if let Some(key) = vrae::config::repeated_option(json) {
-        return Err(error(format!("option `{key}`: given twice; give each option once")));
-    }
+    vrae::config::refuse_repeated_options(json).map_err(error)?;
     let on_invalid = OnInvalid::take_from(&mut map).map_err(error)?;
     let config = VraeConfig::from_map(&map).map_err(|e| {
         let text = e.to_string();

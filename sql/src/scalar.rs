@@ -138,9 +138,7 @@ fn parse_options(name: &str, value: Option<&ColumnarValue>) -> Result<OnInvalid>
         Ok(other) => return Err(exec_error(name, format!("options must be a JSON object, got {other}"))),
         Err(e) => return Err(exec_error(name, format!("options are not valid JSON: {e}"))),
     };
-    if let Some(key) = vrae::config::repeated_option(text) {
-        return Err(exec_error(name, format!("option `{key}`: given twice; give each option once")));
-    }
+    vrae::config::refuse_repeated_options(text).map_err(|e| exec_error(name, e))?;
     let on_invalid = OnInvalid::take_from(&mut map).map_err(|e| exec_error(name, e))?;
     match map.keys().next() {
         Some(other) => Err(exec_error(name, format!("unknown option `{other}`; valid options are: {ON_INVALID}"))),
