@@ -210,13 +210,14 @@ impl<'a> Floats<'a> {
         }
     }
 
-    /// The first value in `range` (its position from the range's start)
-    /// that is NaN or infinite once in `f32`, as it was given: found here,
-    /// in row order, so that a finite `f64` beyond `f32` is named as itself
-    /// and a NaN before it is still the one reported.
+    /// With `f64` values, the first in `range` (its position from the
+    /// range's start) that is NaN or infinite once in `f32`, as it was
+    /// given: found here, in row order, so that a finite `f64` beyond `f32`
+    /// is named as itself and a NaN before it is still the one reported.
+    /// `f32` values are what the core checks later, as they are.
     fn first_not_finite_in_f32(&self, range: Range<usize>) -> Option<(usize, f64)> {
         match self {
-            Floats::F32(a) => a.values()[range].iter().enumerate().find(|(_, v)| !v.is_finite()).map(|(i, v)| (i, f64::from(*v))),
+            Floats::F32(_) => None,
             Floats::F64(a) => a.values()[range].iter().enumerate().find(|(_, v)| !(**v as f32).is_finite()).map(|(i, v)| (i, *v)),
         }
     }

@@ -108,19 +108,21 @@ fn create_temporary(directory: &Path, name: &str) -> io::Result<(PathBuf, fs::Fi
 mod tests {
     use super::*;
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("vrae-model-file-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("scratch directory");
-        dir
-    }
+    /// A fresh folder for one test, removed when the test ends (passed or
+    /// not).
+    struct Scratch(PathBuf);
 
-    /// Removes the scratch directory when a test ends, passed or not.
-    struct Cleanup(PathBuf);
-    impl Drop for Cleanup {
+    impl Drop for Scratch {
         fn drop(&mut self) {
             let _ = fs::remove_dir_all(&self.0);
         }
+    }
+
+    fn scratch(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("vrae-model-file-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("scratch directory");
+        Scratch(dir)
     }
 
     fn leftovers(dir: &Path) -> Vec<String> {
@@ -133,8 +135,8 @@ mod tests {
 
     #[test]
     fn replaces_a_file_and_leaves_no_temporary() {
-        let dir = scratch("replace");
-        let _cleanup = Cleanup(dir.clone());
+        let scratch = scratch("replace");
+        let dir = &scratch.0;
         let path = dir.join("m.safetensors");
         write(&path, b"first").expect("write");
         write(&path, b"second").expect("rewrite");
@@ -144,8 +146,8 @@ mod tests {
 
     #[test]
     fn threads_saving_to_one_path_never_show_a_reader_half_a_file() {
-        let dir = scratch("race");
-        let _cleanup = Cleanup(dir.clone());
+        let scratch = scratch("race");
+        let dir = &scratch.0;
         let path = dir.join("m.safetensors");
         let (a, b) = (&vec![b'a'; 200_000], &vec![b'b'; 300_000]);
         write(&path, a).expect("first");
@@ -167,8 +169,8 @@ mod tests {
 
     #[test]
     fn what_is_not_a_regular_file_is_refused_and_kept() {
-        let dir = scratch("special");
-        let _cleanup = Cleanup(dir.clone());
+        let scratch = scratch("special");
+        let dir = &scratch.0;
         let sub = dir.join("sub");
         fs::create_dir(&sub).expect("dir");
         let err = write(&sub, b"model").expect_err("a directory").to_string();
@@ -207,8 +209,8 @@ mod tests {
     #[test]
     fn the_replaced_file_keeps_its_permissions() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = scratch("mode");
-        let _cleanup = Cleanup(dir.clone());
+        let scratch = scratch("mode");
+        let dir = &scratch.0;
         let path = dir.join("m.safetensors");
         write(&path, b"old").expect("write");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod");
@@ -219,8 +221,8 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_link_keeps_pointing_at_the_new_model() {
-        let dir = scratch("link");
-        let _cleanup = Cleanup(dir.clone());
+        let scratch = scratch("link");
+        let dir = &scratch.0;
         let real = dir.join("real.safetensors");
         let link = dir.join("link.safetensors");
         write(&real, b"old").expect("write");
