@@ -141,7 +141,7 @@ mod tests {
         write(&path, b"first").expect("write");
         write(&path, b"second").expect("rewrite");
         assert_eq!(fs::read(&path).expect("read"), b"second");
-        assert!(leftovers(&dir).is_empty());
+        assert!(leftovers(dir).is_empty());
     }
 
     #[test]
@@ -164,7 +164,7 @@ mod tests {
                 }
             });
         });
-        assert!(leftovers(&dir).is_empty());
+        assert!(leftovers(dir).is_empty());
     }
 
     #[test]
@@ -202,7 +202,7 @@ mod tests {
             let err = write(&dangling, b"model").expect_err("dangling").to_string();
             assert!(err.contains("symbolic link to nothing"), "{err}");
         }
-        assert!(leftovers(&dir).is_empty());
+        assert!(leftovers(dir).is_empty());
     }
 
     #[cfg(unix)]
