@@ -23,6 +23,7 @@ use std::time::Instant;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
+use vrae::config::OptionsTextError;
 use vrae::metrics::{adjusted_rand_index, encode_labels, normalized_mutual_info};
 use vrae::projection::{tsne, TsneOptions};
 use vrae::{Model, Progress, SeriesBatch, VraeConfig};
@@ -56,8 +57,11 @@ struct Cli {
 }
 
 fn json_object(text: &str) -> Result<serde_json::Map<String, Value>, String> {
-    vrae::config::refuse_repeated_options(text).map_err(|e| e.to_string())?;
-    serde_json::from_str(text).map_err(|e| format!("not a JSON object: {e}"))
+    vrae::config::options_object(text).map_err(|e| match e {
+        OptionsTextError::NotJson(why) => format!("not a JSON object: {why}"),
+        OptionsTextError::NotAnObject(value) => format!("not a JSON object: got {value}"),
+        repeated @ OptionsTextError::Repeated(_) => repeated.to_string(),
+    })
 }
 
 struct Args {

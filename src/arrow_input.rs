@@ -128,7 +128,11 @@ pub fn series_from_arrow_chunks<'a>(
             }
             let (steps, floats, width) = match (chunk.row(i, row, channels), invalid) {
                 (Ok(found), InvalidRows::Error) => {
-                    if let Some((at, value)) = chunk.floats.first_not_finite_in_f32(found.1.clone()) {
+                    // With f64 values, in row order, so that a NaN before a
+                    // value beyond f32 is still the one named; f32 values
+                    // are the core's to check later, as they are.
+                    let f64_values = matches!(chunk.floats, Floats::F64(_));
+                    if let Some((at, value)) = f64_values.then(|| chunk.floats.first_non_finite(found.1.clone())).flatten() {
                         let width = found.2.or(channels).unwrap_or(1).max(1);
                         let (step, channel) = (at / width, at % width);
                         return Err(if value.is_finite() {
@@ -204,20 +208,15 @@ impl<'a> Floats<'a> {
 
     /// Whether any value in `range` is NaN or infinite once in `f32`.
     fn any_non_finite(&self, range: Range<usize>) -> bool {
-        match self {
-            Floats::F32(a) => a.values()[range].iter().any(|v| !v.is_finite()),
-            Floats::F64(a) => a.values()[range].iter().any(|&v| !(v as f32).is_finite()),
-        }
+        self.first_non_finite(range).is_some()
     }
 
-    /// With `f64` values, the first in `range` (its position from the
-    /// range's start) that is NaN or infinite once in `f32`, as it was
-    /// given: found here, in row order, so that a finite `f64` beyond `f32`
-    /// is named as itself and a NaN before it is still the one reported.
-    /// `f32` values are what the core checks later, as they are.
-    fn first_not_finite_in_f32(&self, range: Range<usize>) -> Option<(usize, f64)> {
+    /// The first value in `range` (its position from the range's start)
+    /// that is NaN or infinite once in `f32`, as it was given (so that a
+    /// finite `f64` beyond `f32` can be named as itself).
+    fn first_non_finite(&self, range: Range<usize>) -> Option<(usize, f64)> {
         match self {
-            Floats::F32(_) => None,
+            Floats::F32(a) => a.values()[range].iter().enumerate().find(|(_, v)| !v.is_finite()).map(|(i, v)| (i, f64::from(*v))),
             Floats::F64(a) => a.values()[range].iter().enumerate().find(|(_, v)| !(**v as f32).is_finite()).map(|(i, v)| (i, *v)),
         }
     }

@@ -577,16 +577,46 @@ fn invalid(key: &str, message: impl Into<String>) -> VraeError {
     VraeError::InvalidOption { key: key.to_string(), message: message.into() }
 }
 
-/// An error naming the first option that the JSON object `json` gives
-/// twice; `Ok` for an object whose keys all differ, and for text that is no
-/// object (its own parse reports that). `serde_json` keeps the last of
-/// repeated keys, so `{"epochs": 1, "epochs": 7}` would train 7 epochs in
-/// silence; every front end refuses it instead (an option given twice is a
-/// mistake, not a choice).
-pub fn refuse_repeated_options(json: &str) -> Result<()> {
-    match repeated_option(json) {
-        Some(key) => Err(invalid(&key, "given twice; give each option once")),
-        None => Ok(()),
+/// Why options text is not a usable JSON object of options.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OptionsTextError {
+    /// Not JSON at all (the parser's message).
+    NotJson(String),
+    /// JSON, but not an object (`null` among them: each front end decides
+    /// what that means).
+    NotAnObject(Value),
+    /// An object that gives this option twice. `serde_json` keeps the last
+    /// of repeated keys, so `{"epochs": 1, "epochs": 7}` would train 7
+    /// epochs in silence; every front end refuses it instead (an option
+    /// given twice is a mistake, not a choice).
+    Repeated(String),
+}
+
+impl std::fmt::Display for OptionsTextError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OptionsTextError::NotJson(e) => write!(f, "options are not valid JSON: {e}"),
+            OptionsTextError::NotAnObject(value) => write!(f, "options must be a JSON object, got {value}"),
+            OptionsTextError::Repeated(key) => write!(f, "option `{key}`: {REPEATED}"),
+        }
+    }
+}
+
+impl std::error::Error for OptionsTextError {}
+
+/// What an option given twice is told.
+const REPEATED: &str = "given twice; give each option once";
+
+/// Options text as a JSON object, each option given once: the one parse
+/// every front end's options go through (the core's, SQL's, the main job's).
+pub fn options_object(text: &str) -> std::result::Result<Map<String, Value>, OptionsTextError> {
+    match serde_json::from_str::<Value>(text) {
+        Err(e) => Err(OptionsTextError::NotJson(e.to_string())),
+        Ok(Value::Object(map)) => match repeated_option(text) {
+            Some(key) => Err(OptionsTextError::Repeated(key)),
+            None => Ok(map),
+        },
+        Ok(other) => Err(OptionsTextError::NotAnObject(other)),
     }
 }
 
@@ -621,12 +651,12 @@ impl VraeConfig {
     /// Parses options from a JSON object string; missing options keep their
     /// defaults, and an option given twice is refused by name.
     pub fn from_json(json: &str) -> Result<Self> {
-        let value: Value = serde_json::from_str(json).map_err(|e| VraeError::OptionsNotAnObject(e.to_string()))?;
-        refuse_repeated_options(json)?;
-        match value {
-            Value::Object(map) => Self::from_map(&map),
-            Value::Null => Ok(Self::default()),
-            other => Err(VraeError::OptionsNotAnObject(format!("got {other}"))),
+        match options_object(json) {
+            Ok(map) => Self::from_map(&map),
+            Err(OptionsTextError::NotAnObject(Value::Null)) => Ok(Self::default()),
+            Err(OptionsTextError::NotAnObject(other)) => Err(VraeError::OptionsNotAnObject(format!("got {other}"))),
+            Err(OptionsTextError::NotJson(e)) => Err(VraeError::OptionsNotAnObject(e)),
+            Err(OptionsTextError::Repeated(key)) => Err(invalid(&key, REPEATED)),
         }
     }
 
@@ -916,6 +946,10 @@ mod tests {
         assert_eq!(repeated_option(r#"{"a": {"b": 1, "b": 2}, "c": [1, 1]}"#), None);
         assert_eq!(repeated_option("[1, 1]"), None);
         assert_eq!(repeated_option(r#"{"a\u0062": 1, "ab": 2}"#).as_deref(), Some("ab"));
+        assert_eq!(options_object(r#"{"seed": 1, "seed": 1}"#), Err(OptionsTextError::Repeated("seed".into())));
+        assert_eq!(options_object("[1]"), Err(OptionsTextError::NotAnObject(serde_json::json!([1]))));
+        assert!(matches!(options_object("{seed"), Err(OptionsTextError::NotJson(_))));
+        assert_eq!(options_object(r#"{"seed": 1}"#).map(|m| m.len()), Ok(1));
     }
 
     #[test]

@@ -17,7 +17,6 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float32Type, UInt6
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Documentation, Signature, Volatility};
-use serde_json::{Map, Value};
 
 use super::panic_guard::guarded;
 use vrae::arrow_input::series_from_arrow_with;
@@ -116,12 +115,7 @@ struct FitAccumulator {
 /// Parsed options: the core config and what to do with invalid series.
 fn parse_options(json: Option<&str>) -> Result<(VraeConfig, OnInvalid)> {
     let Some(json) = json else { return Ok((VraeConfig::default(), OnInvalid::Error)) };
-    let mut map: Map<String, Value> = match serde_json::from_str::<Value>(json) {
-        Ok(Value::Object(m)) => m,
-        Ok(other) => return Err(error(format!("options must be a JSON object, got {other}"))),
-        Err(e) => return Err(error(format!("options are not valid JSON: {e}"))),
-    };
-    vrae::config::refuse_repeated_options(json).map_err(error)?;
+    let mut map = vrae::config::options_object(json).map_err(error)?;
     let on_invalid = OnInvalid::take_from(&mut map).map_err(error)?;
     let config = VraeConfig::from_map(&map).map_err(|e| {
         let text = e.to_string();

@@ -133,12 +133,7 @@ fn parse_options(name: &str, value: Option<&ColumnarValue>) -> Result<OnInvalid>
         },
         Some(_) => return Err(not_constant()),
     };
-    let mut map = match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(m)) => m,
-        Ok(other) => return Err(exec_error(name, format!("options must be a JSON object, got {other}"))),
-        Err(e) => return Err(exec_error(name, format!("options are not valid JSON: {e}"))),
-    };
-    vrae::config::refuse_repeated_options(text).map_err(|e| exec_error(name, e))?;
+    let mut map = vrae::config::options_object(text).map_err(|e| exec_error(name, e))?;
     let on_invalid = OnInvalid::take_from(&mut map).map_err(|e| exec_error(name, e))?;
     match map.keys().next() {
         Some(other) => Err(exec_error(name, format!("unknown option `{other}`; valid options are: {ON_INVALID}"))),
