@@ -154,33 +154,6 @@ fn join_timing(summary: &str, timing: Option<&str>) -> std::result::Result<Train
     serde_json::from_value(value).map_err(|e| bad_meta("summary", e.to_string()))
 }
 
-/// Reads a model file, refusing what is not a regular file (a device such
-/// as `/dev/zero` never ends) and anything over
-/// [`crate::budget::MAX_MODEL_BYTES`], before reading it.
-pub(crate) fn read_model_file(path: &Path) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let io = |source| VraeError::Io { path: path.display().to_string(), source };
-    if path.as_os_str().is_empty() {
-        return Err(io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty path: name the model file to read")));
-    }
-    let meta = std::fs::metadata(path).map_err(io)?;
-    let limit = crate::budget::MAX_MODEL_BYTES;
-    let refuse = |why: String| VraeError::Artifact(ArtifactError::Unreadable(format!("{}: {why}", path.display())));
-    if !meta.is_file() {
-        return Err(refuse("not a regular file".into()));
-    }
-    if meta.len() > limit {
-        return Err(refuse(format!("{} bytes is larger than a model can be ({limit} bytes)", meta.len())));
-    }
-    // The file may grow between the check and the read: never read past the limit.
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    std::fs::File::open(path).and_then(|f| f.take(limit + 1).read_to_end(&mut bytes)).map_err(io)?;
-    if bytes.len() as u64 > limit {
-        return Err(refuse(format!("larger than a model can be ({limit} bytes)")));
-    }
-    Ok(bytes)
-}
-
 impl Model {
     /// The model as one safetensors byte string.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
@@ -299,12 +272,12 @@ impl Model {
     /// `/dev/zero` never ends) or is larger than a model can be is refused
     /// before anything is read.
     pub fn file_bytes(path: impl AsRef<Path>) -> Result<Vec<u8>> {
-        read_model_file(path.as_ref())
+        crate::model_file::read(path.as_ref())
     }
 
     /// Reads a model file.
     pub fn load(path: impl AsRef<Path>) -> Result<Model> {
-        Model::from_bytes(&read_model_file(path.as_ref())?)
+        Model::from_bytes(&crate::model_file::read(path.as_ref())?)
     }
 }
 

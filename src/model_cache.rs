@@ -53,7 +53,7 @@ pub fn cached_model(bytes: &[u8]) -> Result<Arc<Model>, VraeError> {
 /// than a model can be, before reading it) and decodes it as
 /// [`cached_model`].
 pub fn cached_model_from_path(path: &str) -> Result<Arc<Model>, VraeError> {
-    cached_model(&crate::artifact::read_model_file(std::path::Path::new(path))?)
+    cached_model(&crate::model_file::read(std::path::Path::new(path))?)
 }
 
 /// What a model is, as JSON text: format version, channels, latent size,

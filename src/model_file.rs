@@ -1,6 +1,10 @@
-//! Writing a model file so that no reader and no crash ever sees half of
-//! it, and so that nothing but a model file is ever replaced.
+//! Reading and writing model files.
 //!
+//! Reading refuses what is not a regular file (a device such as `/dev/zero`
+//! never ends) and anything larger than a model can be, before reading.
+//!
+//! Writing is done so that no reader and no crash ever sees half of a file,
+//! and so that nothing but a model file is ever replaced.
 //! The bytes go to a new temporary file beside the target (same directory,
 //! so same file system), are flushed to disk, and the temporary file is then
 //! renamed over the target, which readers see change in one step. Each call
@@ -16,17 +20,50 @@
 //! A replaced file keeps its permissions.
 
 use std::fs::{self, OpenOptions};
-use std::io::{self, ErrorKind, Write};
+use std::io::{self, ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::error::{Result, VraeError};
+use crate::error::{ArtifactError, Result, VraeError};
 
 /// Temporary names tried before giving up: each is new to this process, so
 /// only a stale file left by a killed process of the same id can be taken.
 const ATTEMPTS: u64 = 64;
 
 static NEXT_TEMPORARY: AtomicU64 = AtomicU64::new(0);
+
+/// An error naming `path` for an empty path, which names no model file to
+/// `verb` (read or write).
+fn refuse_empty(path: &Path, verb: &str) -> Result<()> {
+    if path.as_os_str().is_empty() {
+        let source = io::Error::new(ErrorKind::InvalidInput, format!("empty path: name the model file to {verb}"));
+        return Err(VraeError::Io { path: String::new(), source });
+    }
+    Ok(())
+}
+
+/// Reads a model file, refusing what is not a regular file and anything over
+/// [`crate::budget::MAX_MODEL_BYTES`] before reading it.
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
+    refuse_empty(path, "read")?;
+    let io = |source| VraeError::Io { path: path.display().to_string(), source };
+    let meta = fs::metadata(path).map_err(io)?;
+    let limit = crate::budget::MAX_MODEL_BYTES;
+    let refuse = |why: String| VraeError::Artifact(ArtifactError::Unreadable(format!("{}: {why}", path.display())));
+    if !meta.is_file() {
+        return Err(refuse("not a regular file".into()));
+    }
+    if meta.len() > limit {
+        return Err(refuse(format!("{} bytes is larger than a model can be ({limit} bytes)", meta.len())));
+    }
+    // The file may grow between the check and the read: never read past the limit.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    fs::File::open(path).and_then(|f| f.take(limit + 1).read_to_end(&mut bytes)).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(refuse(format!("larger than a model can be ({limit} bytes)")));
+    }
+    Ok(bytes)
+}
 
 /// Writes `bytes` to `path` atomically (see the module's documentation).
 /// Errors are [`VraeError::Io`] naming the path the user gave: a missing
@@ -35,9 +72,7 @@ static NEXT_TEMPORARY: AtomicU64 = AtomicU64::new(0);
 pub fn write(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
     let path = path.as_ref();
     let fail = |kind: ErrorKind, message: String| VraeError::Io { path: path.display().to_string(), source: io::Error::new(kind, message) };
-    if path.as_os_str().is_empty() {
-        return Err(fail(ErrorKind::InvalidInput, "empty path: name the model file to write".into()));
-    }
+    refuse_empty(path, "write")?;
     let target = resolve(path).map_err(|source| VraeError::Io { path: path.display().to_string(), source })?;
     let replaced = fs::metadata(&target).ok();
     if replaced.as_ref().is_some_and(|meta| !meta.is_file()) {

@@ -38,6 +38,9 @@ def check_options(options: str) -> str:
 def default_options() -> str:
     """Every option with its default value, as JSON."""
 
+def unsupported_series_type(function: str, dtype: str) -> str:
+    """The message for a column type Polars cannot hand over to the extension."""
+
 def tsne(
     latents: pl.Series, perplexity: float = 30.0, epochs: int = 1000, theta: float = 0.5, seed: int = 0
 ) -> pl.Series:

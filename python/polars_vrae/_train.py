@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from polars_vrae import _internal
+from polars_vrae._dtypes import check_series_type
 from polars_vrae._model import Model
 from polars_vrae._options import OnInvalid, Options, check_on_invalid, options_json
 
@@ -78,5 +79,6 @@ def train(
     >>> df.with_columns(cluster=vrae.cluster("series", model))  # doctest: +SKIP
     """
     series = _series(data, column)
+    check_series_type("polars_vrae.train", series)
     text = options_json(dict(options))
     return Model(_internal.train(series, text, check_on_invalid(on_invalid), bool(verbose)))

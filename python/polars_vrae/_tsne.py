@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from polars_vrae import _internal
+from polars_vrae._dtypes import check_series_type
 
 
 def tsne(
@@ -28,4 +29,5 @@ def tsne(
     if not isinstance(latents, pl.Series):
         msg = f"tsne() takes a polars Series of latent vectors, got {type(latents).__name__}"
         raise TypeError(msg)
+    check_series_type("polars_vrae.tsne", latents)
     return _internal.tsne(latents, float(perplexity), int(epochs), float(theta), int(seed))

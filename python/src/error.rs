@@ -61,15 +61,16 @@ impl PluginError {
     }
 
     /// The error as Polars reports it: the function's Python name first and,
-    /// for an error that blames a row, which rows the number counts and how
-    /// to get nulls instead.
-    pub fn into_polars(self, function: &str, rows: usize) -> PolarsError {
-        let hint = match self.row() {
-            Some(_) => format!(
+    /// for an error that blames a row, which rows the number counts and, for
+    /// a function that takes `on_invalid`, how to get nulls instead.
+    pub fn into_polars(self, function: &str, rows: usize, takes_on_invalid: bool) -> PolarsError {
+        let hint = match (self.row(), takes_on_invalid) {
+            (Some(_), true) => format!(
                 " (rows are counted from 0 within the {rows} rows Polars passed to {function} in one call; \
                  pass on_invalid=\"null\" to get null for such series)"
             ),
-            None => String::new(),
+            (Some(_), false) => format!(" (rows are counted from 0 within the {rows} rows given to {function})"),
+            (None, _) => String::new(),
         };
         PolarsError::ComputeError(format!("{function}: {self}{hint}").into())
     }

@@ -91,7 +91,7 @@ fn apply_field(kind: Apply, fields: &[Field], kwargs: ApplyKwargs) -> PolarsResu
         }
         Ok(output::field(input, output_type(kind, &model, layout).polars()))
     })
-    .map_err(|e| e.into_polars(kind.python_name(), 0))
+    .map_err(|e| e.into_polars(kind.python_name(), 0, true))
 }
 
 /// Runs an elementwise function over one batch of rows.
@@ -103,7 +103,7 @@ fn apply(kind: Apply, inputs: &[Series], kwargs: ApplyKwargs) -> PolarsResult<Se
         let model = cached_model(&kwargs.model.0)?;
         run(kind, &model, series, on_invalid)
     })
-    .map_err(|e| e.into_polars(kind.python_name(), rows))
+    .map_err(|e| e.into_polars(kind.python_name(), rows, true))
 }
 
 fn run(kind: Apply, model: &Model, series: &Series, on_invalid: OnInvalid) -> Result<Series> {
@@ -159,7 +159,7 @@ fn fit_field(fields: &[Field], kwargs: FitKwargs) -> PolarsResult<Field> {
         OnInvalid::parse(&kwargs.on_invalid)?;
         Ok(output::field(input, polars::prelude::DataType::Binary))
     })
-    .map_err(|e| e.into_polars(FIT, 0))
+    .map_err(|e| e.into_polars(FIT, 0, true))
 }
 
 const FIT: &str = "vrae.fit";
@@ -189,7 +189,7 @@ fn fit(inputs: &[Series], kwargs: FitKwargs) -> PolarsResult<Series> {
         .map_err(|e| PluginError::from(e).in_input_rows(&converted.rows))?;
         Ok(binary(name, Some(&model.to_bytes()?)))
     })
-    .map_err(|e| e.into_polars(FIT, rows))
+    .map_err(|e| e.into_polars(FIT, rows, true))
 }
 
 /// A one-row Binary column.

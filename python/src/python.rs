@@ -26,6 +26,12 @@ const TRAIN: &str = "polars_vrae.train";
 
 /// A Python exception for a plugin error raised by `function`.
 fn to_py(py: Python<'_>, function: &str, err: PluginError, rows: usize) -> PyErr {
+    to_py_with(py, function, err, rows, true)
+}
+
+/// [`to_py`] saying whether `function` takes `on_invalid` (`tsne` does not),
+/// so that a message suggests it only where it applies.
+fn to_py_with(py: Python<'_>, function: &str, err: PluginError, rows: usize, takes_on_invalid: bool) -> PyErr {
     match &err {
         // A file that cannot be read raises what Python's own file reading
         // would (FileNotFoundError, PermissionError, ...).
@@ -43,7 +49,7 @@ fn to_py(py: Python<'_>, function: &str, err: PluginError, rows: usize) -> PyErr
         | PluginError::Argument { .. } => PyValueError::new_err(format!("{function}: {err}")),
         PluginError::Panic(_) => PyRuntimeError::new_err(format!("{function}: {err}")),
         _ => {
-            let message = err.into_polars(function, rows).to_string();
+            let message = err.into_polars(function, rows, takes_on_invalid).to_string();
             compute_error(py, message)
         }
     }
@@ -69,9 +75,17 @@ fn import_series(py: Python<'_>, function: &str, column: &Bound<'_, PyAny>) -> P
         Ok(imported) => imported.map(|s| s.0),
         Err(_) => {
             let dtype = column.getattr("dtype").and_then(|d| d.str().map(|s| s.to_string())).unwrap_or_else(|_| "?".into());
-            Err(compute_error(py, format!("{function}: unsupported series type {dtype}: expected {ACCEPTED_TYPES}")))
+            Err(compute_error(py, unsupported_series_type(function, &dtype)))
         }
     }
+}
+
+/// The message for a column whose type Polars cannot hand over (the Python
+/// layer checks for these types first, so that Polars' panic line is not
+/// printed; the catch above is for types it does not know of).
+#[pyfunction]
+fn unsupported_series_type(function: &str, dtype: &str) -> String {
+    format!("{function}: unsupported series type {dtype}: expected {ACCEPTED_TYPES}")
 }
 
 /// Writes one progress line to Python's `sys.stderr` (so that notebooks
@@ -226,7 +240,7 @@ fn tsne(py: Python<'_>, latents: &Bound<'_, PyAny>, perplexity: f32, epochs: usi
             Output::Vectors(2).column(latents.name().clone(), results)
         })
     });
-    result.map(PySeries).map_err(|e| to_py(py, NAME, e, rows))
+    result.map(PySeries).map_err(|e| to_py_with(py, NAME, e, rows, false))
 }
 
 /// Every option with its default value, as JSON.
@@ -245,6 +259,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_options, m)?)?;
     m.add_function(wrap_pyfunction!(default_options, m)?)?;
     m.add_function(wrap_pyfunction!(tsne, m)?)?;
+    m.add_function(wrap_pyfunction!(unsupported_series_type, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

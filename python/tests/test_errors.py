@@ -62,9 +62,13 @@ def test_zero_width_arrays_are_named_not_a_panic(width_of_steps: bool, model: vr
     ],
     ids=["Float16", "Decimal"],
 )
-def test_value_types_polars_cannot_hand_over_are_named(values: pl.Series) -> None:
+def test_value_types_polars_cannot_hand_over_are_named(values: pl.Series, capfd: pytest.CaptureFixture[str]) -> None:
     with raises("polars_vrae.train: unsupported series type List("):
         vrae.train(values, epochs=1)
+    with raises("polars_vrae.tsne: unsupported series type List("):
+        vrae.tsne(values)
+    # Refused before Polars' export, which would print its panic on stderr.
+    assert "panicked" not in capfd.readouterr().err
 
 
 def test_integer_lists_work_once_cast(frame: pl.DataFrame, model: vrae.Model) -> None:

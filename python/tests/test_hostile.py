@@ -76,6 +76,16 @@ def test_tsne_of_only_null_rows_is_null() -> None:
         assert (out.len(), out.null_count(), out.dtype) == (latents.len(), latents.len(), pl.Array(pl.Float32, 2))
 
 
+def test_tsne_names_a_non_finite_row_without_suggesting_on_invalid() -> None:
+    # tsne takes no on_invalid; its message must not send users to it.
+    latents = pl.Series("z", [[0.0, 1.0], [1.0, 0.0], [math.nan, 0.0], [1.0, 1.0]], dtype=pl.Array(pl.Float32, 2))
+    with pytest.raises(pl.exceptions.ComputeError) as caught:
+        vrae.tsne(latents)
+    message = str(caught.value)
+    assert message.startswith("polars_vrae.tsne:") and "row 2" in message and "within the 4 rows given to polars_vrae.tsne" in message
+    assert "on_invalid" not in message
+
+
 def test_an_empty_model_path_is_named() -> None:
     with pytest.raises(OSError, match="empty path"):
         vrae.Model.load("")
