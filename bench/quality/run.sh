@@ -53,10 +53,12 @@ done
 mkdir -p "$out"
 # A folder without the suite's manifest is filled first (a clone has no
 # ../shared/data): scripts/fetch-data.sh writes the same files, or, for a
-# folder named ucr-unseen, the datasets no default was chosen on.
+# folder named ucr-unseen or ucr-unseen-more, the datasets no default was
+# chosen on.
 if [ ! -f "$data/datasets.json" ]; then
   case "$(basename "$data")" in
     ucr-unseen) bash scripts/fetch-data.sh --unseen "$data" ;;
+    ucr-unseen-more) bash scripts/fetch-data.sh --unseen-more "$data" ;;
     *) bash scripts/fetch-data.sh "$data" ;;
   esac
 fi
