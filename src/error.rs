@@ -130,6 +130,17 @@ pub enum VraeError {
     Compute(#[from] candle_core::Error),
 }
 
+/// The message a panic carried (`panic!("...")` gives a `&str` or a
+/// `String`), for the front ends and the core's own catches that turn a
+/// panic into an error.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+        (Some(s), _) => (*s).to_string(),
+        (None, Some(s)) => s.clone(),
+        (None, None) => "a panic without a message".to_string(),
+    }
+}
+
 impl VraeError {
     /// Whether this is a problem with the layout of one row's values (a null
     /// value inside it, a step of the wrong width), as opposed to the
@@ -196,3 +207,16 @@ pub enum ArtifactError {
 
 /// Shorthand for results of the core.
 pub type Result<T, E = VraeError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panics_message_is_read_from_either_payload() {
+        let caught = |f: fn()| std::panic::catch_unwind(f).unwrap_err();
+        assert_eq!(panic_message(caught(|| panic!("index 7 out of range")).as_ref()), "index 7 out of range");
+        assert_eq!(panic_message(caught(|| panic!("{} rows", 3)).as_ref()), "3 rows");
+        assert_eq!(panic_message(caught(|| std::panic::panic_any(7u8)).as_ref()), "a panic without a message");
+    }
+}

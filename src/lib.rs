@@ -64,7 +64,7 @@ pub use artifact::fnv1a64;
 pub use artifact::FORMAT_VERSION;
 pub use batch::SeriesBatch;
 pub use config::VraeConfig;
-pub use error::{ArtifactError, Result, VraeError};
+pub use error::{panic_message, ArtifactError, Result, VraeError};
 pub use model::{Model, TrainingSummary, PROJECTION_DIMS};
 pub use on_invalid::{InvalidRows, OnInvalid};
 pub use scaling::reconstruction_r2;

@@ -87,11 +87,7 @@ pub fn tsne(points: &[f32], dim: usize, options: &TsneOptions) -> Result<Vec<f32
         t.embedding()
     });
     result.map_err(|payload| {
-        let why = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".into());
+        let why = crate::error::panic_message(payload.as_ref());
         VraeError::Projection(format!("t-SNE failed on these points (bhtsne: {why})"))
     })
 }

@@ -4,7 +4,6 @@
 //! Every entry point runs inside [`guard`], so that even a bug that panics
 //! comes back as an error instead of unwinding into Polars or Python.
 
-use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use polars::prelude::PolarsError;
@@ -79,21 +78,10 @@ impl PluginError {
 /// Shorthand for results of the plugin.
 pub type Result<T, E = PluginError> = std::result::Result<T, E>;
 
-/// The message a panic carried.
-fn panic_message(payload: Box<dyn Any + Send>) -> String {
-    match payload.downcast::<String>() {
-        Ok(s) => *s,
-        Err(payload) => match payload.downcast::<&'static str>() {
-            Ok(s) => (*s).to_string(),
-            Err(_) => "a panic without a message".to_string(),
-        },
-    }
-}
-
 /// Runs `work`, turning a panic into [`PluginError::Panic`].
 pub fn guard<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
     match catch_unwind(AssertUnwindSafe(work)) {
         Ok(result) => result,
-        Err(payload) => Err(PluginError::Panic(panic_message(payload))),
+        Err(payload) => Err(PluginError::Panic(vrae::panic_message(payload.as_ref()))),
     }
 }

@@ -12,11 +12,7 @@ use datafusion::common::{DataFusionError, Result};
 /// the panic left half-updated is never used again.)
 pub fn guarded<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
-        let what = match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
-            (Some(s), _) => s.to_string(),
-            (None, Some(s)) => s.clone(),
-            (None, None) => "a panic without a message".to_string(),
-        };
+        let what = vrae::panic_message(payload.as_ref());
         Err(DataFusionError::Execution(format!("{name}: internal error, please report it as a bug in vrae: {what}")))
     })
 }
