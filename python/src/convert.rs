@@ -19,7 +19,7 @@ use crate::arrow_bridge::polars_to_arrow;
 use crate::error::{PluginError, Result};
 
 /// The column types the functions accept, for error messages.
-pub const ACCEPTED_TYPES: &str = "List(Float32/Float64) or Array(Float32/Float64, n) for univariate series; \
+const ACCEPTED_TYPES: &str = "List(Float32/Float64) or Array(Float32/Float64, n) for univariate series; \
     List(Array(Float32/Float64, C)) or List(List(Float32/Float64)) with C values at every step for multivariate ones";
 
 /// How the time steps of a column are stored.
@@ -48,10 +48,14 @@ fn is_float(dtype: &DataType) -> bool {
     matches!(dtype, DataType::Float32 | DataType::Float64)
 }
 
+/// What a column of type `dtype` (as Polars writes it) is told: the types
+/// the functions accept, and how to get one.
+pub fn unsupported_type_message(dtype: impl std::fmt::Display) -> String {
+    format!("unsupported series type {dtype}: expected {ACCEPTED_TYPES} (cast other numbers with .cast(pl.List(pl.Float32)))")
+}
+
 fn unsupported(dtype: &DataType) -> PluginError {
-    PluginError::UnsupportedType(format!(
-        "unsupported series type {dtype}: expected {ACCEPTED_TYPES} (cast other numbers with .cast(pl.List(pl.Float32)))"
-    ))
+    PluginError::UnsupportedType(unsupported_type_message(dtype))
 }
 
 /// The step layout of a column type, or why it cannot hold series.

@@ -15,7 +15,7 @@ use pyo3_polars::PySeries;
 use vrae::projection::TsneOptions;
 use vrae::{InvalidRows, Model, Progress, VraeConfig, VraeError};
 
-use crate::convert::{to_arrow, ACCEPTED_TYPES};
+use crate::convert::{to_arrow, unsupported_type_message};
 use crate::error::{guard, PluginError};
 use crate::options::{parse_config, OnInvalid};
 use crate::output::Output;
@@ -85,7 +85,7 @@ fn import_series(py: Python<'_>, function: &str, column: &Bound<'_, PyAny>) -> P
 /// printed; the catch above is for types it does not know of).
 #[pyfunction]
 fn unsupported_series_type(function: &str, dtype: &str) -> String {
-    format!("{function}: unsupported series type {dtype}: expected {ACCEPTED_TYPES}")
+    format!("{function}: {}", unsupported_type_message(dtype))
 }
 
 /// Writes one progress line to Python's `sys.stderr` (so that notebooks
