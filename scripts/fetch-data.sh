@@ -24,9 +24,10 @@
 # pinned commit: every dataset there with both splits under 4 MiB that is in
 # neither the suite nor --unseen nor a family of theirs (FaceAll, Cricket*,
 # FordB and the generated MyCBF* sets are left out, as are the repository's
-# two-line `test` files and its shifted copies of Coffee and ECG200). Each file's sha256 is
-# checked. With VRAE_UNSEEN_MORE_GIT set to a clone's git directory the files
-# are read from that clone (`git show`) instead of raw.githubusercontent.com.
+# two-line `test` files and its shifted copies of Coffee and ECG200). Each
+# file's sha256 is checked. With VRAE_UNSEEN_MORE_GIT set to a clone's git
+# directory the files are read from that clone (`git show`) instead of
+# raw.githubusercontent.com.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 UNSEEN=0
